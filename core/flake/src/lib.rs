@@ -1,0 +1,2 @@
+#![no_std]
+//! glomers core crate: flake.

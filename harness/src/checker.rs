@@ -1,0 +1,58 @@
+//! The verdict of a checker, composed as Maelstrom composes it.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// A checker's verdict: Jepsen's `true`, `false` or `:unknown`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Validity {
+    /// Nothing wrong was found.
+    Valid,
+    /// Something wrong was found.
+    Invalid,
+    /// The checker could not decide (e.g. nothing to check, or it threw).
+    Unknown,
+}
+
+impl Validity {
+    /// Jepsen's merge: false if any is false, else unknown if any is unknown, else true.
+    pub fn merge(self, other: Validity) -> Validity {
+        use Validity::*;
+        match (self, other) {
+            (Invalid, _) | (_, Invalid) => Invalid,
+            (Unknown, _) | (_, Unknown) => Unknown,
+            _ => Valid,
+        }
+    }
+
+    /// From a boolean.
+    pub fn from_bool(ok: bool) -> Validity {
+        if ok {
+            Validity::Valid
+        } else {
+            Validity::Invalid
+        }
+    }
+}
+
+/// One checker's result: a verdict, a short human reason, and structured details that go
+/// to `results.json` (field names follow Maelstrom's `results.edn`, in snake_case).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckResult {
+    /// The verdict.
+    pub valid: Validity,
+    /// One line per problem found, most important first (empty when valid). Each names
+    /// the anomaly and the operations involved (history indices) so that a reader can find
+    /// them in `history.jsonl`.
+    pub problems: Vec<String>,
+    /// Structured output, e.g. `{"lost_count": 0, "stable_latencies": {...}}`.
+    pub details: Value,
+}
+
+impl CheckResult {
+    /// A result with no problems.
+    pub fn valid(details: Value) -> Self {
+        CheckResult { valid: Validity::Valid, problems: Vec::new(), details }
+    }
+}

@@ -1,0 +1,140 @@
+//! The operation history of one run, as Jepsen records it.
+//!
+//! Every client operation appears twice: an [`OpType::Invoke`] entry when a worker issues
+//! it and a completion ([`OpType::Ok`], [`OpType::Fail`] or [`OpType::Info`]) when it ends.
+//! Nemesis operations (partition start/stop) are recorded with [`Process::Nemesis`] and
+//! type [`OpType::Info`]. Entries are stored in the order they happened; `index` is the
+//! position in that order and `time` the nanoseconds since the start of the run.
+//!
+//! Values are kept as JSON so that any node's replies can be recorded as they were
+//! received. Per workload, `value` holds:
+//!
+//! | workload | `f` | invoke `value` | ok `value` |
+//! |---|---|---|---|
+//! | echo | `echo` | the string sent | the `echo` field received |
+//! | unique-ids | `generate` | `null` | the `id` received |
+//! | broadcast | `broadcast` | the integer broadcast | same |
+//! | broadcast | `read` | `null` | the `messages` array |
+//! | g-counter | `add` | the delta | same |
+//! | g-counter | `read` | `null` | the `value` integer |
+//! | kafka | `send` | `[["send", key, msg]]` | `[["send", key, [offset, msg]]]` |
+//! | kafka | `poll` | `[["poll"]]` | `[["poll", {key: [[offset, msg], ...]}]]` |
+//! | kafka | `assign` | `{"keys": [key...], "seek_to_beginning": bool}` | same |
+//! | kafka | `crash` | `null` | (completes `info`) |
+//! | txn-rw-register | `txn` | `[["r", k, null], ["w", k, v], ...]` | the reply's `txn` |
+//!
+//! A failed or indeterminate completion carries the invoke's value and an `error`.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Who issued an operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Process {
+    /// A client worker's process number (thread number, plus the concurrency after each
+    /// indeterminate completion, as Jepsen does).
+    Client(u64),
+    /// The fault injector.
+    Nemesis,
+}
+
+/// The type of a history entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OpType {
+    /// The operation was issued.
+    Invoke,
+    /// The operation succeeded.
+    Ok,
+    /// The operation definitely did not take place.
+    Fail,
+    /// The operation may or may not have taken place.
+    Info,
+}
+
+/// One history entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Op {
+    /// Position in the history, starting at 0.
+    pub index: usize,
+    /// Nanoseconds since the start of the run.
+    pub time: u64,
+    /// Who issued it.
+    pub process: Process,
+    /// Invoke or completion.
+    #[serde(rename = "type")]
+    pub kind: OpType,
+    /// The operation's function, e.g. `"read"`, `"send"`, `"start-partition"`.
+    pub f: String,
+    /// The operation's value; see the module documentation.
+    pub value: Value,
+    /// Final-phase operation (after heal and the quiet period).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub is_final: bool,
+    /// Why a completion was `fail` or `info`, e.g. `"net-timeout"` or `"[crash \"...\"]"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The node a client operation was sent to (`"n0"`), when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
+}
+
+impl Op {
+    /// Whether this is a client (not nemesis) entry.
+    pub fn is_client(&self) -> bool {
+        matches!(self.process, Process::Client(_))
+    }
+}
+
+/// A whole history, with helpers to pair invocations and completions.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct History {
+    /// Entries in order; `ops[i].index == i`.
+    pub ops: Vec<Op>,
+}
+
+impl History {
+    /// Appends an entry, setting its `index`.
+    pub fn push(&mut self, mut op: Op) -> usize {
+        let index = self.ops.len();
+        op.index = index;
+        self.ops.push(op);
+        index
+    }
+
+    /// For every invoke, the index of its completion (if any); for completions, the index
+    /// of their invoke. Pairs by process: a process has at most one operation in flight.
+    pub fn pairs(&self) -> Vec<Option<usize>> {
+        let mut pair = vec![None; self.ops.len()];
+        let mut open: std::collections::HashMap<Process, usize> = Default::default();
+        for op in &self.ops {
+            if !op.is_client() {
+                continue;
+            }
+            match op.kind {
+                OpType::Invoke => {
+                    open.insert(op.process, op.index);
+                }
+                _ => {
+                    if let Some(inv) = open.remove(&op.process) {
+                        pair[inv] = Some(op.index);
+                        pair[op.index] = Some(inv);
+                    }
+                }
+            }
+        }
+        pair
+    }
+
+    /// Completed client operations as (invoke, completion) pairs, in invoke order.
+    /// Invocations that never completed are returned with `None`.
+    pub fn completed(&self) -> Vec<(&Op, Option<&Op>)> {
+        let pairs = self.pairs();
+        self.ops
+            .iter()
+            .filter(|op| op.is_client() && op.kind == OpType::Invoke)
+            .map(|inv| (inv, pairs[inv.index].map(|c| &self.ops[c])))
+            .collect()
+    }
+}

@@ -1,0 +1,1 @@
+//! glomers shell: the Maelstrom protocol, the node runtime and the challenge binaries.
