@@ -1,0 +1,1 @@
+//! Broadcast node logic (sans-IO): challenges 3a-3e.

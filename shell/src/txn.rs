@@ -1,0 +1,1 @@
+//! Totally-available transaction node logic (sans-IO): challenges 6a-6c.
