@@ -1,1 +1,0 @@
-//! Kafka-style log node logic (sans-IO): challenges 5a-5c.

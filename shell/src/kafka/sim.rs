@@ -1,0 +1,357 @@
+//! Deterministic in-process simulation of a kafka cluster: random client operations,
+//! random delivery delays (with reordering) and random directed partitions that drop
+//! messages at delivery time, as Maelstrom's network does.
+
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::{json, Value};
+
+use super::node::{KafkaConfig, KafkaNode};
+use super::wire::{KafkaReply, KafkaRequest, Offset, ReplicateBatch};
+
+/// One completed poll: the client's requested offsets and what came back.
+struct PollRecord {
+    node: usize,
+    requested: BTreeMap<String, Offset>,
+    msgs: BTreeMap<String, Vec<(Offset, Value)>>,
+}
+
+/// One acknowledged send.
+struct SendRecord {
+    node: usize,
+    key: String,
+    offset: Offset,
+    msg: Value,
+}
+
+struct Sim {
+    rng: StdRng,
+    nodes: Vec<KafkaNode>,
+    ids: Vec<String>,
+    now: u64,
+    tick_ms: u64,
+    max_delay: u64,
+    seq: u64,
+    queue: BinaryHeap<Reverse<(u64, u64)>>,
+    in_flight: BTreeMap<u64, (usize, usize, ReplicateBatch)>,
+    /// Directed pairs (receiver, sender) whose messages the receiver drops.
+    blocked: BTreeSet<(usize, usize)>,
+    sends: Vec<SendRecord>,
+    polls: Vec<PollRecord>,
+    server_messages: u64,
+}
+
+impl Sim {
+    fn new(seed: u64, n: usize, tick_ms: u64, max_delay: u64) -> Self {
+        let ids: Vec<String> = (0..n).map(|i| format!("n{i}")).collect();
+        let config = KafkaConfig {
+            retransmit_ms: 50,
+            max_batch_entries: 32,
+            poll_limit: 10_000,
+            max_backlog: 1_000_000,
+        };
+        let nodes = ids
+            .iter()
+            .map(|id| KafkaNode::new(id, &ids, config.clone()).expect("own id is in the list"))
+            .collect();
+        Self {
+            rng: StdRng::seed_from_u64(seed),
+            nodes,
+            ids,
+            now: 0,
+            tick_ms,
+            max_delay,
+            seq: 0,
+            queue: BinaryHeap::new(),
+            in_flight: BTreeMap::new(),
+            blocked: BTreeSet::new(),
+            sends: Vec::new(),
+            polls: Vec::new(),
+            server_messages: 0,
+        }
+    }
+
+    fn index_of(&self, id: &str) -> usize {
+        self.ids
+            .iter()
+            .position(|x| x == id)
+            .expect("known node id")
+    }
+
+    /// Advances one millisecond: deliveries, then ticks.
+    fn step(&mut self) {
+        while let Some(Reverse((at, seq))) = self.queue.peek().copied() {
+            if at > self.now {
+                break;
+            }
+            self.queue.pop();
+            let (src, dest, batch) = self.in_flight.remove(&seq).expect("queued message");
+            if self.blocked.contains(&(dest, src)) {
+                continue;
+            }
+            let src_id = self.ids[src].clone();
+            let reply =
+                self.nodes[dest].handle(self.now, &src_id, KafkaRequest::KafkaReplicate(batch));
+            assert!(
+                reply.is_none(),
+                "replication batches are never answered directly"
+            );
+        }
+        if self.now % self.tick_ms == 0 {
+            for i in 0..self.nodes.len() {
+                let mut out = Vec::new();
+                self.nodes[i].on_tick(self.now, &mut out);
+                for (dest, batch) in out {
+                    let dest = self.index_of(&dest);
+                    assert_ne!(dest, i, "a node never replicates to itself");
+                    let delay = if self.max_delay == 0 {
+                        0
+                    } else {
+                        self.rng.random_range(0..=self.max_delay)
+                    };
+                    self.seq += 1;
+                    self.server_messages += 1;
+                    self.queue.push(Reverse((self.now + delay, self.seq)));
+                    self.in_flight.insert(self.seq, (i, dest, batch));
+                }
+            }
+        }
+        self.now += 1;
+    }
+
+    fn request(&mut self, node: usize, request: KafkaRequest) -> KafkaReply {
+        self.nodes[node]
+            .handle(self.now, "c1", request)
+            .expect("client requests are answered")
+    }
+}
+
+/// A Maelstrom-like client: pinned to one node, tracks per-key poll offsets.
+struct Client {
+    node: usize,
+    offsets: BTreeMap<String, Offset>,
+}
+
+fn run(seed: u64, n: usize, partitions: bool) -> Sim {
+    let mut rng = StdRng::seed_from_u64(seed ^ 0x5eed);
+    let tick_ms = rng.random_range(1..=10);
+    let max_delay = rng.random_range(0..=20);
+    let mut sim = Sim::new(seed, n, tick_ms, max_delay);
+    let mut clients: Vec<Client> = (0..2 * n)
+        .map(|c| Client {
+            node: c % n,
+            offsets: BTreeMap::new(),
+        })
+        .collect();
+    let mut next_msg: BTreeMap<String, u64> = BTreeMap::new();
+    let main_ms = 2_000;
+    for _ in 0..main_ms {
+        if partitions && n > 1 && rng.random_bool(0.005) {
+            if sim.blocked.is_empty() {
+                for a in 0..n {
+                    for b in 0..n {
+                        if a != b && rng.random_bool(0.5) {
+                            sim.blocked.insert((a, b));
+                        }
+                    }
+                }
+            } else {
+                sim.blocked.clear();
+            }
+        }
+        for client in clients.iter_mut() {
+            if !rng.random_bool(0.3) {
+                continue;
+            }
+            let node = client.node;
+            if rng.random_bool(0.5) {
+                let key = format!("{}", rng.random_range(0..6u32));
+                let counter = next_msg.entry(key.clone()).or_insert(0);
+                *counter += 1;
+                let msg = json!(*counter);
+                let reply = sim.request(
+                    node,
+                    KafkaRequest::Send {
+                        key: key.clone(),
+                        msg: msg.clone(),
+                    },
+                );
+                let KafkaReply::SendOk { offset } = reply else {
+                    panic!("send refused: {reply:?}")
+                };
+                client.offsets.entry(key.clone()).or_insert(0);
+                sim.sends.push(SendRecord {
+                    node,
+                    key,
+                    offset,
+                    msg,
+                });
+            } else {
+                let requested = client.offsets.clone();
+                let reply = sim.request(
+                    node,
+                    KafkaRequest::Poll {
+                        offsets: requested.clone(),
+                    },
+                );
+                let KafkaReply::PollOk { msgs } = reply else {
+                    panic!("poll refused: {reply:?}")
+                };
+                let mut commits = BTreeMap::new();
+                for (key, pairs) in &msgs {
+                    if let Some((last, _)) = pairs.last() {
+                        client.offsets.insert(key.clone(), last + 1);
+                        commits.insert(key.clone(), *last);
+                    }
+                }
+                if !commits.is_empty() {
+                    let ack = sim.request(node, KafkaRequest::CommitOffsets { offsets: commits });
+                    assert_eq!(ack, KafkaReply::CommitOffsetsOk);
+                }
+                sim.polls.push(PollRecord {
+                    node,
+                    requested,
+                    msgs,
+                });
+            }
+        }
+        sim.step();
+    }
+    sim.blocked.clear();
+    for _ in 0..5_000 {
+        sim.step();
+    }
+    sim
+}
+
+/// The final per-key logs, after checking every node holds the same ones.
+fn converged_logs(sim: &Sim) -> BTreeMap<String, Vec<(Offset, Value)>> {
+    let keys: BTreeSet<String> = sim
+        .nodes
+        .iter()
+        .flat_map(|node| node.keys().map(str::to_owned).collect::<Vec<_>>())
+        .collect();
+    let mut logs = BTreeMap::new();
+    for key in keys {
+        let first = sim.nodes[0].entries(&key);
+        for (i, node) in sim.nodes.iter().enumerate() {
+            assert_eq!(node.entries(&key), first, "node n{i} diverges on key {key}");
+        }
+        logs.insert(key, first);
+    }
+    logs
+}
+
+fn check(sim: &Sim) {
+    let logs = converged_logs(sim);
+    // Every acknowledged send is in the final log at its offset; offsets never repeat.
+    let mut per_node_last: BTreeMap<(usize, String), Offset> = BTreeMap::new();
+    let mut seen: BTreeSet<(String, Offset)> = BTreeSet::new();
+    for send in &sim.sends {
+        let log = &logs[&send.key];
+        let found = log.iter().find(|(offset, _)| *offset == send.offset);
+        assert_eq!(
+            found.map(|(_, msg)| msg),
+            Some(&send.msg),
+            "acknowledged send lost or overwritten: key {} offset {}",
+            send.key,
+            send.offset
+        );
+        assert!(
+            seen.insert((send.key.clone(), send.offset)),
+            "offset {} of key {} assigned twice",
+            send.offset,
+            send.key
+        );
+        if let Some(last) = per_node_last.insert((send.node, send.key.clone()), send.offset) {
+            assert!(
+                send.offset > last,
+                "sends of n{} to key {} went backwards: {last} then {}",
+                send.node,
+                send.key,
+                send.offset
+            );
+        }
+    }
+    // Every poll is a gap-free run of the final order starting at the first offset at or
+    // above the requested one.
+    for poll in &sim.polls {
+        for (key, got) in &poll.msgs {
+            let from = poll.requested[key];
+            let log = &logs[key];
+            let start = log.partition_point(|(offset, _)| *offset < from);
+            let expected = &log[start..(start + got.len()).min(log.len())];
+            assert_eq!(
+                got.as_slice(),
+                expected,
+                "poll on n{} of key {key} from {from} is not a run of the final order",
+                poll.node
+            );
+        }
+    }
+    // After the heal every node exposes every message.
+    for node in &sim.nodes {
+        let offsets: BTreeMap<String, Offset> = logs.keys().map(|k| (k.clone(), 0)).collect();
+        let Some(KafkaReply::PollOk { msgs }) =
+            node.clone()
+                .handle(sim.now, "c9", KafkaRequest::Poll { offsets })
+        else {
+            panic!("poll refused after heal")
+        };
+        for (key, log) in &logs {
+            assert_eq!(
+                msgs.get(key).map_or(&[][..], Vec::as_slice),
+                log.as_slice(),
+                "key {key} not fully exposed after heal"
+            );
+        }
+    }
+}
+
+#[test]
+fn single_node_is_a_local_log() {
+    for seed in 0..5 {
+        let sim = run(seed, 1, false);
+        assert!(!sim.sends.is_empty());
+        assert_eq!(sim.server_messages, 0, "one node sends nothing");
+        check(&sim);
+    }
+}
+
+#[test]
+fn two_and_three_nodes_stay_consistent_without_faults() {
+    for seed in 0..20 {
+        let n = 2 + (seed as usize % 2);
+        let sim = run(seed, n, false);
+        check(&sim);
+        assert!(
+            sim.polls.iter().any(|p| !p.msgs.is_empty()),
+            "seed {seed}: polls never saw anything"
+        );
+    }
+}
+
+#[test]
+fn partitions_and_reordering_never_break_polls_and_heal_fully() {
+    for seed in 100..140 {
+        let n = 2 + (seed as usize % 2);
+        let sim = run(seed, n, true);
+        check(&sim);
+    }
+}
+
+#[test]
+fn idle_cluster_stops_sending() {
+    let mut sim = run(7, 2, false);
+    let before = sim.server_messages;
+    for _ in 0..2_000 {
+        sim.step();
+    }
+    assert_eq!(sim.server_messages, before, "no traffic without news");
+    for node in &sim.nodes {
+        assert_eq!(node.backlog(), 0, "every entry acknowledged");
+    }
+}
