@@ -1,4 +1,55 @@
 //! glomers shell: the Maelstrom protocol, the node runtime and the challenge binaries.
+//!
+//! A node is written in one of two styles, both on the same runtime (one stdin reader task,
+//! one stdout writer task fed by a bounded channel, `init` answered by the runtime, bad input
+//! logged to stderr and answered with error 10/12 when it is a request):
+//!
+//! - [`node`]: async handlers. A [`node::Handler`] returns the reply to each request; it may
+//!   call [`node::Node::rpc`] (per-node unique `msg_id`, per-call timeout, no leaked pending
+//!   entries) and run periodic work with [`node::Node::spawn_every`]. Requests run
+//!   concurrently.
+//! - [`machine`]: sans-IO state machines. A [`machine::Machine`] gets messages and ticks one
+//!   at a time and fills an [`machine::Outbox`]; it is tested in-process with no I/O.
+//!
+//! ```no_run
+//! use glomers_shell::machine::{self, Machine, Outbox};
+//! use glomers_shell::protocol::Incoming;
+//! use serde::{Deserialize, Serialize};
+//!
+//! #[derive(Deserialize)]
+//! #[serde(tag = "type", rename_all = "snake_case")]
+//! enum In { Echo { echo: serde_json::Value } }
+//!
+//! #[derive(Serialize)]
+//! #[serde(tag = "type", rename_all = "snake_case")]
+//! enum Out { EchoOk { echo: serde_json::Value } }
+//!
+//! struct Echo;
+//!
+//! impl Machine for Echo {
+//!     type In = In;
+//!     type Out = Out;
+//!     fn on_message(&mut self, _now: u64, msg: Incoming<In>, out: &mut Outbox<Out>) {
+//!         let In::Echo { echo } = msg.body;
+//!         out.reply(&msg.origin, Out::EchoOk { echo });
+//!     }
+//! }
+//!
+//! #[tokio::main(flavor = "current_thread")]
+//! async fn main() {
+//!     glomers_shell::logging::init();
+//!     machine::run(|_info, _now| Echo).await;
+//! }
+//! ```
+
+pub mod error;
+pub mod inbox;
+pub mod io;
+pub mod logging;
+pub mod machine;
+pub mod node;
+pub mod protocol;
+pub mod rpc;
 
 pub mod broadcast;
 pub mod kafka;
