@@ -45,6 +45,7 @@
 pub mod error;
 pub mod inbox;
 pub mod io;
+pub mod kv;
 pub mod logging;
 pub mod machine;
 pub mod node;
