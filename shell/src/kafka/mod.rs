@@ -5,11 +5,13 @@
 //! [`node`] for the design and its messages-per-operation arithmetic.
 
 pub mod changes;
+pub mod machine;
 pub mod node;
 pub mod wire;
 
 #[cfg(test)]
 mod sim;
 
-pub use node::{KafkaConfig, KafkaNode, KafkaNodeError};
+pub use machine::{KafkaMachine, KafkaOut};
+pub use node::{KafkaConfig, KafkaNode, KafkaNodeError, KafkaRefusal};
 pub use wire::{KafkaReply, KafkaRequest, ReplicateBatch};

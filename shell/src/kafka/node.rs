@@ -38,9 +38,6 @@ use serde_json::Value;
 use super::changes::ChangeIndex;
 use super::wire::{KafkaReply, KafkaRequest, Key, MarkBatch, Offset, ReplicateBatch, WireEntry};
 
-/// Maelstrom error code for "temporarily unavailable" (definite: the op did not happen).
-const ERROR_TEMPORARILY_UNAVAILABLE: u32 = 11;
-
 /// Tunables of a [`KafkaNode`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KafkaConfig {
@@ -75,6 +72,15 @@ pub enum KafkaNodeError {
     /// `node_id` is not in `node_ids`.
     #[error("node id {0:?} is not in the node list")]
     UnknownSelf(String),
+}
+
+/// Why a node refused a request. Every refusal is definite: the request had no effect.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KafkaRefusal {
+    /// The origin backlog for slow peers is full (see [`KafkaConfig::max_backlog`]); the
+    /// message was not stored. Maps to Maelstrom error 11 (temporarily unavailable).
+    #[error("replication backlog full ({0} entries); retry later")]
+    BacklogFull(usize),
 }
 
 /// One key's log as seen by this node.
@@ -185,25 +191,30 @@ impl KafkaNode {
         })
     }
 
-    /// Handles one incoming body from `src` at time `now_ms`. Returns the reply body for
+    /// Handles one incoming body from `src` at time `now_ms`. Returns the answer for
     /// client requests, `None` for replication batches (which are answered by later
     /// batches on the tick).
-    pub fn handle(&mut self, now_ms: u64, src: &str, request: KafkaRequest) -> Option<KafkaReply> {
+    pub fn handle(
+        &mut self,
+        now_ms: u64,
+        src: &str,
+        request: KafkaRequest,
+    ) -> Option<Result<KafkaReply, KafkaRefusal>> {
         match request {
             KafkaRequest::Send { key, msg } => Some(self.send(key, msg)),
-            KafkaRequest::Poll { offsets } => Some(self.poll(&offsets)),
+            KafkaRequest::Poll { offsets } => Some(Ok(self.poll(&offsets))),
             KafkaRequest::CommitOffsets { offsets } => {
                 for (key, offset) in offsets {
                     self.commit(&key, offset);
                 }
-                Some(KafkaReply::CommitOffsetsOk)
+                Some(Ok(KafkaReply::CommitOffsetsOk))
             }
             KafkaRequest::ListCommittedOffsets { keys } => {
                 let offsets = keys
                     .into_iter()
                     .filter_map(|key| self.committed.get(&key).map(|offset| (key, *offset)))
                     .collect();
-                Some(KafkaReply::ListCommittedOffsetsOk { offsets })
+                Some(Ok(KafkaReply::ListCommittedOffsetsOk { offsets }))
             }
             KafkaRequest::KafkaReplicate(batch) => {
                 self.receive(now_ms, src, batch);
@@ -213,12 +224,9 @@ impl KafkaNode {
     }
 
     /// Appends `msg` to `key` at a fresh offset of this node's residue class.
-    fn send(&mut self, key: Key, msg: Value) -> KafkaReply {
+    fn send(&mut self, key: Key, msg: Value) -> Result<KafkaReply, KafkaRefusal> {
         if self.origin.len() >= self.config.max_backlog && !self.peers.is_empty() {
-            return KafkaReply::Error {
-                code: ERROR_TEMPORARILY_UNAVAILABLE,
-                text: "replication backlog full; retry later".into(),
-            };
+            return Err(KafkaRefusal::BacklogFull(self.origin.len()));
         }
         let log = Self::log_entry(&mut self.logs, &key, self.me as u64);
         let offset = log.next;
@@ -228,7 +236,7 @@ impl KafkaNode {
             self.origin.push_back((key.clone(), offset));
         }
         self.changes.touch(&key);
-        KafkaReply::SendOk { offset }
+        Ok(KafkaReply::SendOk { offset })
     }
 
     fn log_entry<'a>(logs: &'a mut BTreeMap<Key, KeyLog>, key: &str, me: u64) -> &'a mut KeyLog {

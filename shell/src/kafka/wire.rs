@@ -70,13 +70,6 @@ pub enum KafkaReply {
         /// Key to committed offset; keys without a committed offset are left out.
         offsets: BTreeMap<Key, Offset>,
     },
-    /// A Maelstrom error reply.
-    Error {
-        /// Maelstrom error code (11: temporarily unavailable; 12: malformed request).
-        code: u32,
-        /// Human-readable explanation.
-        text: String,
-    },
 }
 
 /// One replicated log entry: `[key, offset, msg]`, originally assigned by the sender.

@@ -4,11 +4,13 @@
 //! and replication batches); [`wire`] holds the JSON bodies it speaks. See [`node`] for the
 //! design, why it is read-committed, and its messages-per-operation arithmetic.
 
+pub mod machine;
 pub mod node;
 pub mod wire;
 
 #[cfg(test)]
 mod sim;
 
-pub use node::{Isolation, Stamp, TxnConfig, TxnNode, TxnNodeError};
+pub use machine::{TxnMachine, TxnOut};
+pub use node::{Isolation, Stamp, TxnConfig, TxnNode, TxnNodeError, TxnRefusal};
 pub use wire::{TxnBatch, TxnReply, TxnRequest};

@@ -36,11 +36,6 @@ use super::wire::{
     MicroOp, OpKind, TxnBatch, TxnKey, TxnReply, TxnRequest, TxnValue, WireWriteSet,
 };
 
-/// Maelstrom error code for "temporarily unavailable" (definite).
-const ERROR_TEMPORARILY_UNAVAILABLE: u32 = 11;
-/// Maelstrom error code for "malformed request" (definite).
-const ERROR_MALFORMED_REQUEST: u32 = 12;
-
 /// Which isolation level transactions get.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Isolation {
@@ -86,6 +81,19 @@ impl Default for TxnConfig {
             max_backlog: 1_000_000,
         }
     }
+}
+
+/// Why a node refused a transaction. Every refusal is definite: nothing was applied.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TxnRefusal {
+    /// A write micro-operation carried `null` instead of a value. Maps to Maelstrom
+    /// error 12 (malformed request).
+    #[error("write to key {0} has no value")]
+    WriteWithoutValue(TxnKey),
+    /// The origin backlog for slow peers is full (see [`TxnConfig::max_backlog`]). Maps to
+    /// Maelstrom error 11 (temporarily unavailable).
+    #[error("replication backlog full ({0} write sets); retry later")]
+    BacklogFull(usize),
 }
 
 /// Errors building a [`TxnNode`].
@@ -161,7 +169,12 @@ impl TxnNode {
 
     /// Handles one incoming body from `src` at `now_ms`. Returns the reply for client
     /// transactions, `None` for replication batches.
-    pub fn handle(&mut self, now_ms: u64, src: &str, request: TxnRequest) -> Option<TxnReply> {
+    pub fn handle(
+        &mut self,
+        now_ms: u64,
+        src: &str,
+        request: TxnRequest,
+    ) -> Option<Result<TxnReply, TxnRefusal>> {
         match request {
             TxnRequest::Txn { txn } => Some(self.apply(txn)),
             TxnRequest::TxnReplicate(batch) => {
@@ -172,22 +185,16 @@ impl TxnNode {
     }
 
     /// Runs one transaction atomically.
-    fn apply(&mut self, txn: Vec<MicroOp>) -> TxnReply {
-        if txn
+    fn apply(&mut self, txn: Vec<MicroOp>) -> Result<TxnReply, TxnRefusal> {
+        if let Some((_, key, _)) = txn
             .iter()
-            .any(|(kind, _, value)| *kind == OpKind::Write && value.is_none())
+            .find(|(kind, _, value)| *kind == OpKind::Write && value.is_none())
         {
-            return TxnReply::Error {
-                code: ERROR_MALFORMED_REQUEST,
-                text: "a write needs an integer value".into(),
-            };
+            return Err(TxnRefusal::WriteWithoutValue(*key));
         }
         let writes = txn.iter().any(|(kind, _, _)| *kind == OpKind::Write);
         if writes && !self.peers.is_empty() && self.origin.len() >= self.config.max_backlog {
-            return TxnReply::Error {
-                code: ERROR_TEMPORARILY_UNAVAILABLE,
-                text: "replication backlog full; retry later".into(),
-            };
+            return Err(TxnRefusal::BacklogFull(self.origin.len()));
         }
         let stamp = Stamp {
             counter: self.clock + 1,
@@ -226,7 +233,7 @@ impl TxnNode {
                     .push_back((stamp.counter, stamp.node, buffer.into_iter().collect()));
             }
         }
-        TxnReply::TxnOk { txn: completed }
+        Ok(TxnReply::TxnOk { txn: completed })
     }
 
     /// Merges one write set: per key, the larger stamp wins.

@@ -149,7 +149,7 @@ fn run(seed: u64, n: usize, isolation: Isolation, partitions: bool) -> (Sim, Vec
                     txn: request.clone(),
                 },
             );
-            let Some(TxnReply::TxnOk { txn }) = reply else {
+            let Some(Ok(TxnReply::TxnOk { txn })) = reply else {
                 panic!("transaction refused: {reply:?}")
             };
             history.push(TxnRecord {

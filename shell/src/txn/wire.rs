@@ -47,13 +47,6 @@ pub enum TxnReply {
         /// The completed micro-operations, in request order.
         txn: Vec<MicroOp>,
     },
-    /// A Maelstrom error reply.
-    Error {
-        /// Maelstrom error code (11: temporarily unavailable; 12: malformed request).
-        code: u32,
-        /// Human-readable explanation.
-        text: String,
-    },
 }
 
 /// A committed write set on the wire: `[counter, node index, [[key, value], ...]]`.

@@ -1,0 +1,85 @@
+//! [`TxnMachine`]: the txn node wired onto the runtime's [`Machine`] trait.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::node::{TxnConfig, TxnNode, TxnRefusal};
+use super::wire::{TxnReply, TxnRequest};
+use crate::error::{ErrorBody, ErrorCode};
+use crate::inbox::NodeInfo;
+use crate::machine::{Machine, Outbox};
+use crate::protocol::Incoming;
+
+/// Everything a txn node sends: replies to clients and batches to peers.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum TxnOut {
+    /// A reply to a client transaction.
+    Reply(TxnReply),
+    /// A message to a peer (a replication batch).
+    Peer(TxnRequest),
+}
+
+/// A [`TxnNode`] driven by the runtime: transactions are answered at once, replication
+/// batches go out on every tick of `tick`.
+#[derive(Debug, Clone)]
+pub struct TxnMachine {
+    node: TxnNode,
+    tick: Duration,
+}
+
+impl TxnMachine {
+    /// Builds the node for the identity from `init`. An `init` whose node list lacks the
+    /// node's own id is logged and the id appended, so the node still serves clients.
+    pub fn from_info(info: &NodeInfo, config: TxnConfig, tick: Duration) -> Self {
+        let node = TxnNode::new(&info.id, &info.ids, config.clone()).unwrap_or_else(|error| {
+            tracing::error!(%error, "init without own id in node_ids; appending it");
+            let mut ids = info.ids.clone();
+            ids.push(info.id.clone());
+            TxnNode::new(&info.id, &ids, config)
+                .unwrap_or_else(|_| unreachable!("own id appended to the list"))
+        });
+        Self { node, tick }
+    }
+
+    /// The node logic, for inspection.
+    pub fn node(&self) -> &TxnNode {
+        &self.node
+    }
+}
+
+/// The Maelstrom error for a refusal (all refusals are definite).
+pub fn refusal_error(refusal: &TxnRefusal) -> ErrorBody {
+    let code = match refusal {
+        TxnRefusal::WriteWithoutValue(_) => ErrorCode::MalformedRequest,
+        TxnRefusal::BacklogFull(_) => ErrorCode::TemporarilyUnavailable,
+    };
+    ErrorBody::new(code, refusal.to_string())
+}
+
+impl Machine for TxnMachine {
+    type In = TxnRequest;
+    type Out = TxnOut;
+
+    fn on_message(&mut self, now_ms: u64, msg: Incoming<TxnRequest>, out: &mut Outbox<TxnOut>) {
+        match self.node.handle(now_ms, &msg.origin.src, msg.body) {
+            None => {}
+            Some(Ok(reply)) => out.reply(&msg.origin, TxnOut::Reply(reply)),
+            Some(Err(refusal)) => out.reply_error(&msg.origin, refusal_error(&refusal)),
+        }
+    }
+
+    /// Adds at most one batch per peer.
+    fn on_tick(&mut self, now_ms: u64, out: &mut Outbox<TxnOut>) {
+        let mut batches = Vec::new();
+        self.node.on_tick(now_ms, &mut batches);
+        for (dest, batch) in batches {
+            out.send(dest, TxnOut::Peer(TxnRequest::TxnReplicate(batch)));
+        }
+    }
+
+    fn tick_interval(&self) -> Option<Duration> {
+        Some(self.tick)
+    }
+}

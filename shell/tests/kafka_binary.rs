@@ -1,0 +1,234 @@
+//! Drives the real `kafka` binary over stdin/stdout: the client RPCs on one node, error
+//! replies, and replication between two processes connected by an in-test router.
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+/// One node process with a thread turning its stdout lines into JSON values.
+struct Proc {
+    child: Child,
+    stdin: ChildStdin,
+    lines: Receiver<Value>,
+}
+
+impl Proc {
+    fn spawn(tick_ms: u64) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_kafka"))
+            .arg("--tick-ms")
+            .arg(tick_ms.to_string())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("kafka binary starts");
+        let stdin = child.stdin.take().expect("piped stdin");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, lines) = channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                let value: Value = serde_json::from_str(&line)
+                    .unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {line}"));
+                if tx.send(value).is_err() {
+                    break;
+                }
+            }
+        });
+        Self {
+            child,
+            stdin,
+            lines,
+        }
+    }
+
+    fn write(&mut self, message: &Value) {
+        writeln!(self.stdin, "{message}").expect("node reads stdin");
+        self.stdin.flush().expect("flush");
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Nodes `n0..` plus a router that forwards node-to-node lines and queues client lines.
+struct Cluster {
+    procs: Vec<Proc>,
+    to_clients: VecDeque<Value>,
+    next_msg_id: u64,
+}
+
+impl Cluster {
+    fn start(n: usize, tick_ms: u64) -> Self {
+        let ids: Vec<String> = (0..n).map(|i| format!("n{i}")).collect();
+        let mut cluster = Self {
+            procs: (0..n).map(|_| Proc::spawn(tick_ms)).collect(),
+            to_clients: VecDeque::new(),
+            next_msg_id: 100,
+        };
+        for (i, id) in ids.iter().enumerate() {
+            cluster.procs[i].write(&json!({"id": i, "src": format!("c{i}"), "dest": id,
+                "body": {"type": "init", "msg_id": 1, "node_id": id, "node_ids": ids}}));
+            let reply = cluster
+                .await_client_message(|m| m["dest"] == format!("c{i}"))
+                .expect("init answered");
+            assert_eq!(reply["body"], json!({"type": "init_ok", "in_reply_to": 1}));
+            assert_eq!(reply["src"], json!(id));
+        }
+        cluster
+    }
+
+    /// Moves every pending line once: node-to-node lines to their node, client lines to the
+    /// client queue.
+    fn pump(&mut self) {
+        for i in 0..self.procs.len() {
+            loop {
+                match self.procs[i].lines.recv_timeout(Duration::from_millis(1)) {
+                    Ok(line) => {
+                        let dest = line["dest"].as_str().expect("dest is a string").to_owned();
+                        if let Some(j) =
+                            dest.strip_prefix('n').and_then(|d| d.parse::<usize>().ok())
+                        {
+                            assert_eq!(line["src"], json!(format!("n{i}")), "src is the sender");
+                            self.procs[j].write(&line);
+                        } else {
+                            self.to_clients.push_back(line);
+                        }
+                    }
+                    Err(RecvTimeoutError::Timeout) => break,
+                    Err(RecvTimeoutError::Disconnected) => panic!("node n{i} exited"),
+                }
+            }
+        }
+    }
+
+    fn await_client_message(&mut self, wanted: impl Fn(&Value) -> bool) -> Option<Value> {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            self.pump();
+            if let Some(pos) = self.to_clients.iter().position(&wanted) {
+                return self.to_clients.remove(pos);
+            }
+        }
+        None
+    }
+
+    /// Sends `body` from client `c9` to node `node` and returns the reply body.
+    fn call(&mut self, node: usize, mut body: Value) -> Value {
+        self.next_msg_id += 1;
+        let id = self.next_msg_id;
+        body["msg_id"] = json!(id);
+        self.procs[node]
+            .write(&json!({"id": 1, "src": "c9", "dest": format!("n{node}"), "body": body}));
+        let reply = self
+            .await_client_message(|m| m["body"]["in_reply_to"] == json!(id))
+            .unwrap_or_else(|| panic!("no reply to msg_id {id}"));
+        assert_eq!(reply["dest"], json!("c9"));
+        reply["body"].clone()
+    }
+}
+
+#[test]
+fn single_node_round_trip() {
+    let mut cluster = Cluster::start(1, 10);
+    let first = cluster.call(0, json!({"type": "send", "key": "3", "msg": 7}));
+    assert_eq!(first["type"], "send_ok");
+    let second = cluster.call(
+        0,
+        json!({"type": "send", "key": "3", "msg": {"nested": [1]}}),
+    );
+    let (a, b) = (
+        first["offset"].as_u64().expect("int"),
+        second["offset"].as_u64().expect("int"),
+    );
+    assert!(b > a, "offsets increase: {a} then {b}");
+    let poll = cluster.call(0, json!({"type": "poll", "offsets": {"3": 0, "9": 0}}));
+    assert_eq!(poll["type"], "poll_ok");
+    assert_eq!(poll["msgs"], json!({"3": [[a, 7], [b, {"nested": [1]}]]}));
+    let from_b = cluster.call(0, json!({"type": "poll", "offsets": {"3": b}}));
+    assert_eq!(from_b["msgs"], json!({"3": [[b, {"nested": [1]}]]}));
+    let commit = cluster.call(0, json!({"type": "commit_offsets", "offsets": {"3": a}}));
+    assert_eq!(commit["type"], "commit_offsets_ok");
+    let lower = cluster.call(0, json!({"type": "commit_offsets", "offsets": {"3": 0}}));
+    assert_eq!(lower["type"], "commit_offsets_ok");
+    let listed = cluster.call(
+        0,
+        json!({"type": "list_committed_offsets", "keys": ["3", "9"]}),
+    );
+    assert_eq!(
+        listed,
+        json!({"type": "list_committed_offsets_ok", "offsets": {"3": a}, "in_reply_to": listed["in_reply_to"]})
+    );
+}
+
+#[test]
+fn malformed_requests_get_error_12_and_unknown_types_error_10() {
+    let mut cluster = Cluster::start(1, 10);
+    let missing_key = cluster.call(0, json!({"type": "send", "msg": 1}));
+    assert_eq!(missing_key["type"], "error");
+    assert_eq!(missing_key["code"], 12);
+    let negative = cluster.call(0, json!({"type": "poll", "offsets": {"1": -3}}));
+    assert_eq!(negative["code"], 12);
+    let unknown = cluster.call(0, json!({"type": "frobnicate"}));
+    assert_eq!(unknown["code"], 10);
+    // The node keeps serving afterwards.
+    let ok = cluster.call(0, json!({"type": "send", "key": "1", "msg": 1}));
+    assert_eq!(ok["type"], "send_ok");
+}
+
+#[test]
+fn two_nodes_replicate_and_expose_the_same_order() {
+    let mut cluster = Cluster::start(2, 5);
+    let mut sent = Vec::new();
+    for i in 0..10u64 {
+        let node = (i % 2) as usize;
+        let reply = cluster.call(node, json!({"type": "send", "key": "k", "msg": i}));
+        let offset = reply["offset"].as_u64().expect("offset is an integer");
+        assert_eq!(
+            offset % 2,
+            node as u64,
+            "node n{node} assigns its own residue class"
+        );
+        sent.push((offset, i));
+    }
+    sent.sort_unstable();
+    let expected: Vec<Value> = sent.iter().map(|(o, m)| json!([o, m])).collect();
+    for node in 0..2 {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let poll = cluster.call(node, json!({"type": "poll", "offsets": {"k": 0}}));
+            let got = poll["msgs"]["k"].as_array().cloned().unwrap_or_default();
+            assert_eq!(
+                got[..],
+                expected[..got.len()],
+                "n{node} exposed a non-prefix"
+            );
+            if got.len() == expected.len() {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "n{node} never exposed everything"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+    cluster.call(0, json!({"type": "commit_offsets", "offsets": {"k": 5}}));
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let listed = cluster.call(1, json!({"type": "list_committed_offsets", "keys": ["k"]}));
+        if listed["offsets"]["k"] == json!(5) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "commit never reached n1");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
