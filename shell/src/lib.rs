@@ -42,6 +42,7 @@
 //! }
 //! ```
 
+pub mod counter;
 pub mod error;
 pub mod inbox;
 pub mod io;

@@ -90,6 +90,19 @@ pub trait Handler: Send + Sync + 'static {
     ) -> impl Future<Output = Answer<Self::Response>> + Send;
 }
 
+impl<H: Handler> Handler for Arc<H> {
+    type Request = H::Request;
+    type Response = H::Response;
+
+    fn handle(
+        &self,
+        node: &Node,
+        msg: Incoming<Self::Request>,
+    ) -> impl Future<Output = Answer<Self::Response>> + Send {
+        H::handle(self, node, msg)
+    }
+}
+
 /// A cheap, cloneable handle to the running node: identity, sending and RPC.
 #[derive(Clone, Debug)]
 pub struct Node {
