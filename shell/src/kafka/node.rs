@@ -228,7 +228,7 @@ impl KafkaNode {
         if self.origin.len() >= self.config.max_backlog && !self.peers.is_empty() {
             return Err(KafkaRefusal::BacklogFull(self.origin.len()));
         }
-        let log = Self::log_entry(&mut self.logs, &key, self.me as u64);
+        let log = Self::log_entry(&mut self.logs, &mut self.changes, &key, self.me as u64);
         let offset = log.next;
         log.entries.insert(offset, msg);
         log.next = offset + self.n;
@@ -239,7 +239,15 @@ impl KafkaNode {
         Ok(KafkaReply::SendOk { offset })
     }
 
-    fn log_entry<'a>(logs: &'a mut BTreeMap<Key, KeyLog>, key: &str, me: u64) -> &'a mut KeyLog {
+    /// The log of `key`, created on first use. A new key's watermark (its first offset of
+    /// our residue class) is news for peers, which assume 0 until told, so creation counts
+    /// as a change.
+    fn log_entry<'a>(
+        logs: &'a mut BTreeMap<Key, KeyLog>,
+        changes: &mut ChangeIndex,
+        key: &str,
+        me: u64,
+    ) -> &'a mut KeyLog {
         if !logs.contains_key(key) {
             logs.insert(
                 key.to_owned(),
@@ -248,6 +256,7 @@ impl KafkaNode {
                     next: me,
                 },
             );
+            changes.touch(key);
         }
         // The key was inserted just above if it was missing.
         logs.get_mut(key)
@@ -297,7 +306,7 @@ impl KafkaNode {
     /// Raises our next offset for `key` above `seen` (a Lamport-style bump).
     fn learn_offset(&mut self, key: &str, seen: Offset) {
         let (me, n) = (self.me as u64, self.n);
-        let log = Self::log_entry(&mut self.logs, key, me);
+        let log = Self::log_entry(&mut self.logs, &mut self.changes, key, me);
         if log.next <= seen {
             let mut next = seen - seen % n + me;
             if next <= seen {
@@ -349,7 +358,7 @@ impl KafkaNode {
         let fresh: Vec<WireEntry> = batch.entries.into_iter().skip(skip).collect();
         for (key, offset, msg) in fresh {
             self.learn_offset(&key, offset);
-            let log = Self::log_entry(&mut self.logs, &key, self.me as u64);
+            let log = Self::log_entry(&mut self.logs, &mut self.changes, &key, self.me as u64);
             match log.entries.get(&offset) {
                 Some(existing) if *existing != msg => {
                     tracing::error!(

@@ -169,7 +169,13 @@ fn run(seed: u64, n: usize, partitions: bool) -> Sim {
             }
             let node = client.node;
             if rng.random_bool(0.5) {
-                let key = format!("{}", rng.random_range(0..6u32));
+                // Shared keys, plus keys only this node ever writes (their peers
+                // learn them only through replication).
+                let key = if rng.random_bool(0.2) {
+                    format!("only-n{node}-{}", rng.random_range(0..3u32))
+                } else {
+                    format!("{}", rng.random_range(0..6u32))
+                };
                 let counter = next_msg.entry(key.clone()).or_insert(0);
                 *counter += 1;
                 let msg = json!(*counter);
@@ -354,5 +360,44 @@ fn idle_cluster_stops_sending() {
     assert_eq!(sim.server_messages, before, "no traffic without news");
     for node in &sim.nodes {
         assert_eq!(node.backlog(), 0, "every entry acknowledged");
+    }
+}
+
+#[test]
+fn a_key_written_once_on_one_node_becomes_visible_everywhere() {
+    for n in 2..=3 {
+        for writer in 0..n {
+            let mut sim = Sim::new(writer as u64, n, 5, 3);
+            let reply = sim.request(
+                writer,
+                KafkaRequest::Send {
+                    key: "solo".into(),
+                    msg: json!("only"),
+                },
+            );
+            let KafkaReply::SendOk { offset } = reply else {
+                panic!("send refused: {reply:?}")
+            };
+            for _ in 0..200 {
+                sim.step();
+            }
+            for reader in 0..n {
+                let poll = sim.request(
+                    reader,
+                    KafkaRequest::Poll {
+                        offsets: [("solo".to_string(), 0)].into_iter().collect(),
+                    },
+                );
+                assert_eq!(
+                    poll,
+                    KafkaReply::PollOk {
+                        msgs: [("solo".to_string(), vec![(offset, json!("only"))])]
+                            .into_iter()
+                            .collect()
+                    },
+                    "n{reader} of {n} does not expose n{writer}'s only message"
+                );
+            }
+        }
     }
 }

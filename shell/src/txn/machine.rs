@@ -83,3 +83,74 @@ impl Machine for TxnMachine {
         Some(self.tick)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::Origin;
+    use crate::txn::wire::OpKind;
+    use serde_json::json;
+
+    fn machine(id: &str) -> TxnMachine {
+        let info = NodeInfo {
+            id: id.into(),
+            ids: vec!["n0".into(), "n1".into()],
+        };
+        TxnMachine::from_info(&info, TxnConfig::default(), Duration::from_millis(20))
+    }
+
+    #[test]
+    fn transactions_replicate_through_the_wire_encoding() {
+        let (mut n0, mut n1) = (machine("n0"), machine("n1"));
+        let mut out = Outbox::new();
+        let client = Origin {
+            src: "c2".into(),
+            msg_id: Some(3),
+        };
+        let txn = TxnRequest::Txn {
+            txn: vec![(OpKind::Write, 5, Some(50)), (OpKind::Read, 5, None)],
+        };
+        n0.on_message(
+            0,
+            Incoming {
+                origin: client,
+                in_reply_to: None,
+                body: txn,
+            },
+            &mut out,
+        );
+        let replies: Vec<_> = out.drain().collect();
+        assert_eq!(
+            replies[0].body_json().expect("encodes"),
+            json!({"type": "txn_ok", "txn": [["w", 5, 50], ["r", 5, 50]], "in_reply_to": 3})
+        );
+        for now in 1..5 {
+            n0.on_tick(now, &mut out);
+            n1.on_tick(now, &mut out);
+            let batch: Vec<_> = out.drain().collect();
+            for msg in batch {
+                let (from, to) = if msg.dest == "n1" {
+                    ("n0", &mut n1)
+                } else {
+                    ("n1", &mut n0)
+                };
+                let incoming = msg.deliver_as::<TxnRequest>(from).expect("decodes");
+                to.on_message(now, incoming, &mut out);
+            }
+        }
+        assert_eq!(n1.node().read(5).map(|(v, _)| v), Some(50));
+        assert_eq!(n0.node().backlog(), 0, "n1 acknowledged the write set");
+    }
+
+    #[test]
+    fn refusals_map_to_definite_codes() {
+        assert_eq!(
+            refusal_error(&TxnRefusal::WriteWithoutValue(1)).code,
+            ErrorCode::MalformedRequest
+        );
+        assert_eq!(
+            refusal_error(&TxnRefusal::BacklogFull(1)).code,
+            ErrorCode::TemporarilyUnavailable
+        );
+    }
+}
