@@ -95,13 +95,13 @@ fn run_op(nodes: &mut [NodeProc], kv: &mut SeqKv, client: &str, msg_id: u64) -> 
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         assert!(Instant::now() < deadline, "no reply to {client}/{msg_id}");
-        for i in 0..nodes.len() {
-            while let Some(v) = nodes[i].recv_within(Duration::from_millis(1)) {
+        for node in nodes.iter_mut() {
+            while let Some(v) = node.recv_within(Duration::from_millis(1)) {
                 let dest = v["dest"].as_str().unwrap().to_owned();
                 if dest == "seq-kv" {
                     let mut reply = kv.handle(v["src"].as_str().unwrap(), &v["body"]);
                     reply["in_reply_to"] = v["body"]["msg_id"].clone();
-                    nodes[i].send("seq-kv", v["src"].as_str().unwrap(), reply);
+                    node.send("seq-kv", v["src"].as_str().unwrap(), reply);
                 } else if dest == client && v["body"]["in_reply_to"] == msg_id {
                     return v;
                 } else {
