@@ -35,9 +35,10 @@
 //! Contract:
 //! - The runtime answers `init` itself, then calls the factory once with the [`Node`] handle.
 //! - Each request decoding into `Handler::Request` runs in its own task, at most
-//!   [`MAX_IN_FLIGHT`] at once (the reader waits for a slot: backpressure). Handlers run
-//!   concurrently and in no guaranteed order; use the [`crate::machine`] style when order
-//!   matters.
+//!   [`MAX_IN_FLIGHT`] at once. The reader never waits for a handler (it must keep routing
+//!   RPC replies): a message arriving while all slots are taken is refused with error 11
+//!   (temporarily-unavailable, definite: it was not processed). Handlers run concurrently
+//!   and in no guaranteed order; use the [`crate::machine`] style when order matters.
 //! - The handler's [`Answer`] is sent for it, addressed to the request's `src` with the right
 //!   `in_reply_to`: `Ok(Some(r))` replies `r`, `Err(e)` replies error `e`, `Ok(None)` sends
 //!   nothing (one-way messages, or a reply sent later with [`Node::reply`]). A message without
@@ -60,7 +61,7 @@ use serde::Serialize;
 use tokio::io::{AsyncBufRead, AsyncWrite, BufReader};
 use tokio::sync::{Notify, Semaphore};
 
-use crate::error::ErrorBody;
+use crate::error::{ErrorBody, ErrorCode};
 use crate::inbox::{reject, Event, Inbox, NodeInfo};
 use crate::io::{spawn_writer, Outlet};
 use crate::protocol::{self, Incoming, Origin};
@@ -356,7 +357,10 @@ where
                         continue;
                     }
                 };
-                let Ok(permit) = Arc::clone(&slots).acquire_owned().await else {
+                let Ok(permit) = Arc::clone(&slots).try_acquire_owned() else {
+                    tracing::warn!(src = %origin.src, "too many running handlers; message refused");
+                    let busy = ErrorBody::new(ErrorCode::TemporarilyUnavailable, "node busy");
+                    node.reply_error(&origin, &busy).await;
                     continue;
                 };
                 let node = node.clone();
