@@ -52,6 +52,7 @@ pub mod machine;
 pub mod node;
 pub mod protocol;
 pub mod rpc;
+pub mod unique;
 
 pub mod broadcast;
 pub mod kafka;

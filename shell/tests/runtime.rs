@@ -169,6 +169,10 @@ async fn timed_out_call_leaves_nothing_pending_and_late_reply_is_dropped() {
         err["body"]["code"], 13,
         "a timed-out downstream call is indefinite"
     );
+    w.send("c1", json!({"type":"pending","msg_id":9})).await;
+    let p = w.recv().await;
+    assert_eq!(p["body"]["in_reply_to"], 9);
+    assert_eq!(p["body"]["pending"], 0, "the timed-out call left no entry behind");
     w.send("n1", json!({"type":"pong","in_reply_to":id})).await;
     w.nothing_for(Duration::from_millis(100)).await;
     w.send("c1", json!({"type":"pending","msg_id":3})).await;
