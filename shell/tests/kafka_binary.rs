@@ -64,6 +64,10 @@ struct Cluster {
     procs: Vec<Proc>,
     to_clients: VecDeque<Value>,
     next_msg_id: u64,
+    /// While set, node-to-node lines are dropped (a full partition).
+    partitioned: bool,
+    /// Node-to-node lines dropped so far.
+    dropped: u64,
 }
 
 impl Cluster {
@@ -73,6 +77,8 @@ impl Cluster {
             procs: (0..n).map(|_| Proc::spawn(tick_ms)).collect(),
             to_clients: VecDeque::new(),
             next_msg_id: 100,
+            partitioned: false,
+            dropped: 0,
         };
         for (i, id) in ids.iter().enumerate() {
             cluster.procs[i].write(&json!({"id": i, "src": format!("c{i}"), "dest": id,
@@ -98,7 +104,11 @@ impl Cluster {
                             dest.strip_prefix('n').and_then(|d| d.parse::<usize>().ok())
                         {
                             assert_eq!(line["src"], json!(format!("n{i}")), "src is the sender");
-                            self.procs[j].write(&line);
+                            if self.partitioned {
+                                self.dropped += 1;
+                            } else {
+                                self.procs[j].write(&line);
+                            }
                         } else {
                             self.to_clients.push_back(line);
                         }
@@ -230,5 +240,56 @@ fn two_nodes_replicate_and_expose_the_same_order() {
         }
         assert!(Instant::now() < deadline, "commit never reached n1");
         std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn a_partition_heals_and_both_sides_end_with_one_order() {
+    let mut cluster = Cluster::start(2, 5);
+    cluster.partitioned = true;
+    let mut sent = Vec::new();
+    let mut early_polls = Vec::new();
+    for i in 0..6u64 {
+        let node = (i % 2) as usize;
+        let reply = cluster.call(node, json!({"type": "send", "key": "p", "msg": i}));
+        assert_eq!(
+            reply["type"], "send_ok",
+            "sends stay available while partitioned"
+        );
+        sent.push((reply["offset"].as_u64().expect("offset"), i));
+        let poll = cluster.call(node, json!({"type": "poll", "offsets": {"p": 0}}));
+        early_polls.push(poll["msgs"]["p"].as_array().cloned().unwrap_or_default());
+    }
+    let until = Instant::now() + Duration::from_millis(300);
+    while Instant::now() < until {
+        cluster.pump();
+    }
+    assert!(
+        cluster.dropped > 0,
+        "replication was attempted during the partition"
+    );
+    cluster.partitioned = false;
+    sent.sort_unstable();
+    let expected: Vec<Value> = sent.iter().map(|(o, m)| json!([o, m])).collect();
+    for node in 0..2 {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let poll = cluster.call(node, json!({"type": "poll", "offsets": {"p": 0}}));
+            if poll["msgs"]["p"].as_array().map(Vec::as_slice) == Some(&expected[..]) {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "n{node} never caught up after the heal: {poll}"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+    for poll in early_polls {
+        assert_eq!(
+            poll[..],
+            expected[..poll.len()],
+            "a poll during the partition was not a prefix"
+        );
     }
 }
