@@ -51,6 +51,7 @@ pub mod logging;
 pub mod machine;
 pub mod node;
 pub mod protocol;
+pub mod reliable;
 pub mod rpc;
 pub mod unique;
 
