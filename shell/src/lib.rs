@@ -11,6 +11,17 @@
 //! - [`machine`]: sans-IO state machines. A [`machine::Machine`] gets messages and ticks one
 //!   at a time and fills an [`machine::Outbox`]; it is tested in-process with no I/O.
 //!
+//! Around them: [`protocol`] (envelopes, typed bodies, error 10 vs 12), [`error`]
+//! (Maelstrom error codes, definite or not), [`io`] (bounded line reader, the one stdout
+//! writer), [`inbox`] (`init` and early messages), [`rpc`] (`msg_id`s and pending calls),
+//! [`kv`] (typed `lin-kv`/`seq-kv`/`lww-kv` clients), [`reliable`] (acknowledged resending
+//! with backoff), [`logging`] (stderr only, filter from `GLOMERS_LOG`). Node logic for the
+//! challenges: [`unique`], [`counter`], [`broadcast`], [`kafka`], [`txn`].
+//!
+//! Which style to pick: the machine style for anything hot or order-sensitive (no locks, one
+//! task, deterministic tests); the handler style when a request must wait on other nodes or
+//! services (RPC with timeouts).
+//!
 //! ```no_run
 //! use glomers_shell::machine::{self, Machine, Outbox};
 //! use glomers_shell::protocol::Incoming;
