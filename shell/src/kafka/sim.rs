@@ -235,16 +235,15 @@ fn run(seed: u64, n: usize, partitions: bool) -> Sim {
 }
 
 /// The final per-key logs, after checking every node holds the same ones.
-fn converged_logs(sim: &Sim) -> BTreeMap<String, Vec<(Offset, Value)>> {
-    let keys: BTreeSet<String> = sim
-        .nodes
+fn converged_logs(nodes: &[KafkaNode]) -> BTreeMap<String, Vec<(Offset, Value)>> {
+    let keys: BTreeSet<String> = nodes
         .iter()
         .flat_map(|node| node.keys().map(str::to_owned).collect::<Vec<_>>())
         .collect();
     let mut logs = BTreeMap::new();
     for key in keys {
-        let first = sim.nodes[0].entries(&key);
-        for (i, node) in sim.nodes.iter().enumerate() {
+        let first = nodes[0].entries(&key);
+        for (i, node) in nodes.iter().enumerate() {
             assert_eq!(node.entries(&key), first, "node n{i} diverges on key {key}");
         }
         logs.insert(key, first);
@@ -253,11 +252,17 @@ fn converged_logs(sim: &Sim) -> BTreeMap<String, Vec<(Offset, Value)>> {
 }
 
 fn check(sim: &Sim) {
-    let logs = converged_logs(sim);
+    check_history(&sim.nodes, &sim.sends, &sim.polls, sim.now);
+}
+
+/// Checks a finished run: converged logs, every acknowledged send at its offset, per-node
+/// increasing offsets, every poll a run of the final order, everything exposed.
+fn check_history(nodes: &[KafkaNode], sends: &[SendRecord], polls: &[PollRecord], now: u64) {
+    let logs = converged_logs(nodes);
     // Every acknowledged send is in the final log at its offset; offsets never repeat.
     let mut per_node_last: BTreeMap<(usize, String), Offset> = BTreeMap::new();
     let mut seen: BTreeSet<(String, Offset)> = BTreeSet::new();
-    for send in &sim.sends {
+    for send in sends {
         let log = &logs[&send.key];
         let found = log.iter().find(|(offset, _)| *offset == send.offset);
         assert_eq!(
@@ -285,7 +290,7 @@ fn check(sim: &Sim) {
     }
     // Every poll is a gap-free run of the final order starting at the first offset at or
     // above the requested one.
-    for poll in &sim.polls {
+    for poll in polls {
         for (key, got) in &poll.msgs {
             let from = poll.requested[key];
             let log = &logs[key];
@@ -300,11 +305,11 @@ fn check(sim: &Sim) {
         }
     }
     // After the heal every node exposes every message.
-    for node in &sim.nodes {
+    for node in nodes {
         let offsets: BTreeMap<String, Offset> = logs.keys().map(|k| (k.clone(), 0)).collect();
         let Some(Ok(KafkaReply::PollOk { msgs })) =
             node.clone()
-                .handle(sim.now, "c9", KafkaRequest::Poll { offsets })
+                .handle(now, "c9", KafkaRequest::Poll { offsets })
         else {
             panic!("poll refused after heal")
         };
@@ -399,5 +404,119 @@ fn a_key_written_once_on_one_node_becomes_visible_everywhere() {
                 );
             }
         }
+    }
+}
+
+/// One step chosen by the adversarial scheduler.
+#[derive(Debug, Clone)]
+enum Event {
+    /// A client of `node` sends to key `key`.
+    Send { node: usize, key: u8 },
+    /// Client `client` polls its assigned keys.
+    Poll { client: usize },
+    /// `node` runs its tick.
+    Tick { node: usize },
+    /// The in-flight message at `pick` (modulo their number) is delivered now.
+    Deliver { pick: usize },
+    /// The in-flight message at `pick` is lost (a partition at delivery time).
+    Drop { pick: usize },
+    /// Time passes.
+    Advance { ms: u64 },
+}
+
+fn event() -> impl proptest::strategy::Strategy<Value = Event> {
+    use proptest::prelude::*;
+    prop_oneof![
+        3 => (0..3usize, 0..3u8).prop_map(|(node, key)| Event::Send { node, key }),
+        3 => (0..6usize).prop_map(|client| Event::Poll { client }),
+        3 => (0..3usize).prop_map(|node| Event::Tick { node }),
+        4 => any::<usize>().prop_map(|pick| Event::Deliver { pick }),
+        1 => any::<usize>().prop_map(|pick| Event::Drop { pick }),
+        2 => (1..80u64).prop_map(|ms| Event::Advance { ms }),
+    ]
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+
+    /// Any delivery order, any losses, any interleaving of ticks and client operations:
+    /// polls are always runs of the final order, and a fair network afterwards heals all.
+    #[test]
+    fn adversarial_schedules_keep_polls_gap_free(
+        n in 1..=3usize,
+        events in proptest::collection::vec(event(), 1..300),
+    ) {
+        let ids: Vec<String> = (0..n).map(|i| format!("n{i}")).collect();
+        let config = KafkaConfig { retransmit_ms: 50, max_batch_entries: 3, ..KafkaConfig::default() };
+        let mut nodes: Vec<KafkaNode> = ids
+            .iter()
+            .map(|id| KafkaNode::new(id, &ids, config.clone()).expect("own id is in the list"))
+            .collect();
+        let mut in_flight: Vec<(usize, usize, ReplicateBatch)> = Vec::new();
+        let mut clients: Vec<BTreeMap<String, Offset>> = vec![BTreeMap::new(); 6];
+        let (mut sends, mut polls) = (Vec::new(), Vec::new());
+        let mut now = 0u64;
+        let mut counter = 0u64;
+        let tick = |nodes: &mut Vec<KafkaNode>, in_flight: &mut Vec<(usize, usize, ReplicateBatch)>, i: usize, now: u64| {
+            let mut out = Vec::new();
+            nodes[i].on_tick(now, &mut out);
+            for (dest, batch) in out {
+                let dest = ids.iter().position(|x| *x == dest).expect("known peer");
+                in_flight.push((i, dest, batch));
+            }
+        };
+        for event in events {
+            match event {
+                Event::Send { node, key } => {
+                    let node = node % n;
+                    counter += 1;
+                    let key = format!("k{key}");
+                    let reply = nodes[node].handle(now, "c1", KafkaRequest::Send { key: key.clone(), msg: json!(counter) });
+                    let Some(Ok(KafkaReply::SendOk { offset })) = reply else { panic!("send refused: {reply:?}") };
+                    for client in clients.iter_mut().skip(node).step_by(n) {
+                        client.entry(key.clone()).or_insert(0);
+                    }
+                    sends.push(SendRecord { node, key, offset, msg: json!(counter) });
+                }
+                Event::Poll { client } => {
+                    let node = client % n;
+                    let requested = clients[client].clone();
+                    let reply = nodes[node].handle(now, "c1", KafkaRequest::Poll { offsets: requested.clone() });
+                    let Some(Ok(KafkaReply::PollOk { msgs })) = reply else { panic!("poll refused: {reply:?}") };
+                    for (key, pairs) in &msgs {
+                        if let Some((last, _)) = pairs.last() {
+                            clients[client].insert(key.clone(), last + 1);
+                        }
+                    }
+                    polls.push(PollRecord { node, requested, msgs });
+                }
+                Event::Tick { node } => tick(&mut nodes, &mut in_flight, node % n, now),
+                Event::Deliver { pick } => {
+                    if !in_flight.is_empty() {
+                        let (src, dest, batch) = in_flight.remove(pick % in_flight.len());
+                        let reply = nodes[dest].handle(now, &ids[src], KafkaRequest::KafkaReplicate(batch));
+                        proptest::prop_assert!(reply.is_none());
+                    }
+                }
+                Event::Drop { pick } => {
+                    if !in_flight.is_empty() {
+                        in_flight.remove(pick % in_flight.len());
+                    }
+                }
+                Event::Advance { ms } => now += ms,
+            }
+        }
+        // A fair network from here on: every message delivered in order, ticks past the
+        // retransmission window.
+        for _ in 0..200 {
+            now += 30;
+            for i in 0..n {
+                tick(&mut nodes, &mut in_flight, i, now);
+            }
+            for (src, dest, batch) in std::mem::take(&mut in_flight) {
+                nodes[dest].handle(now, &ids[src], KafkaRequest::KafkaReplicate(batch));
+            }
+        }
+        check_history(&nodes, &sends, &polls, now);
     }
 }
