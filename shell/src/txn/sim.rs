@@ -169,9 +169,16 @@ fn run(seed: u64, n: usize, isolation: Isolation, partitions: bool) -> (Sim, Vec
 }
 
 fn check(sim: &Sim, history: &[TxnRecord]) {
+    check_nodes(&sim.nodes, history);
+}
+
+/// Checks a finished run: equal replicas with empty backlogs, echoed writes, reads of own
+/// writes, reads only of committed final writes matching the node's state, stamps only
+/// growing per node and key.
+fn check_nodes(nodes: &[TxnNode], history: &[TxnRecord]) {
     // Convergence: every replica holds the same state.
-    let first = sim.nodes[0].snapshot();
-    for (i, node) in sim.nodes.iter().enumerate() {
+    let first = nodes[0].snapshot();
+    for (i, node) in nodes.iter().enumerate() {
         assert_eq!(node.snapshot(), first, "replica n{i} diverged");
         assert_eq!(
             node.backlog(),
@@ -302,4 +309,113 @@ fn idle_cluster_stops_sending() {
         sim.step();
     }
     assert_eq!(sim.server_messages, before);
+}
+
+/// One step chosen by the adversarial scheduler.
+#[derive(Debug, Clone)]
+enum Event {
+    /// A client of `node` runs a transaction of these micro-operation seeds.
+    Txn { node: usize, ops: Vec<(bool, u8)> },
+    /// `node` runs its tick.
+    Tick { node: usize },
+    /// The in-flight message at `pick` (modulo their number) is delivered now.
+    Deliver { pick: usize },
+    /// The in-flight message at `pick` is lost.
+    Drop { pick: usize },
+    /// Time passes.
+    Advance { ms: u64 },
+}
+
+fn event() -> impl proptest::strategy::Strategy<Value = Event> {
+    use proptest::prelude::*;
+    prop_oneof![
+        4 => (0..3usize, proptest::collection::vec((any::<bool>(), 0..4u8), 1..5))
+            .prop_map(|(node, ops)| Event::Txn { node, ops }),
+        3 => (0..3usize).prop_map(|node| Event::Tick { node }),
+        4 => any::<usize>().prop_map(|pick| Event::Deliver { pick }),
+        1 => any::<usize>().prop_map(|pick| Event::Drop { pick }),
+        2 => (1..80u64).prop_map(|ms| Event::Advance { ms }),
+    ]
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+
+    /// Any delivery order, any losses: every transaction commits locally, reads see only
+    /// committed final writes, keys move only to larger stamps on each node, and a fair
+    /// network afterwards makes all replicas equal.
+    #[test]
+    fn adversarial_schedules_converge(
+        n in 1..=3usize,
+        read_uncommitted in proptest::prelude::any::<bool>(),
+        events in proptest::collection::vec(event(), 1..300),
+    ) {
+        let ids: Vec<String> = (0..n).map(|i| format!("n{i}")).collect();
+        let isolation = if read_uncommitted { Isolation::ReadUncommitted } else { Isolation::ReadCommitted };
+        let config = TxnConfig { isolation, retransmit_ms: 50, max_batch_sets: 3, ..TxnConfig::default() };
+        let mut nodes: Vec<TxnNode> = ids
+            .iter()
+            .map(|id| TxnNode::new(id, &ids, config.clone()).expect("own id is in the list"))
+            .collect();
+        let mut in_flight: Vec<(usize, usize, TxnBatch)> = Vec::new();
+        let mut next_value: BTreeMap<TxnKey, TxnValue> = BTreeMap::new();
+        let mut history = Vec::new();
+        let mut now = 0u64;
+        let tick = |nodes: &mut Vec<TxnNode>, in_flight: &mut Vec<(usize, usize, TxnBatch)>, i: usize, now: u64| {
+            let mut out = Vec::new();
+            nodes[i].on_tick(now, &mut out);
+            for (dest, batch) in out {
+                let dest = ids.iter().position(|x| *x == dest).expect("known peer");
+                in_flight.push((i, dest, batch));
+            }
+        };
+        for event in events {
+            match event {
+                Event::Txn { node, ops } => {
+                    let node = node % n;
+                    let request: Vec<MicroOp> = ops
+                        .into_iter()
+                        .map(|(write, key)| {
+                            let key = TxnKey::from(key);
+                            if write {
+                                let value = next_value.entry(key).or_insert(0);
+                                *value += 1;
+                                (OpKind::Write, key, Some(*value))
+                            } else {
+                                (OpKind::Read, key, None)
+                            }
+                        })
+                        .collect();
+                    let before = request.iter().map(|(_, key, _)| (*key, nodes[node].read(*key))).collect();
+                    let reply = nodes[node].handle(now, "c1", TxnRequest::Txn { txn: request.clone() });
+                    let Some(Ok(TxnReply::TxnOk { txn })) = reply else { panic!("txn refused: {reply:?}") };
+                    history.push(TxnRecord { node, request, reply: txn, before });
+                }
+                Event::Tick { node } => tick(&mut nodes, &mut in_flight, node % n, now),
+                Event::Deliver { pick } => {
+                    if !in_flight.is_empty() {
+                        let (src, dest, batch) = in_flight.remove(pick % in_flight.len());
+                        let reply = nodes[dest].handle(now, &ids[src], TxnRequest::TxnReplicate(batch));
+                        proptest::prop_assert!(reply.is_none());
+                    }
+                }
+                Event::Drop { pick } => {
+                    if !in_flight.is_empty() {
+                        in_flight.remove(pick % in_flight.len());
+                    }
+                }
+                Event::Advance { ms } => now += ms,
+            }
+        }
+        for _ in 0..200 {
+            now += 30;
+            for i in 0..n {
+                tick(&mut nodes, &mut in_flight, i, now);
+            }
+            for (src, dest, batch) in std::mem::take(&mut in_flight) {
+                nodes[dest].handle(now, &ids[src], TxnRequest::TxnReplicate(batch));
+            }
+        }
+        check_nodes(&nodes, &history);
+    }
 }
