@@ -231,7 +231,7 @@ impl KafkaNode {
         let log = Self::log_entry(&mut self.logs, &mut self.changes, &key, self.me as u64);
         let offset = log.next;
         log.entries.insert(offset, msg);
-        log.next = offset + self.n;
+        log.next = offset.saturating_add(self.n);
         if !self.peers.is_empty() {
             self.origin.push_back((key.clone(), offset));
         }
@@ -308,9 +308,12 @@ impl KafkaNode {
         let (me, n) = (self.me as u64, self.n);
         let log = Self::log_entry(&mut self.logs, &mut self.changes, key, me);
         if log.next <= seen {
-            let mut next = seen - seen % n + me;
+            // The smallest offset of our residue class above `seen`; saturates instead of
+            // wrapping on absurd offsets from the wire.
+            let base = seen - seen % n;
+            let mut next = base.saturating_add(me);
             if next <= seen {
-                next += n;
+                next = next.saturating_add(n);
             }
             log.next = next;
             self.changes.touch(key);

@@ -520,3 +520,41 @@ proptest::proptest! {
         check_history(&nodes, &sends, &polls, now);
     }
 }
+
+#[test]
+fn absurd_peer_batches_never_panic() {
+    let ids = vec!["n0".to_string(), "n1".to_string()];
+    let mut node =
+        KafkaNode::new("n0", &ids, KafkaConfig::default()).expect("own id is in the list");
+    let batch = ReplicateBatch {
+        from: 0,
+        entries: vec![
+            ("k".into(), u64::MAX, json!(1)),
+            ("k".into(), u64::MAX - 1, json!(2)),
+        ],
+        marks: Some(super::wire::MarkBatch {
+            upto: u64::MAX,
+            since: 0,
+            version: u64::MAX,
+            marks: vec![("k".into(), u64::MAX, Some(u64::MAX))],
+        }),
+        ack_entries: u64::MAX,
+        ack_version: u64::MAX,
+    };
+    assert!(node
+        .handle(0, "n1", KafkaRequest::KafkaReplicate(batch.clone()))
+        .is_none());
+    assert!(node
+        .handle(1, "stranger", KafkaRequest::KafkaReplicate(batch))
+        .is_none());
+    let mut out = Vec::new();
+    node.on_tick(u64::MAX, &mut out);
+    let _ = node.handle(
+        2,
+        "c1",
+        KafkaRequest::Send {
+            key: "k".into(),
+            msg: json!(3),
+        },
+    );
+}

@@ -197,7 +197,7 @@ impl TxnNode {
             return Err(TxnRefusal::BacklogFull(self.origin.len()));
         }
         let stamp = Stamp {
-            counter: self.clock + 1,
+            counter: self.clock.saturating_add(1),
             node: self.me,
         };
         // Final write per key, in first-write order.
@@ -272,7 +272,7 @@ impl TxnNode {
         self.trim_origin();
         // Merging is idempotent and order-insensitive, so every set is applied at once;
         // only a batch continuing our contiguous prefix advances the cursor we acknowledge.
-        let end = batch.from + batch.sets.len() as u64;
+        let end = batch.from.saturating_add(batch.sets.len() as u64);
         let continues = batch.from <= self.peers[p].recv;
         for set in batch.sets {
             self.merge(set);

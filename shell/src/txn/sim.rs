@@ -419,3 +419,30 @@ proptest::proptest! {
         check_nodes(&nodes, &history);
     }
 }
+
+#[test]
+fn absurd_peer_batches_never_panic() {
+    let ids = vec!["n0".to_string(), "n1".to_string()];
+    let mut node = TxnNode::new("n0", &ids, TxnConfig::default()).expect("own id is in the list");
+    let batch = TxnBatch {
+        from: u64::MAX,
+        sets: vec![(u64::MAX, u32::MAX, vec![(1, 2)])],
+        ack: u64::MAX,
+    };
+    assert!(node
+        .handle(0, "n1", TxnRequest::TxnReplicate(batch.clone()))
+        .is_none());
+    assert!(node
+        .handle(0, "stranger", TxnRequest::TxnReplicate(batch))
+        .is_none());
+    let reply = node.handle(
+        1,
+        "c1",
+        TxnRequest::Txn {
+            txn: vec![(OpKind::Write, 1, Some(3))],
+        },
+    );
+    assert!(matches!(reply, Some(Ok(TxnReply::TxnOk { .. }))));
+    let mut out = Vec::new();
+    node.on_tick(u64::MAX, &mut out);
+}
