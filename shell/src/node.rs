@@ -311,8 +311,37 @@ where
     .await
 }
 
+/// Concurrency and shutdown bounds of the handler runtime.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Most handler tasks running at once; more requests are refused with error 11.
+    pub max_in_flight: u32,
+    /// How long the runtime waits for running handlers after end of input.
+    pub drain_grace: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_in_flight: MAX_IN_FLIGHT,
+            drain_grace: DRAIN_GRACE,
+        }
+    }
+}
+
 /// Runs a handler-style node over the given input and output until end of input.
 pub async fn serve_io<R, W, H, F>(reader: R, writer: W, make: F)
+where
+    R: AsyncBufRead + Unpin,
+    W: AsyncWrite + Unpin + Send + 'static,
+    H: Handler,
+    F: FnOnce(&Node) -> H,
+{
+    serve_io_with(reader, writer, Limits::default(), make).await
+}
+
+/// [`serve_io`] with explicit [`Limits`].
+pub async fn serve_io_with<R, W, H, F>(reader: R, writer: W, limits: Limits, make: F)
 where
     R: AsyncBufRead + Unpin,
     W: AsyncWrite + Unpin + Send + 'static,
@@ -322,7 +351,7 @@ where
     let (outlet, writer) = spawn_writer(writer);
     let mut inbox = Inbox::new(reader, outlet.clone());
     let calls = Arc::new(Calls::default());
-    let slots = Arc::new(Semaphore::new(MAX_IN_FLIGHT as usize));
+    let slots = Arc::new(Semaphore::new(limits.max_in_flight as usize));
     let mut running: Option<(Node, Arc<H>)> = None;
     let mut make = Some(make);
 
@@ -385,7 +414,8 @@ where
     }
 
     tracing::info!("end of input; draining");
-    let _ = tokio::time::timeout(DRAIN_GRACE, slots.acquire_many(MAX_IN_FLIGHT)).await;
+    let _ =
+        tokio::time::timeout(limits.drain_grace, slots.acquire_many(limits.max_in_flight)).await;
     if let Some((node, _)) = &running {
         node.stop();
     }

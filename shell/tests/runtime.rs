@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use glomers_shell::error::ErrorBody;
 use glomers_shell::kv::{Kv, KvError, KvService};
-use glomers_shell::node::{serve_io, Answer, Handler, Node};
+use glomers_shell::node::{serve_io, serve_io_with, Answer, Handler, Limits, Node};
 use glomers_shell::protocol::Incoming;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -172,7 +172,10 @@ async fn timed_out_call_leaves_nothing_pending_and_late_reply_is_dropped() {
     w.send("c1", json!({"type":"pending","msg_id":9})).await;
     let p = w.recv().await;
     assert_eq!(p["body"]["in_reply_to"], 9);
-    assert_eq!(p["body"]["pending"], 0, "the timed-out call left no entry behind");
+    assert_eq!(
+        p["body"]["pending"], 0,
+        "the timed-out call left no entry behind"
+    );
     w.send("n1", json!({"type":"pong","in_reply_to":id})).await;
     w.nothing_for(Duration::from_millis(100)).await;
     w.send("c1", json!({"type":"pending","msg_id":3})).await;
@@ -291,4 +294,52 @@ async fn end_of_input_shuts_down_after_running_handlers() {
         .await
         .expect("runtime returns after end of input")
         .unwrap();
+}
+
+#[tokio::test]
+async fn busy_handlers_refuse_new_requests_but_replies_still_flow() {
+    let (to_node, node_in) = tokio::io::duplex(1 << 16);
+    let (node_out, from_node) = tokio::io::duplex(1 << 16);
+    let limits = Limits {
+        max_in_flight: 2,
+        drain_grace: Duration::from_secs(1),
+    };
+    tokio::spawn(serve_io_with(
+        BufReader::new(node_in),
+        node_out,
+        limits,
+        |_node: &Node| Probe,
+    ));
+    let mut w = Wire {
+        to_node,
+        from_node: BufReader::new(from_node).lines(),
+    };
+    init(&mut w).await;
+    let mut ids = Vec::new();
+    for i in 0..2u64 {
+        w.send(
+            "c1",
+            json!({"type":"call","msg_id":10 + i,"dest":"n1","timeout_ms":5000}),
+        )
+        .await;
+        ids.push(w.recv().await["body"]["msg_id"].clone());
+    }
+    // Both slots wait on replies: a third request is refused at once, definitely.
+    w.send("c2", json!({"type":"pending","msg_id":3})).await;
+    let busy = w.recv().await;
+    assert_eq!(busy["dest"], "c2");
+    assert_eq!(busy["body"]["code"], 11);
+    // The reader was not blocked: the replies still reach the waiting calls.
+    for id in &ids {
+        w.send("n1", json!({"type":"pong","in_reply_to":id})).await;
+    }
+    let mut answered = Vec::new();
+    for _ in 0..2 {
+        answered.push(w.recv().await["body"]["in_reply_to"].as_u64().unwrap());
+    }
+    answered.sort_unstable();
+    assert_eq!(answered, [10, 11]);
+    // Slots are free again.
+    w.send("c2", json!({"type":"pending","msg_id":4})).await;
+    assert_eq!(w.recv().await["body"]["type"], "pending_ok");
 }
