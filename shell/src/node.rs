@@ -35,9 +35,10 @@
 //! Contract:
 //! - The runtime answers `init` itself, then calls the factory once with the [`Node`] handle.
 //! - Each request decoding into `Handler::Request` runs in its own task, at most
-//!   [`MAX_IN_FLIGHT`] at once. The reader never waits for a handler (it must keep routing
-//!   RPC replies): a message arriving while all slots are taken is refused with error 11
-//!   (temporarily-unavailable, definite: it was not processed). Handlers run concurrently
+//!   [`MAX_IN_FLIGHT`] at once. The reader never waits for a handler to finish (it must keep
+//!   routing RPC replies): when all slots are taken it yields a few scheduler turns, and a
+//!   request still without a slot is refused with error 11 (temporarily-unavailable,
+//!   definite: it was not processed). Handlers run concurrently
 //!   and in no guaranteed order; use the [`crate::machine`] style when order matters.
 //! - The handler's [`Answer`] is sent for it, addressed to the request's `src` with the right
 //!   `in_reply_to`: `Ok(Some(r))` replies `r`, `Err(e)` replies error `e`, `Ok(None)` sends
@@ -69,6 +70,10 @@ use crate::rpc::{decode_reply, Calls, Completion, Reply, RpcError};
 
 /// Most handler tasks running at once.
 pub const MAX_IN_FLIGHT: u32 = 1024;
+
+/// Scheduler turns the reader yields, when every handler slot is taken, before it refuses a
+/// request.
+const BUSY_YIELDS: usize = 8;
 
 /// How long the runtime waits for running handlers after end of input.
 pub const DRAIN_GRACE: Duration = Duration::from_secs(10);
@@ -386,7 +391,18 @@ where
                         continue;
                     }
                 };
-                let Ok(permit) = Arc::clone(&slots).try_acquire_owned() else {
+                // All slots taken: let running handlers progress for a few scheduler turns
+                // (they may just not have been polled yet), never waiting on anything that
+                // needs this reader.
+                let mut permit = Arc::clone(&slots).try_acquire_owned().ok();
+                for _ in 0..BUSY_YIELDS {
+                    if permit.is_some() {
+                        break;
+                    }
+                    tokio::task::yield_now().await;
+                    permit = Arc::clone(&slots).try_acquire_owned().ok();
+                }
+                let Some(permit) = permit else {
                     tracing::warn!(src = %origin.src, "too many running handlers; message refused");
                     let busy = ErrorBody::new(ErrorCode::TemporarilyUnavailable, "node busy");
                     node.reply_error(&origin, &busy).await;
