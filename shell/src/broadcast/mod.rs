@@ -1,1 +1,30 @@
 //! Broadcast node logic (sans-IO): challenges 3a-3e.
+//!
+//! One node serves every broadcast challenge; a [`Mode`] picks the point on the
+//! messages/latency trade-off (see [`BroadcastConfig::for_mode`] for the presets):
+//!
+//! | mode | path of a new value | cost per broadcast (25 nodes) |
+//! |---|---|---|
+//! | latency | origin → every peer, at once | 24 messages, one hop |
+//! | balanced (default) | origin → hub at once; hub → everyone every 100 ms | ~1 + 24 per hub flush |
+//! | messages | origin → hub and hub → everyone, both on aligned 500 ms flushes | ~(17 + 24) per flush |
+//!
+//! Maelstrom's `topology` is answered and ignored: the hubs are the first node ids. Partition
+//! tolerance does not rest on the hubs: nodes fail over to the next hub candidate when their
+//! hub falls silent, and range-digest anti-entropy repairs anything lost (see [`node`]).
+//!
+//! - [`config`]: modes and knobs.
+//! - [`store`]: known values with first-seen times; range digests.
+//! - [`wire`]: message bodies.
+//! - [`node`]: [`BroadcastNode`], the [`crate::machine::Machine`].
+//! - [`sim`]: deterministic simulation of Maelstrom's network and workload with its metrics.
+
+pub mod config;
+pub mod node;
+pub mod sim;
+pub mod store;
+pub mod wire;
+
+pub use config::{BroadcastConfig, Mode, UnknownMode};
+pub use node::{BroadcastNode, NodeStats};
+pub use wire::{BroadcastIn, BroadcastOut};

@@ -1,0 +1,656 @@
+//! [`BroadcastNode`]: the broadcast node logic as a sans-IO [`Machine`].
+//!
+//! Paths a value takes:
+//! 1. The origin answers `broadcast_ok` at once and queues the value for its current hub
+//!    (a [`BroadcastOut::Relay`]), or, when it is its own hub, for every peer.
+//! 2. A node receiving a `relay` queues the new values for every peer except the sender and
+//!    flushes them as [`BroadcastOut::Deliver`] batches on its hub schedule. Delivered values
+//!    are never forwarded, so no value loops.
+//! 3. Anti-entropy repairs whatever a partition dropped: every `digest_ms` a node sends a
+//!    range digest of its settled values to `fanout` random peers; the recipient pushes the
+//!    settled values the digest lacks (a [`BroadcastOut::Repair`], which the recipient
+//!    disseminates like a new broadcast, since a value lost once is likely missing
+//!    elsewhere too), and answers with its own digest when the sender knows
+//!    values it lacks. In a healthy run digests cause no other traffic.
+//!
+//! Hub failover: a node that sent to its hub and heard nothing from it within
+//! [`BroadcastConfig::hub_timeout_ms`] moves to the next hub candidate and re-sends the
+//! values the silent hub may have lost (kept in a bounded set). So no single node being cut
+//! off stops delivery.
+//!
+//! Memory bound: besides the values themselves, a node keeps one pending set per peer and
+//! one unconfirmed set, each capped at [`BroadcastConfig::pending_capacity`]. A full pending
+//! set takes no more values (they reach the peer through anti-entropy); a full unconfirmed
+//! set forgets its lowest value (likewise repaired by anti-entropy). Counted in
+//! [`NodeStats`].
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use rand::rngs::StdRng;
+use rand::seq::IndexedRandom;
+use rand::{Rng, SeedableRng};
+
+use super::config::BroadcastConfig;
+use super::store::{Ranges, ValueStore};
+use super::wire::{BroadcastIn, BroadcastOut};
+use crate::machine::{Machine, Outbox};
+use crate::protocol::Incoming;
+
+/// Counters for tests and logs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NodeStats {
+    /// Values not queued because a pending set was full.
+    pub pending_overflow: u64,
+    /// Values forgotten by the full unconfirmed set.
+    pub unconfirmed_overflow: u64,
+    /// Times this node moved to another hub.
+    pub failovers: u64,
+    /// Values sent in repair pushes.
+    pub repaired: u64,
+}
+
+/// One broadcast node. Build with [`BroadcastNode::new`], drive through [`Machine`].
+#[derive(Debug)]
+pub struct BroadcastNode {
+    id: String,
+    peers: Vec<String>,
+    hubs: Vec<String>,
+    hub_index: usize,
+    config: BroadcastConfig,
+    clock_offset_ms: u64,
+    store: ValueStore,
+    /// Values to relay through the current hub at the next origin flush.
+    to_hub: BTreeSet<u64>,
+    /// Values to deliver to each peer at the next hub flush.
+    deliver: BTreeMap<String, BTreeSet<u64>>,
+    /// Values sent to the current hub since we last heard from it.
+    unconfirmed: BTreeSet<u64>,
+    /// When we first sent to the current hub without hearing from it since.
+    awaiting_hub_since: Option<u64>,
+    next_leaf_flush: u64,
+    next_hub_flush: u64,
+    next_digest: u64,
+    rng: StdRng,
+    stats: NodeStats,
+}
+
+/// The first instant after `after` that is `phase` modulo `period` (`period > 0`).
+fn next_aligned(after: u64, period: u64, phase: u64) -> u64 {
+    let phase = phase % period;
+    let base = after - after % period + phase;
+    if base > after {
+        base
+    } else {
+        base + period
+    }
+}
+
+impl BroadcastNode {
+    /// A node `id` among `ids` (Maelstrom's order, `id` included or not).
+    ///
+    /// `clock_offset_ms` turns the runtime's `now_ms` into a clock shared by all nodes (e.g.
+    /// wall-clock milliseconds minus `now_ms` at start); flush instants are aligned to it.
+    /// `seed` drives the choice of anti-entropy peers.
+    pub fn new(
+        id: &str,
+        ids: &[String],
+        config: BroadcastConfig,
+        clock_offset_ms: u64,
+        seed: u64,
+    ) -> Self {
+        let peers: Vec<String> = ids.iter().filter(|p| *p != id).cloned().collect();
+        let hubs: Vec<String> = if config.hubs == 0 || config.hubs >= ids.len() {
+            Vec::new()
+        } else {
+            ids.iter().take(config.hubs).cloned().collect()
+        };
+        let mut rng = StdRng::seed_from_u64(seed);
+        let first_digest = rng.random_range(0..config.digest_ms.max(1));
+        Self {
+            id: id.to_owned(),
+            peers,
+            hubs,
+            hub_index: 0,
+            clock_offset_ms,
+            store: ValueStore::new(),
+            to_hub: BTreeSet::new(),
+            deliver: BTreeMap::new(),
+            unconfirmed: BTreeSet::new(),
+            awaiting_hub_since: None,
+            next_leaf_flush: 0,
+            next_hub_flush: 0,
+            next_digest: first_digest,
+            rng,
+            stats: NodeStats::default(),
+            config,
+        }
+    }
+
+    /// Every value this node knows, ascending (what `read` returns).
+    pub fn values(&self) -> Vec<u64> {
+        self.store.values()
+    }
+
+    /// Counters since start.
+    pub fn stats(&self) -> &NodeStats {
+        &self.stats
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &BroadcastConfig {
+        &self.config
+    }
+
+    /// The hub this node currently sends its own values to; `None` when it delivers them
+    /// itself.
+    pub fn current_hub(&self) -> Option<&str> {
+        self.hubs
+            .get(self.hub_index)
+            .map(String::as_str)
+            .filter(|h| *h != self.id)
+    }
+
+    fn global(&self, now_ms: u64) -> u64 {
+        now_ms.saturating_add(self.clock_offset_ms)
+    }
+
+    fn queue_deliver(&mut self, v: u64, except: Option<&str>) {
+        for peer in &self.peers {
+            if Some(peer.as_str()) == except {
+                continue;
+            }
+            let set = self.deliver.entry(peer.clone()).or_default();
+            if set.len() >= self.config.pending_capacity {
+                // Full: the peer gets this value through anti-entropy instead.
+                self.stats.pending_overflow += 1;
+            } else {
+                set.insert(v);
+            }
+        }
+    }
+
+    /// A value first learned here from a client (or from a repair): send it on its way.
+    /// `except` is a peer known to hold it already.
+    fn originate(&mut self, v: u64, except: Option<&str>) {
+        if self.current_hub().is_some() {
+            if self.to_hub.len() >= self.config.pending_capacity {
+                self.stats.pending_overflow += 1;
+            } else {
+                self.to_hub.insert(v);
+            }
+        } else {
+            self.queue_deliver(v, except);
+        }
+    }
+
+    fn heard_from(&mut self, src: &str) {
+        if self.current_hub() == Some(src) {
+            self.awaiting_hub_since = None;
+            self.unconfirmed.clear();
+        }
+    }
+
+    fn flush_to_hub(&mut self, now_ms: u64, out: &mut Outbox<BroadcastOut>) {
+        if self.to_hub.is_empty() {
+            return;
+        }
+        let values = std::mem::take(&mut self.to_hub);
+        match self.current_hub().map(str::to_owned) {
+            Some(hub) => {
+                for &v in &values {
+                    if self.unconfirmed.len() >= self.config.pending_capacity {
+                        self.unconfirmed.pop_first();
+                        self.stats.unconfirmed_overflow += 1;
+                    }
+                    self.unconfirmed.insert(v);
+                }
+                self.awaiting_hub_since.get_or_insert(now_ms);
+                out.send(
+                    hub,
+                    BroadcastOut::Relay {
+                        messages: values.into_iter().collect(),
+                    },
+                );
+            }
+            None => {
+                for v in values {
+                    self.queue_deliver(v, None);
+                }
+            }
+        }
+    }
+
+    fn flush_deliveries(&mut self, out: &mut Outbox<BroadcastOut>) {
+        // Every entry is sent, empty ones too: an entry exists only when values are due or
+        // a relay is to be answered.
+        for (peer, set) in std::mem::take(&mut self.deliver) {
+            out.send(
+                peer,
+                BroadcastOut::Deliver {
+                    messages: set.into_iter().collect(),
+                },
+            );
+        }
+    }
+
+    /// Sends whatever is due at `now_ms`.
+    fn flush_due(&mut self, now_ms: u64, out: &mut Outbox<BroadcastOut>) {
+        let g = self.global(now_ms);
+        if self.config.leaf_interval_ms == 0 {
+            self.flush_to_hub(now_ms, out);
+        } else if g >= self.next_leaf_flush {
+            self.flush_to_hub(now_ms, out);
+            self.next_leaf_flush = next_aligned(g, self.config.leaf_interval_ms, 0);
+        }
+        if self.config.interval_ms == 0 {
+            self.flush_deliveries(out);
+        } else if g >= self.next_hub_flush {
+            self.flush_deliveries(out);
+            self.next_hub_flush =
+                next_aligned(g, self.config.interval_ms, self.config.hub_phase_ms);
+        }
+    }
+
+    fn check_hub(&mut self, now_ms: u64) {
+        let Some(since) = self.awaiting_hub_since else {
+            return;
+        };
+        if now_ms.saturating_sub(since) < self.config.hub_timeout_ms() || self.hubs.is_empty() {
+            return;
+        }
+        let old = self.current_hub().unwrap_or_default().to_owned();
+        self.hub_index = (self.hub_index + 1) % self.hubs.len();
+        self.stats.failovers += 1;
+        self.awaiting_hub_since = None;
+        let resend = std::mem::take(&mut self.unconfirmed);
+        tracing::info!(
+            old,
+            new = self.current_hub().unwrap_or(&self.id),
+            resend = resend.len(),
+            "hub silent; failing over"
+        );
+        for v in resend {
+            self.originate(v, None);
+        }
+    }
+
+    fn send_digests(&mut self, now_ms: u64, out: &mut Outbox<BroadcastOut>) {
+        if self.peers.is_empty() || self.config.fanout == 0 {
+            return;
+        }
+        let have = self
+            .store
+            .ranges_held(now_ms, self.config.settle_ms)
+            .into_wire();
+        let chosen: Vec<String> = self
+            .peers
+            .choose_multiple(&mut self.rng, self.config.fanout)
+            .cloned()
+            .collect();
+        for peer in chosen {
+            out.send(
+                peer,
+                BroadcastOut::Digest {
+                    have: have.clone(),
+                    reply: false,
+                },
+            );
+        }
+    }
+
+    fn on_digest(
+        &mut self,
+        now_ms: u64,
+        src: &str,
+        have: Vec<(u64, u64)>,
+        reply: bool,
+        out: &mut Outbox<BroadcastOut>,
+    ) {
+        let have = Ranges::from_wire(have);
+        // A first digest lists only the sender's settled values, so only push values held
+        // long enough that the sender would have them by now if nothing was lost. A reply
+        // digest lists everything the sender holds.
+        let gate = if reply {
+            self.config.settle_ms
+        } else {
+            2 * self.config.settle_ms
+        };
+        let push = self
+            .store
+            .missing_from(&have, now_ms, gate, self.config.repair_batch);
+        if !push.is_empty() {
+            self.stats.repaired += push.len() as u64;
+            out.send(src, BroadcastOut::Repair { messages: push });
+        }
+        if !reply && self.store.lacks_any_of(&have) {
+            out.send(
+                src,
+                BroadcastOut::Digest {
+                    have: self.store.ranges_held(now_ms, 0).into_wire(),
+                    reply: true,
+                },
+            );
+        }
+    }
+}
+
+impl Machine for BroadcastNode {
+    type In = BroadcastIn;
+    type Out = BroadcastOut;
+
+    /// Adds at most one reply, plus one message per peer when a flush is due.
+    fn on_message(
+        &mut self,
+        now_ms: u64,
+        msg: Incoming<BroadcastIn>,
+        out: &mut Outbox<BroadcastOut>,
+    ) {
+        let src = msg.origin.src.clone();
+        match msg.body {
+            BroadcastIn::Topology { .. } => out.reply(&msg.origin, BroadcastOut::TopologyOk),
+            BroadcastIn::Broadcast { message } => {
+                out.reply(&msg.origin, BroadcastOut::BroadcastOk);
+                if self.store.insert(message, now_ms) {
+                    self.originate(message, None);
+                }
+            }
+            BroadcastIn::Read {} => out.reply(
+                &msg.origin,
+                BroadcastOut::ReadOk {
+                    messages: self.store.values(),
+                },
+            ),
+            BroadcastIn::Relay { messages } => {
+                // Relayed even when already known: a sender relays a known value only when
+                // it was lost on its way (failover, repair), so others likely lack it too.
+                self.heard_from(&src);
+                for v in messages {
+                    self.store.insert(v, now_ms);
+                    self.queue_deliver(v, Some(&src));
+                }
+                // The sender hears back at the next flush even when nothing else is due for
+                // it (an empty batch), so it does not take this hub for dead.
+                self.deliver.entry(src.clone()).or_default();
+            }
+            BroadcastIn::Repair { messages } => {
+                self.heard_from(&src);
+                for v in messages {
+                    if self.store.insert(v, now_ms) {
+                        self.originate(v, Some(&src));
+                    }
+                }
+            }
+            BroadcastIn::Deliver { messages } => {
+                self.heard_from(&src);
+                for v in messages {
+                    self.store.insert(v, now_ms);
+                }
+            }
+            BroadcastIn::Digest { have, reply } => {
+                self.heard_from(&src);
+                self.on_digest(now_ms, &src, have, reply, out);
+            }
+        }
+        self.flush_due(now_ms, out);
+    }
+
+    /// Adds at most one message per peer per due flush, plus `fanout` digests.
+    fn on_tick(&mut self, now_ms: u64, out: &mut Outbox<BroadcastOut>) {
+        self.check_hub(now_ms);
+        self.flush_due(now_ms, out);
+        if now_ms >= self.next_digest {
+            self.send_digests(now_ms, out);
+            self.next_digest = now_ms + self.config.digest_ms.max(1);
+        }
+    }
+
+    fn tick_interval(&self) -> Option<Duration> {
+        Some(Duration::from_millis(self.config.tick_ms.max(1)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::machine::Outgoing;
+    use crate::protocol::Origin;
+
+    fn ids(n: usize) -> Vec<String> {
+        (0..n).map(|i| format!("n{i}")).collect()
+    }
+
+    fn msg(src: &str, msg_id: Option<u64>, body: BroadcastIn) -> Incoming<BroadcastIn> {
+        Incoming {
+            origin: Origin {
+                src: src.into(),
+                msg_id,
+            },
+            in_reply_to: None,
+            body,
+        }
+    }
+
+    fn drain(out: &mut Outbox<BroadcastOut>) -> Vec<Outgoing<BroadcastOut>> {
+        out.drain().collect()
+    }
+
+    #[test]
+    fn aligned_instants() {
+        assert_eq!(next_aligned(0, 100, 0), 100);
+        assert_eq!(next_aligned(99, 100, 0), 100);
+        assert_eq!(next_aligned(100, 100, 40), 140);
+        assert_eq!(next_aligned(140, 100, 40), 240);
+        assert_eq!(next_aligned(250, 100, 140), 340);
+    }
+
+    #[test]
+    fn latency_mode_origin_delivers_to_every_peer_at_once() {
+        let cfg = BroadcastConfig::for_mode(super::super::Mode::Latency);
+        let mut node = BroadcastNode::new("n2", &ids(4), cfg, 0, 1);
+        let mut out = Outbox::new();
+        node.on_message(
+            10,
+            msg("c1", Some(5), BroadcastIn::Broadcast { message: 9 }),
+            &mut out,
+        );
+        let sent = drain(&mut out);
+        assert_eq!(sent[0].payload(), Some(&BroadcastOut::BroadcastOk));
+        assert_eq!(sent[0].in_reply_to, Some(5));
+        let dests: Vec<&str> = sent[1..].iter().map(|m| m.dest.as_str()).collect();
+        assert_eq!(dests, vec!["n0", "n1", "n3"]);
+        for m in &sent[1..] {
+            assert_eq!(
+                m.payload(),
+                Some(&BroadcastOut::Deliver { messages: vec![9] })
+            );
+        }
+        // A delivered value is stored, never forwarded.
+        let mut peer = BroadcastNode::new("n0", &ids(4), node.config().clone(), 0, 2);
+        peer.on_message(
+            110,
+            msg("n2", None, BroadcastIn::Deliver { messages: vec![9] }),
+            &mut out,
+        );
+        assert!(out.is_empty());
+        assert_eq!(peer.values(), vec![9]);
+    }
+
+    #[test]
+    fn leaf_relays_through_hub_and_hub_batches_on_its_schedule() {
+        let cfg = BroadcastConfig::for_mode(super::super::Mode::Balanced);
+        let mut leaf = BroadcastNode::new("n3", &ids(5), cfg.clone(), 0, 1);
+        let mut out = Outbox::new();
+        leaf.on_message(
+            1,
+            msg("c1", Some(1), BroadcastIn::Broadcast { message: 4 }),
+            &mut out,
+        );
+        let sent = drain(&mut out);
+        assert_eq!(sent.len(), 2);
+        assert_eq!(sent[1].dest, "n0");
+        assert_eq!(
+            sent[1].payload(),
+            Some(&BroadcastOut::Relay { messages: vec![4] })
+        );
+
+        let mut hub = BroadcastNode::new("n0", &ids(5), cfg, 0, 2);
+        // The first tick sets the schedule: flushes at 40, 140, ... (phase 140 mod 100).
+        hub.on_tick(0, &mut out);
+        assert!(drain(&mut out).is_empty());
+        hub.on_message(
+            21,
+            msg("n3", None, BroadcastIn::Relay { messages: vec![4] }),
+            &mut out,
+        );
+        hub.on_message(
+            22,
+            msg("c0", Some(1), BroadcastIn::Broadcast { message: 5 }),
+            &mut out,
+        );
+        assert_eq!(
+            drain(&mut out).len(),
+            1,
+            "only the broadcast_ok before the flush"
+        );
+        hub.on_tick(40, &mut out);
+        let sent = drain(&mut out);
+        let mut by_dest: Vec<(String, BroadcastOut)> = sent
+            .into_iter()
+            .filter_map(|m| m.payload().cloned().map(|p| (m.dest, p)))
+            .collect();
+        by_dest.sort_by(|a, b| a.0.cmp(&b.0));
+        assert_eq!(
+            by_dest,
+            vec![
+                (
+                    "n1".into(),
+                    BroadcastOut::Deliver {
+                        messages: vec![4, 5]
+                    }
+                ),
+                (
+                    "n2".into(),
+                    BroadcastOut::Deliver {
+                        messages: vec![4, 5]
+                    }
+                ),
+                ("n3".into(), BroadcastOut::Deliver { messages: vec![5] }),
+                (
+                    "n4".into(),
+                    BroadcastOut::Deliver {
+                        messages: vec![4, 5]
+                    }
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn silent_hub_triggers_failover_and_resend() {
+        let cfg = BroadcastConfig::for_mode(super::super::Mode::Balanced);
+        let timeout = cfg.hub_timeout_ms();
+        let mut leaf = BroadcastNode::new("n4", &ids(6), cfg, 0, 1);
+        let mut out = Outbox::new();
+        leaf.on_message(
+            0,
+            msg("c1", Some(1), BroadcastIn::Broadcast { message: 1 }),
+            &mut out,
+        );
+        drain(&mut out);
+        assert_eq!(leaf.current_hub(), Some("n0"));
+        leaf.on_tick(timeout - 1, &mut out);
+        assert_eq!(leaf.current_hub(), Some("n0"));
+        leaf.on_tick(timeout, &mut out);
+        assert_eq!(leaf.current_hub(), Some("n1"));
+        let resent: Vec<_> = drain(&mut out)
+            .into_iter()
+            .filter(|m| m.dest == "n1")
+            .collect();
+        assert_eq!(resent.len(), 1);
+        assert_eq!(
+            resent[0].payload(),
+            Some(&BroadcastOut::Relay { messages: vec![1] })
+        );
+        assert_eq!(leaf.stats().failovers, 1);
+    }
+
+    #[test]
+    fn digest_pushes_settled_missing_values_and_asks_back() {
+        let cfg = BroadcastConfig::for_mode(super::super::Mode::Latency);
+        let settle = cfg.settle_ms;
+        let mut node = BroadcastNode::new("n1", &ids(3), cfg, 0, 1);
+        let mut out = Outbox::new();
+        for v in [0, 1, 2] {
+            node.on_message(
+                0,
+                msg("n0", None, BroadcastIn::Deliver { messages: vec![v] }),
+                &mut out,
+            );
+        }
+        node.on_message(
+            2 * settle,
+            msg(
+                "n2",
+                None,
+                BroadcastIn::Digest {
+                    have: vec![(0, 0), (3, 3)],
+                    reply: false,
+                },
+            ),
+            &mut out,
+        );
+        let sent = drain(&mut out);
+        assert_eq!(sent.len(), 2);
+        assert_eq!(
+            sent[0].payload(),
+            Some(&BroadcastOut::Repair {
+                messages: vec![1, 2]
+            })
+        );
+        assert_eq!(
+            sent[1].payload(),
+            Some(&BroadcastOut::Digest {
+                have: vec![(0, 2)],
+                reply: true
+            })
+        );
+        // A reply is never answered with another digest, and young values are not pushed.
+        node.on_message(
+            2 * settle + 1,
+            msg(
+                "n2",
+                None,
+                BroadcastIn::Digest {
+                    have: vec![(0, 1), (3, 3)],
+                    reply: true,
+                },
+            ),
+            &mut out,
+        );
+        let sent = drain(&mut out);
+        assert_eq!(sent.len(), 1);
+        assert_eq!(
+            sent[0].payload(),
+            Some(&BroadcastOut::Repair { messages: vec![2] })
+        );
+        node.on_message(
+            2 * settle + 2,
+            msg("n2", None, BroadcastIn::Deliver { messages: vec![7] }),
+            &mut out,
+        );
+        node.on_message(
+            2 * settle + 3,
+            msg(
+                "n2",
+                None,
+                BroadcastIn::Digest {
+                    have: vec![(0, 3)],
+                    reply: true,
+                },
+            ),
+            &mut out,
+        );
+        assert!(out.is_empty(), "7 is too young to push");
+    }
+}
