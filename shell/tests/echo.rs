@@ -109,3 +109,30 @@ fn messages_before_init_are_answered_after_it() {
     assert_eq!(reply["body"]["echo"], "early");
     n.finish();
 }
+
+#[test]
+fn a_burst_of_requests_is_answered_in_full() {
+    let mut n = echo();
+    n.init("n0", &["n0"]);
+    let total = 5000u64;
+    let mut burst = String::new();
+    for i in 0..total {
+        burst.push_str(
+            &json!({"src": "c1", "dest": "n0", "body": {"type": "echo", "msg_id": 100 + i, "echo": i}})
+                .to_string(),
+        );
+        burst.push('\n');
+    }
+    n.send_raw(burst.trim_end());
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..total {
+        let v = n.recv();
+        assert_eq!(v["body"]["type"], "echo_ok", "{v}");
+        let irt = v["body"]["in_reply_to"].as_u64().unwrap();
+        assert_eq!(v["body"]["echo"], irt - 100);
+        assert!(seen.insert(irt));
+    }
+    let (rest, stderr) = n.finish();
+    assert!(rest.is_empty());
+    assert!(stderr.is_empty(), "nothing worth a warning: {stderr}");
+}
