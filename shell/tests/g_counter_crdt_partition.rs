@@ -107,11 +107,24 @@ fn exact_after_partition_heals() {
     assert!(c.dropped > 0);
 
     c.cut = false;
-    c.pump(Duration::from_millis(1500));
-    for (node, name) in IDS.iter().enumerate() {
-        let r = c.call(node, msg_id, json!({"type": "read"}));
-        msg_id += 1;
-        assert_eq!(r["value"], total, "final read on {name}");
+    // Converges within a few gossip periods; allow a loaded machine up to 10 s.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        c.pump(Duration::from_millis(300));
+        let mut values = Vec::new();
+        for node in 0..IDS.len() {
+            let r = c.call(node, msg_id, json!({"type": "read"}));
+            msg_id += 1;
+            values.push(r["value"].as_u64().unwrap());
+        }
+        assert!(values.iter().all(|v| *v <= total), "over-count: {values:?}");
+        if values.iter().all(|v| *v == total) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no convergence: {values:?} vs {total}"
+        );
     }
     assert!(c.delivered > 0);
 }

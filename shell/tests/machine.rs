@@ -165,7 +165,7 @@ async fn machine_gets_early_messages_requests_acks_and_ticks() {
     assert_eq!(w.recv().await["body"]["code"], 12);
     w.raw("{{{").await;
 
-    tokio::time::sleep(Duration::from_millis(60)).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
     w.send("c3", json!({"type": "count", "msg_id": 11})).await;
     let c = w.recv().await;
     assert_eq!(c["body"]["in_reply_to"], 11);
