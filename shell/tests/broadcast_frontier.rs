@@ -34,7 +34,9 @@ fn interval_frontier_csv() {
             if node.leaf_interval_ms > 0 {
                 node.leaf_interval_ms = interval;
             }
-            let r = sim::run(&SimConfig::efficient(node, seed));
+            let mut cfg = SimConfig::efficient(node, seed);
+            cfg.head_of_line = std::env::var("GLOMERS_FRONTIER_HOL").map_or(true, |v| v != "0");
+            let r = sim::run(&cfg);
             assert!(r.complete(25), "interval {interval} seed {seed}: {r:?}");
             println!(
                 "{mode},{interval},{seed},{:.3},{},{},{}",

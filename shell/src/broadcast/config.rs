@@ -117,8 +117,6 @@ impl BroadcastConfig {
         match mode {
             Mode::Latency => Self {
                 hubs: 0,
-                interval_ms: 25,
-                hub_phase_ms: 0,
                 digest_ms: 2000,
                 settle_ms: 300,
                 ..base

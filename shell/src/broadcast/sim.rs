@@ -71,6 +71,9 @@ pub struct SimConfig {
     /// Model Maelstrom's single delivery thread per node (head-of-line blocking). When
     /// false, every message is delivered exactly at its deadline.
     pub head_of_line: bool,
+    /// Reads served by these nodes are left out of the stable-latency analysis (not out of
+    /// the final-read check), e.g. a node that is cut off on purpose.
+    pub ignore_reads_at: Vec<usize>,
     /// The node configuration under test.
     pub node: BroadcastConfig,
 }
@@ -88,6 +91,7 @@ impl SimConfig {
             seed,
             start_skew_ms: 30,
             head_of_line: true,
+            ignore_reads_at: Vec::new(),
             node,
         }
     }
@@ -106,6 +110,7 @@ impl SimConfig {
             seed,
             start_skew_ms: 30,
             head_of_line: true,
+            ignore_reads_at: Vec::new(),
             node,
         }
     }
@@ -200,6 +205,7 @@ struct OpRecord {
     broadcast: Option<u64>,
     read: Option<Vec<u64>>,
     is_final: bool,
+    node: usize,
 }
 
 struct NodeSlot {
@@ -384,6 +390,7 @@ impl World {
                 broadcast: None,
                 read: None,
                 is_final,
+                node: client % self.nodes.len(),
             });
             BroadcastIn::Read {}
         } else {
@@ -395,6 +402,7 @@ impl World {
                 broadcast: Some(v),
                 read: None,
                 is_final,
+                node: client % self.nodes.len(),
             });
             BroadcastIn::Broadcast { message: v }
         };
@@ -604,7 +612,7 @@ pub fn run(cfg: &SimConfig) -> SimReport {
             }
         }
     }
-    let mut report = check(&w.ops, w.server_msgs, w.dropped);
+    let mut report = check(&w.ops, w.server_msgs, w.dropped, &cfg.ignore_reads_at);
     for slot in &w.nodes {
         report.repaired += slot.machine.stats().repaired;
         report.failovers += slot.machine.stats().failovers;
@@ -628,9 +636,10 @@ fn quantiles(mut xs: Vec<u64>) -> Quantiles {
 }
 
 /// Maelstrom's `set-full` analysis of the recorded history plus `:net` counts.
-fn check(ops: &[OpRecord], server_msgs: u64, dropped: u64) -> SimReport {
+fn check(ops: &[OpRecord], server_msgs: u64, dropped: u64, ignore: &[usize]) -> SimReport {
     let reads: Vec<(u64, u64, BTreeSet<u64>)> = ops
         .iter()
+        .filter(|o| !ignore.contains(&o.node))
         .filter_map(|o| {
             let set = o.read.as_ref()?.iter().copied().collect();
             Some((o.invoke, o.complete?, set))
