@@ -156,13 +156,18 @@ impl KvCounter {
             .write(&fence_key(&self.me), &fence)
             .await
             .map_err(|e| ErrorBody::new(ErrorCode::Crash, format!("fence: {e}")))?;
-        let mut sum = self.local_total();
+        // Peer keys are read concurrently; each read is issued after the fence completed.
+        let mut reads = tokio::task::JoinSet::new();
         for p in &self.peers {
-            let v: Option<u64> = self
-                .kv
-                .read_opt(&counter_key(p))
-                .await
-                .map_err(|e| ErrorBody::new(ErrorCode::Crash, format!("read {p}: {e}")))?;
+            let kv = self.kv.clone();
+            let key = counter_key(p);
+            reads.spawn(async move { kv.read_opt::<String, u64>(&key).await });
+        }
+        let mut sum = self.local_total();
+        while let Some(done) = reads.join_next().await {
+            let v = done
+                .map_err(|e| ErrorBody::new(ErrorCode::Crash, format!("read task: {e}")))?
+                .map_err(|e| ErrorBody::new(ErrorCode::Crash, format!("read: {e}")))?;
             sum = sum.saturating_add(v.unwrap_or(0));
         }
         Ok(Some(CounterOut::ReadOk { value: sum }))
