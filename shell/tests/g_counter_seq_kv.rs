@@ -49,7 +49,14 @@ impl SeqKv {
     fn handle(&mut self, caller: &str, body: &Value) -> Value {
         let last = self.states.len() - 1;
         let ci = *self.index.get(caller).unwrap_or(&0);
-        let i = ci + self.rng.below((last - ci + 1) as u64) as usize;
+        // As the service does: a uniformly random index in [ci, last), or ci when it is the
+        // newest. (All states are kept, so an old index yields the genuinely old state, which
+        // is at least as stale as the service's 32-state ring.)
+        let i = if last > ci {
+            ci + self.rng.below((last - ci) as u64) as usize
+        } else {
+            ci
+        };
         let (reply, changed) = Self::apply(&self.states[i], body);
         if changed.is_none() {
             self.index.insert(caller.to_owned(), i);
