@@ -180,7 +180,7 @@ impl Node {
                 .map_err(|_| RpcError::Closed),
             Err(e) => {
                 tracing::error!(error = %e, "body did not serialize; not sent");
-                Err(RpcError::Decode(e))
+                Err(RpcError::Encode(e))
             }
         }
     }

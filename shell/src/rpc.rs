@@ -48,6 +48,9 @@ pub enum RpcError {
     /// Too many calls pending; the request was not sent. Definite.
     #[error("too many pending calls")]
     Overloaded,
+    /// The request body does not serialize to JSON; nothing was sent. Definite.
+    #[error("request does not serialize: {0}")]
+    Encode(#[source] serde_json::Error),
     /// The runtime is shutting down (output closed); the request may or may not have left.
     /// Indefinite.
     #[error("runtime closed")]
@@ -59,7 +62,7 @@ impl RpcError {
     pub fn is_definite(&self) -> bool {
         match self {
             Self::Remote(e) => e.is_definite(),
-            Self::Overloaded => true,
+            Self::Overloaded | Self::Encode(_) => true,
             Self::Timeout(_) | Self::Decode(_) | Self::Closed => false,
         }
     }
