@@ -117,6 +117,8 @@ impl BroadcastConfig {
         match mode {
             Mode::Latency => Self {
                 hubs: 0,
+                // Nothing is batched: the tick only drives digests.
+                tick_ms: 20,
                 digest_ms: 2000,
                 settle_ms: 300,
                 ..base

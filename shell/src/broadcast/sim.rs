@@ -198,14 +198,21 @@ enum Event {
     FinalReads,
 }
 
-#[derive(Debug, Clone)]
-struct OpRecord {
-    invoke: u64,
-    complete: Option<u64>,
-    broadcast: Option<u64>,
-    read: Option<Vec<u64>>,
-    is_final: bool,
-    node: usize,
+/// One client operation of a history, for [`analyze`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryOp {
+    /// Invocation time (ms).
+    pub invoke: u64,
+    /// Completion time of the `:ok`, if it completed.
+    pub complete: Option<u64>,
+    /// The value, for a broadcast.
+    pub broadcast: Option<u64>,
+    /// The values returned, for a completed read (ascending).
+    pub read: Option<Vec<u64>>,
+    /// A final-phase read.
+    pub is_final: bool,
+    /// The node that served it.
+    pub node: usize,
 }
 
 struct NodeSlot {
@@ -236,7 +243,7 @@ struct World {
     client_msg_id: Vec<u64>,
     /// (client, msg_id) -> op index.
     pending_ops: HashMap<(usize, u64), usize>,
-    ops: Vec<OpRecord>,
+    ops: Vec<HistoryOp>,
     next_value: u64,
     server_msgs: u64,
     dropped: u64,
@@ -384,7 +391,7 @@ impl World {
     fn start_op(&mut self, is_final: bool, client: usize, now: u64) {
         let op = self.ops.len();
         let body = if is_final || self.rng.random_bool(0.5) {
-            self.ops.push(OpRecord {
+            self.ops.push(HistoryOp {
                 invoke: now,
                 complete: None,
                 broadcast: None,
@@ -396,7 +403,7 @@ impl World {
         } else {
             let v = self.next_value;
             self.next_value += 1;
-            self.ops.push(OpRecord {
+            self.ops.push(HistoryOp {
                 invoke: now,
                 complete: None,
                 broadcast: Some(v),
@@ -612,7 +619,7 @@ pub fn run(cfg: &SimConfig) -> SimReport {
             }
         }
     }
-    let mut report = check(&w.ops, w.server_msgs, w.dropped, &cfg.ignore_reads_at);
+    let mut report = analyze(&w.ops, w.server_msgs, w.dropped, &cfg.ignore_reads_at);
     for slot in &w.nodes {
         report.repaired += slot.machine.stats().repaired;
         report.failovers += slot.machine.stats().failovers;
@@ -635,8 +642,10 @@ fn quantiles(mut xs: Vec<u64>) -> Quantiles {
     }
 }
 
-/// Maelstrom's `set-full` analysis of the recorded history plus `:net` counts.
-fn check(ops: &[OpRecord], server_msgs: u64, dropped: u64, ignore: &[usize]) -> SimReport {
+/// Maelstrom's `set-full` analysis of a history plus `:net` counts: every field of
+/// [`SimReport`] except `repaired` and `failovers`. Reads served by nodes in `ignore` are left
+/// out of the stable-latency analysis. Read results must be ascending.
+pub fn analyze(ops: &[HistoryOp], server_msgs: u64, dropped: u64, ignore: &[usize]) -> SimReport {
     let reads: Vec<(u64, u64, BTreeSet<u64>)> = ops
         .iter()
         .filter(|o| !ignore.contains(&o.node))
