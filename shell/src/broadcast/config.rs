@@ -125,6 +125,7 @@ impl BroadcastConfig {
             },
             Mode::Balanced => Self {
                 interval_ms: 100,
+                digest_ms: 2000,
                 settle_ms: 600,
                 ..base
             },
