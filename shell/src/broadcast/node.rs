@@ -34,6 +34,7 @@ use rand::{Rng, SeedableRng};
 use super::config::BroadcastConfig;
 use super::store::{Ranges, ValueStore};
 use super::wire::{BroadcastIn, BroadcastOut};
+use crate::error::{ErrorBody, ErrorCode};
 use crate::machine::{Machine, Outbox};
 use crate::protocol::Incoming;
 
@@ -347,6 +348,26 @@ impl Machine for BroadcastNode {
         out: &mut Outbox<BroadcastOut>,
     ) {
         let src = msg.origin.src.clone();
+        let peer_only = matches!(
+            msg.body,
+            BroadcastIn::Relay { .. }
+                | BroadcastIn::Deliver { .. }
+                | BroadcastIn::Repair { .. }
+                | BroadcastIn::Digest { .. }
+        );
+        if peer_only && !self.peers.contains(&src) {
+            // Node-to-node bodies from anyone else are ignored: answering them could address
+            // an id Maelstrom does not know.
+            tracing::warn!(src, "node-to-node message from a non-peer ignored");
+            out.reply_error(
+                &msg.origin,
+                ErrorBody::new(
+                    ErrorCode::NotSupported,
+                    "node-to-node message from a non-peer",
+                ),
+            );
+            return;
+        }
         match msg.body {
             BroadcastIn::Topology { .. } => out.reply(&msg.origin, BroadcastOut::TopologyOk),
             BroadcastIn::Broadcast { message } => {
@@ -433,6 +454,40 @@ mod tests {
 
     fn drain(out: &mut Outbox<BroadcastOut>) -> Vec<Outgoing<BroadcastOut>> {
         out.drain().collect()
+    }
+
+    #[test]
+    fn node_to_node_bodies_from_non_peers_are_refused_not_acted_on() {
+        let cfg = BroadcastConfig::for_mode(super::super::Mode::Balanced);
+        let mut hub = BroadcastNode::new("n0", &ids(5), cfg, 0, 1);
+        let mut out = Outbox::new();
+        hub.on_message(
+            0,
+            msg("c3", Some(4), BroadcastIn::Relay { messages: vec![1] }),
+            &mut out,
+        );
+        hub.on_message(
+            0,
+            msg(
+                "c3",
+                None,
+                BroadcastIn::Digest {
+                    have: vec![],
+                    reply: false,
+                },
+            ),
+            &mut out,
+        );
+        let sent = drain(&mut out);
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent[0].dest, "c3");
+        assert_eq!(
+            sent[0].error().map(|e| e.code),
+            Some(crate::error::ErrorCode::NotSupported)
+        );
+        assert!(hub.values().is_empty());
+        hub.on_tick(1000, &mut out);
+        assert!(drain(&mut out).iter().all(|m| m.dest.starts_with('n')));
     }
 
     #[test]
