@@ -8,7 +8,7 @@
 //! `cargo test --release -p glomers-shell --test broadcast_processes -- --ignored --nocapture`.
 //! Knobs: `GLOMERS_RUN_ARGS` (extra node flags, e.g. `--mode messages`), `GLOMERS_RUN_SECS`
 //! (main phase, default 20), `GLOMERS_RUN_NODES` (default 25), `GLOMERS_RUN_LATENCY_MS`
-//! (default 100), `GLOMERS_RUN_SEED`, `GLOMERS_RUN_PARTITIONS=1` (majority splits on and off
+//! (default 100), `GLOMERS_RUN_RATE` (operations per second, default 100), `GLOMERS_RUN_SEED`, `GLOMERS_RUN_PARTITIONS=1` (majority splits on and off
 //! every 3 s during the main phase).
 
 use std::cmp::Reverse;
@@ -97,6 +97,7 @@ fn efficient_broadcast_with_real_processes() {
     let secs = env_u64("GLOMERS_RUN_SECS", 20);
     let latency = Duration::from_millis(env_u64("GLOMERS_RUN_LATENCY_MS", 100));
     let seed = env_u64("GLOMERS_RUN_SEED", 1);
+    let rate = env_u64("GLOMERS_RUN_RATE", 100).max(1);
     let partitions = env_u64("GLOMERS_RUN_PARTITIONS", 0) == 1;
     let args: Vec<String> = std::env::var("GLOMERS_RUN_ARGS")
         .unwrap_or_default()
@@ -215,7 +216,7 @@ fn efficient_broadcast_with_real_processes() {
             if let Some(&c) = idle.choose(&mut rng) {
                 start_op(c, false, &mut rng, &mut procs);
             }
-            next_op += Duration::from_micros(rng.random_range(0..20_000));
+            next_op += Duration::from_micros(rng.random_range(0..2_000_000 / rate));
         }
         if now >= final_at && !finals_started {
             finals_started = true;
@@ -262,7 +263,7 @@ fn efficient_broadcast_with_real_processes() {
     }
     let r = analyze(&ops, server_msgs, dropped, &[]);
     println!(
-        "args={args:?} seed={seed} partitions={partitions} ops={} msgs_per_op={:.3} median={} max={} p95={} lost={} missing={} finals={}",
+        "args={args:?} nodes={n} rate={rate} seed={seed} partitions={partitions} ops={} msgs_per_op={:.3} median={} max={} p95={} lost={} missing={} finals={}",
         r.ops,
         r.msgs_per_op,
         r.stable.median,

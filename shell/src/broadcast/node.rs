@@ -3,9 +3,11 @@
 //! Paths a value takes:
 //! 1. The origin answers `broadcast_ok` at once and queues the value for its current hub
 //!    (a [`BroadcastOut::Relay`]), or, when it is its own hub, for every peer.
-//! 2. A node receiving a `relay` queues the new values for every peer except the sender and
-//!    flushes them as [`BroadcastOut::Deliver`] batches on its hub schedule. Delivered values
-//!    are never forwarded, so no value loops.
+//! 2. A node receiving a `relay` queues its values for every peer except the sender (known
+//!    ones too: a node relays a known value only after a loss) and flushes them as
+//!    [`BroadcastOut::Deliver`] batches on its hub schedule; the sender always gets a batch
+//!    at that flush, empty if nothing else is due, which tells it the hub is alive.
+//!    Delivered values are never forwarded, so no value loops.
 //! 3. Anti-entropy repairs whatever a partition dropped: every `digest_ms` a node sends a
 //!    range digest of its settled values to `fanout` random peers; the recipient pushes the
 //!    settled values the digest lacks (a [`BroadcastOut::Repair`], which the recipient
