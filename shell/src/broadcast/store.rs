@@ -169,4 +169,28 @@ mod tests {
         assert!(s.lacks_any_of(&Ranges::from_wire(vec![(5, 6)])));
         assert!(s.lacks_any_of(&Ranges::from_wire(vec![(0, u64::MAX)])));
     }
+
+    proptest::proptest! {
+        /// A digest of everything describes the store exactly: a store pushes nothing to a
+        /// peer holding its own digest, and pushes exactly the difference to any other peer.
+        #[test]
+        fn digests_are_exact(
+            mine in proptest::collection::btree_set(0u64..200, 0..80),
+            theirs in proptest::collection::btree_set(0u64..200, 0..80),
+        ) {
+            let mut a = ValueStore::new();
+            let mut b = ValueStore::new();
+            for &v in &mine { a.insert(v, 0); }
+            for &v in &theirs { b.insert(v, 0); }
+            let da = a.ranges_held(0, 0);
+            let db = b.ranges_held(0, 0);
+            proptest::prop_assert_eq!(da.count(), mine.len() as u64);
+            proptest::prop_assert!(a.missing_from(&da, 0, 0, usize::MAX).is_empty());
+            let expected: Vec<u64> = mine.difference(&theirs).copied().collect();
+            proptest::prop_assert_eq!(a.missing_from(&db, 0, 0, usize::MAX), expected);
+            proptest::prop_assert_eq!(a.lacks_any_of(&db), !theirs.is_subset(&mine));
+            let wire = Ranges::from_wire(db.clone().into_wire());
+            proptest::prop_assert_eq!(wire, db);
+        }
+    }
 }
