@@ -1,8 +1,11 @@
 //! Regenerates the interval frontier of the broadcast node in the simulator (no harness
 //! needed): `cargo test --release -p glomers-shell --test broadcast_frontier -- --ignored
-//! --nocapture` prints CSV rows `mode,interval_ms,seed,msgs_per_op,median_ms,max_ms`.
-//! `GLOMERS_FRONTIER_INTERVALS` (comma-separated ms) and `GLOMERS_FRONTIER_SEEDS` override
-//! the sweep; `GLOMERS_FRONTIER_MODE` picks the preset swept (default balanced).
+//! --nocapture` prints CSV rows `mode,interval_ms,seed,msgs_per_op,median_ms,max_ms,complete`
+//! (`interval_frontier_csv`) and every mode with and without head-of-line blocking and
+//! partitions (`modes_csv`). `GLOMERS_FRONTIER_INTERVALS` (comma-separated ms) and
+//! `GLOMERS_FRONTIER_SEEDS` override the sweep; `GLOMERS_FRONTIER_MODE` picks the preset swept
+//! (default balanced; in messages mode the origin interval follows the hub interval);
+//! `GLOMERS_FRONTIER_HOL=0` delivers every message at its deadline (no head-of-line blocking).
 
 use glomers_shell::broadcast::sim::{self, SimConfig};
 use glomers_shell::broadcast::{BroadcastConfig, Mode};
@@ -66,6 +69,7 @@ fn modes_csv() {
                         };
                     }
                     let r = sim::run(&cfg);
+                    assert!(r.complete(25), "{mode} {seed}: {r:?}");
                     println!(
                         "{mode},{hol},{faults},{seed},{:.3},{},{},{}",
                         r.msgs_per_op,
@@ -77,21 +81,4 @@ fn modes_csv() {
             }
         }
     }
-}
-
-#[test]
-#[ignore = "debug one run"]
-fn one_run() {
-    let mode: Mode = std::env::var("GLOMERS_FRONTIER_MODE")
-        .ok()
-        .and_then(|m| m.parse().ok())
-        .unwrap_or(Mode::Balanced);
-    let seed = list("GLOMERS_FRONTIER_SEEDS", &[1])[0];
-    let mut cfg = SimConfig::efficient(BroadcastConfig::for_mode(mode), seed);
-    if std::env::var("GLOMERS_FRONTIER_FAULTS").is_ok() {
-        cfg.faults = sim::Faults::Nemesis {
-            interval_ms: 10_000,
-        };
-    }
-    println!("{:?}", sim::run(&cfg));
 }
