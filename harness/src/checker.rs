@@ -53,6 +53,10 @@ pub struct CheckResult {
 impl CheckResult {
     /// A result with no problems.
     pub fn valid(details: Value) -> Self {
-        CheckResult { valid: Validity::Valid, problems: Vec::new(), details }
+        CheckResult {
+            valid: Validity::Valid,
+            problems: Vec::new(),
+            details,
+        }
     }
 }

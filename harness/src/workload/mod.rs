@@ -1,0 +1,114 @@
+//! Workloads: what the client workers ask of the nodes, and how they talk to them.
+//!
+//! Each workload is two sans-IO pieces, driven by the runner (`crate::runner`):
+//!
+//! - a [`Generator`]: the stream of operations (main phase, then the final phase if the
+//!   workload has one). It sees every completion, so that it can react to the history
+//!   (kafka's assigns of acknowledged-but-unpolled keys, its final polls up to the highest
+//!   offset seen).
+//! - a [`Client`] per worker thread: turns one operation into one or more RPCs to the
+//!   thread's node (a kafka `poll` is a `poll` then a `commit_offsets`) and decides the
+//!   completion (`ok`, `fail`, `info`) as Maelstrom's client does (reference 2.6).
+//!
+//! Neither does I/O nor reads a clock: the runner passes `now` (nanoseconds since the start
+//! of the run) and a seeded RNG, sends the bodies, waits for replies or timeouts, and
+//! records the history. The same seed therefore gives the same operations.
+
+use std::time::Duration;
+
+use rand::rngs::StdRng;
+use serde_json::Value;
+
+use crate::history::Op;
+
+/// An operation a generator wants issued: the history's `f` and invoke `value`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpSpec {
+    /// The operation's function, e.g. `"send"`.
+    pub f: String,
+    /// The invoke value, in the form `crate::history` documents for the workload.
+    pub value: Value,
+}
+
+/// What the generator says when the runner asks for the next operation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Next {
+    /// Issue this operation now.
+    Op(OpSpec),
+    /// Nothing for this thread now; ask again after this long.
+    Wait(Duration),
+    /// This thread is done with the current phase.
+    Done,
+}
+
+/// The phase of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Rate-limited operations for `--time-limit` seconds.
+    Main,
+    /// After heal and the quiet period, not rate-limited (only for workloads that have it).
+    Final,
+}
+
+/// The stream of operations of one workload.
+pub trait Generator: Send {
+    /// The next operation for worker `thread` in `phase`. In the main phase the runner
+    /// applies `--rate` pacing itself; in the final phase `Next::Wait` is how a generator
+    /// spaces its operations (kafka's polls).
+    fn next(&mut self, phase: Phase, thread: usize, now: u64, rng: &mut StdRng) -> Next;
+
+    /// Called with every completed operation (invoke and completion as recorded).
+    fn observe(&mut self, _invoke: &Op, _completion: &Op) {}
+
+    /// Whether the workload has a final phase (broadcast, g-counter, kafka).
+    fn has_final_phase(&self) -> bool;
+}
+
+/// How a reply to an RPC came back.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    /// The reply's body (an `error` body included).
+    Body(Value),
+    /// No reply within the call's timeout.
+    Timeout,
+}
+
+/// One step of a client's work on an operation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Step {
+    /// Send this body (without `msg_id`, which the runner assigns) to the thread's node
+    /// and call [`Client::on_reply`] with what comes back within `timeout`.
+    Call {
+        /// The request body, with its `type`.
+        body: Value,
+        /// How long to wait for the reply.
+        timeout: Duration,
+    },
+    /// The operation is over.
+    Done(Completion),
+}
+
+/// How an operation completed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Completion {
+    /// Succeeded, with the completion value for the history.
+    Ok(Value),
+    /// Definitely did not happen, with the error for the history.
+    Fail(String),
+    /// May or may not have happened, with the error for the history.
+    Info(String),
+}
+
+/// A worker thread's client: the per-connection state Maelstrom's client keeps (kafka's
+/// local offsets, for example).
+pub trait Client: Send {
+    /// Starts `op` and returns the first step.
+    fn start(&mut self, op: &OpSpec) -> Step;
+
+    /// The reply to the last [`Step::Call`]; returns the next step.
+    fn on_reply(&mut self, reply: Reply) -> Step;
+
+    /// Whether the client survives an `info` completion (unique-ids, txn). A client that is
+    /// not reusable is closed after one and the worker opens a new one (new `cN` id).
+    fn reusable(&self) -> bool;
+}
