@@ -1,0 +1,173 @@
+//! The multi-key growable log (feature `alloc`).
+
+use crate::keylog::KeyLog;
+use crate::{Entry, Error, InsertOutcome};
+use alloc::borrow::ToOwned;
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
+use core::borrow::Borrow;
+
+/// Per-key logs of `(offset, msg)` plus committed offsets, over a `BTreeMap` of keys each
+/// holding a `Vec` of entries sorted by offset.
+///
+/// Complexity (n = entries of the key, k = keys): `append` O(log k) + amortized O(1);
+/// `insert_at` O(log k) + O(1) past the tail (the common case: replicas arrive roughly in
+/// order), else O(log n) search + O(entries after the position) shift; `read` O(log k +
+/// log n) to locate, then a borrowed slice. Key lookups take a borrowed form (`&str` for
+/// `String` keys) and allocate an owned key only when a key is first seen.
+#[derive(Debug)]
+pub struct OffsetLog<K, M> {
+    keys: BTreeMap<K, KeyLog<Vec<Entry<M>>, M>>,
+}
+
+impl<K, M> Default for OffsetLog<K, M> {
+    fn default() -> Self {
+        OffsetLog {
+            keys: BTreeMap::new(),
+        }
+    }
+}
+
+/// Decides how much of each key's log to keep; applied by [`OffsetLog::apply_retention`].
+pub trait RetentionPolicy<K, M> {
+    /// Given a key's stored entries (sorted by offset) and committed offset, returns the
+    /// offset below which its entries may be dropped, or `None` to keep them all.
+    fn retain_from(&mut self, key: &K, entries: &[Entry<M>], committed: Option<u64>)
+        -> Option<u64>;
+}
+
+/// Keeps the last `.0` stored entries of every key.
+#[derive(Debug, Clone, Copy)]
+pub struct KeepLast(pub usize);
+
+impl<K, M> RetentionPolicy<K, M> for KeepLast {
+    fn retain_from(&mut self, _key: &K, entries: &[Entry<M>], _c: Option<u64>) -> Option<u64> {
+        let drop = entries.len().checked_sub(self.0)?;
+        entries.get(drop).map(|e| e.offset)
+    }
+}
+
+impl<K: Ord, M> OffsetLog<K, M> {
+    /// An empty log.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn key_mut<Q>(&mut self, key: &Q) -> &mut KeyLog<Vec<Entry<M>>, M>
+    where
+        K: Borrow<Q>,
+        Q: Ord + ToOwned<Owned = K> + ?Sized,
+    {
+        // Two lookups on first sight of a key only; the hot path borrows without allocating.
+        if !self.keys.contains_key(key) {
+            self.keys.insert(key.to_owned(), KeyLog::default());
+        }
+        self.keys
+            .get_mut(key)
+            .unwrap_or_else(|| unreachable!("key inserted above"))
+    }
+
+    /// Appends `msg` to `key`'s log at the next offset: one past the largest offset ever
+    /// stored for the key (0 for a new key), so offsets strictly increase. Returns it.
+    /// Error: [`Error::Exhausted`] if that offset would be `u64::MAX`.
+    pub fn append<Q>(&mut self, key: &Q, msg: M) -> Result<u64, Error>
+    where
+        K: Borrow<Q>,
+        Q: Ord + ToOwned<Owned = K> + ?Sized,
+    {
+        self.key_mut(key).append(msg)
+    }
+
+    /// Stores a replicated entry at its given `offset`, keeping the key's log sorted.
+    /// Idempotent: the same message again is [`InsertOutcome::AlreadyPresent`]; a
+    /// different message at a taken offset is [`Error::Conflict`] and the stored one is
+    /// kept. Below the retention floor: [`InsertOutcome::BelowRetention`], discarded.
+    /// Afterwards `append` assigns past the largest offset held.
+    pub fn insert_at<Q>(&mut self, key: &Q, offset: u64, msg: M) -> Result<InsertOutcome, Error>
+    where
+        K: Borrow<Q>,
+        Q: Ord + ToOwned<Owned = K> + ?Sized,
+        M: PartialEq,
+    {
+        if offset == u64::MAX {
+            return Err(Error::Exhausted);
+        }
+        self.key_mut(key).insert_at(offset, msg)
+    }
+
+    /// At most `max` stored entries of `key`, in offset order, starting at the first
+    /// stored offset `>= from` (binary search) and skipping none. Empty for unknown keys.
+    pub fn read<Q>(&self, key: &Q, from: u64, max: usize) -> &[Entry<M>]
+    where
+        K: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        self.keys.get(key).map_or(&[], |l| l.read(from, max))
+    }
+
+    /// Raises `key`'s committed offset to `offset`, never lowering it (a stale or
+    /// reordered commit is a no-op). Returns the committed offset now in force.
+    pub fn commit<Q>(&mut self, key: &Q, offset: u64) -> u64
+    where
+        K: Borrow<Q>,
+        Q: Ord + ToOwned<Owned = K> + ?Sized,
+    {
+        self.key_mut(key).commit(offset)
+    }
+
+    /// `key`'s committed offset, `None` if never committed.
+    pub fn committed<Q>(&self, key: &Q) -> Option<u64>
+    where
+        K: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        self.keys.get(key).and_then(|l| l.committed())
+    }
+
+    /// The offset the next `append` to `key` assigns (0 for an unknown key).
+    pub fn next_offset<Q>(&self, key: &Q) -> u64
+    where
+        K: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        self.keys.get(key).map_or(0, |l| l.next_offset())
+    }
+
+    /// Drops `key`'s entries below `offset` and raises its retention floor to it: reads
+    /// from below start at the first retained entry, replicated entries below are
+    /// discarded, offsets are never reused. Returns how many entries were dropped.
+    pub fn truncate_before<Q>(&mut self, key: &Q, offset: u64) -> usize
+    where
+        K: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        self.keys
+            .get_mut(key)
+            .map_or(0, |l| l.truncate_before(offset))
+    }
+
+    /// Runs `policy` over every key and truncates as it says; returns entries dropped.
+    pub fn apply_retention(&mut self, policy: &mut impl RetentionPolicy<K, M>) -> usize {
+        let mut dropped = 0;
+        for (k, l) in self.keys.iter_mut() {
+            if let Some(off) = policy.retain_from(k, l.entries(), l.committed()) {
+                dropped += l.truncate_before(off);
+            }
+        }
+        dropped
+    }
+
+    /// The keys with a log or a commit, in key order.
+    pub fn keys(&self) -> impl Iterator<Item = &K> + '_ {
+        self.keys.keys()
+    }
+
+    /// Number of stored entries of `key`.
+    pub fn len<Q>(&self, key: &Q) -> usize
+    where
+        K: Borrow<Q>,
+        Q: Ord + ?Sized,
+    {
+        self.keys.get(key).map_or(0, |l| l.entries().len())
+    }
+}
