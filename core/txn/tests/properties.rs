@@ -267,7 +267,9 @@ proptest! {
                         .enumerate()
                         .map(|(j, &(write, key))| {
                             if write {
-                                MicroOp::write(key, (n * 16 + j) as i64)
+                                // Later writes get smaller tags, so a published intermediate
+                                // write would win the value tie-break and be read.
+                                MicroOp::write(key, (n * 16 + 15 - j) as i64)
                             } else {
                                 MicroOp::read(key)
                             }
@@ -298,7 +300,9 @@ proptest! {
                         pending.abort();
                     } else {
                         let applied = pending.commit();
-                        committed_finals.extend(applied.writes.writes.iter().copied());
+                        // The oracle is the txn's own last write per key, not the
+                        // implementation's write set.
+                        committed_finals.extend(own.iter().map(|(k, v)| (*k, *v)));
                         committed_sets.push(applied.writes);
                     }
                 }
