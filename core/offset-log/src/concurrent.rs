@@ -94,11 +94,15 @@ impl<M, const N: usize> ConcurrentLog<M, N> {
             // passes published slots), and the slot was uninitialised, so nothing leaks.
             unsafe { (*p).write(msg) };
         });
-        // SeqCst on the flags and the watermark: an appender stores its flag, then loads
-        // the watermark and its neighbours' flags. With weaker orderings two appenders
-        // publishing adjacent slots could each miss the other's flag (store buffering)
-        // and leave the watermark stuck below a published slot.
-        self.published[i].store(true, Ordering::SeqCst);
+        // Read-modify-writes on the flags (here and in `advance`), not plain stores and
+        // loads: an appender sets its flag, then reads its predecessor's. With plain
+        // accesses two appenders publishing adjacent slots could each miss the other's
+        // flag (store buffering; even SeqCst is not modelled strongly enough by loom) and
+        // leave the watermark stuck below a published slot. An RMW always reads the
+        // latest value in the flag's modification order, and AcqRel chains them: if the
+        // predecessor's flag read `false` here, its later `swap` synchronises with that
+        // read, so its own `advance` sees this flag set.
+        self.published[i].swap(true, Ordering::AcqRel);
         self.advance();
         Ok(i as u64)
     }
@@ -106,11 +110,12 @@ impl<M, const N: usize> ConcurrentLog<M, N> {
     /// Moves the watermark past all contiguous published slots. Terminates: every
     /// iteration strictly raises `w` (success or a newer value), and `w <= N`.
     fn advance(&self) {
-        let mut w = self.watermark.load(Ordering::SeqCst);
-        while w < N && self.published[w].load(Ordering::SeqCst) {
+        let mut w = self.watermark.load(Ordering::Acquire);
+        // `fetch_or(false)`: an RMW read of the flag, see `append`.
+        while w < N && self.published[w].fetch_or(false, Ordering::AcqRel) {
             match self
                 .watermark
-                .compare_exchange(w, w + 1, Ordering::SeqCst, Ordering::SeqCst)
+                .compare_exchange(w, w + 1, Ordering::AcqRel, Ordering::Acquire)
             {
                 Ok(_) => w += 1,
                 Err(now) => w = now,
