@@ -1,2 +1,31 @@
+//! glomers-retry-ring: bounded bookkeeping for the reliable-send path.
+//!
+//! * [`RetryRing`]: a fixed-capacity set of [`Pending`] deliveries ordered by due time
+//!   (earliest first); the caller pops what is due, resends it and reschedules it.
+//! * [`Backoff`]: the retry policy, capped exponential backoff with jitter drawn from a
+//!   caller-supplied [`rand_core::RngCore`], and an explicit give-up after `max_attempts`.
+//! * [`MpRing`]: a lock-free bounded multi-producer multi-consumer queue (sequence-numbered
+//!   slots, after Dmitry Vyukov's bounded MPMC queue) for handing work from several threads
+//!   to the one that owns a [`RetryRing`].
+//!
+//! Everything is sans-IO: the caller passes the time (`u64` milliseconds of its own
+//! clock) and the randomness. Nothing allocates and nothing blocks; every structure has a
+//! fixed capacity, and when it is full the item is handed back to the caller, who decides
+//! (drop it, fail the request, or retry later).
 #![no_std]
-//! glomers core crate: retry-ring.
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
+#[cfg(any(feature = "std", test))]
+extern crate std;
+
+mod backoff;
+mod mpring;
+mod ring;
+
+pub use backoff::{Backoff, Jitter, Rescheduled, Retry};
+pub use mpring::MpRing;
+pub use ring::{Pending, RetryRing};
+
+#[cfg(test)]
+mod tests;
