@@ -1,1 +1,21 @@
-//! Benchmarks live in benches/.
+//! glomers-benches: the same-run baselines, the process pipe driver, the allocation counter
+//! and the table generator behind `BENCHMARKS.md`.
+//!
+//! The criterion benchmarks themselves live in `benches/` (`core`, `wire`, `ring`, `e2e`);
+//! `cargo bench -p glomers-benches` runs them. Every glomers figure is paired with a
+//! baseline measured in the same process and run, because the machine the figures come from
+//! is shared: only ratios taken in one run are meaningful there.
+//!
+//! - [`baseline`]: the designs common in published Gossip Glomers solutions, written once so
+//!   the benchmarks and their tests use the same code.
+//! - [`pipe`]: feeds newline-delimited JSON to a child process and counts its replies.
+//! - [`alloc_count`]: a global allocator wrapper counting allocations and bytes.
+//! - [`table`]: reads criterion's `estimates.json`/`benchmark.json` files and renders the
+//!   markdown table with ratios and targets.
+//! - [`paths`]: where the target directory, the `echo` binary and criterion's output are.
+
+pub mod alloc_count;
+pub mod baseline;
+pub mod paths;
+pub mod pipe;
+pub mod table;
