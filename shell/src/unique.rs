@@ -1,26 +1,49 @@
 //! Unique-id node logic (challenge 2): every id is minted locally, with no server message,
 //! so the node is totally available under partitions.
 //!
-//! Ids come from an [`IdSource`] (in the binary, the core flake generator: wall-clock
-//! milliseconds, node index and a per-millisecond sequence packed into a `u64`). Uniqueness:
-//! across nodes by the node-index field, within a node by the strictly increasing
-//! (time, sequence) pair, and across restarts of the same node by the time field, since a
-//! restarted node starts at a later wall-clock millisecond than any id it minted before.
-//! Ids are replied as JSON integers (`u64`), so the checker compares them as numbers.
+//! Ids come from an [`IdSource`]; the binary uses the core flake generator
+//! ([`glomers_flake::Flake`]: `[0 | 41 bits of logical milliseconds since 2024-01-01 UTC |
+//! 10 bits node index | 12 bits sequence]`) with a lead bound of [`MAX_LEAD_MS`].
+//! Uniqueness: across nodes by the node-index field ([`node_index`] gives distinct nodes of
+//! one test distinct indexes), within a node because the generator's ids strictly increase,
+//! and across restarts of the same node because a restarted generator starts at its first
+//! clock reading, later than every logical millisecond the previous life issued as long as
+//! that life led the wall clock by less than the time the node was down (logical time only
+//! leads the clock after a clock step back or above 4096 ids per millisecond, and never by
+//! more than [`MAX_LEAD_MS`]). Ids are replied as JSON integers (`u64`, below 2^63), so the
+//! checker compares them as numbers. When the generator cannot issue (clock before 2024,
+//! the lead bound reached, the 41-bit range spent) the request gets a definite error 11 and
+//! no id is consumed.
 
+use glomers_flake::{Flake, FlakeError, NodeIndex};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ErrorBody, ErrorCode};
 use crate::machine::{Machine, Outbox};
 use crate::protocol::Incoming;
 
+/// How far the binary's generator may run ahead of the wall clock, in milliseconds: it
+/// keeps minting through a clock step back of up to this much (and through bursts above
+/// 4096 ids per millisecond), then refuses with error 11 until the clock catches up. A node
+/// that restarts after being down longer than this can never repeat an id.
+pub const MAX_LEAD_MS: u64 = 1_000;
+
 /// Something that mints ids unique across the cluster and across restarts.
 pub trait IdSource {
-    /// Why no id could be minted right now (e.g. the sequence for this millisecond is spent).
+    /// Why no id could be minted right now.
     type Error: std::fmt::Display;
 
-    /// A fresh id at wall-clock time `unix_ms`.
+    /// A fresh id at wall-clock time `unix_ms`. On error no id is consumed.
     fn next_id(&mut self, unix_ms: u64) -> Result<u64, Self::Error>;
+}
+
+/// The core flake generator: strictly increasing ids carrying the node index.
+impl IdSource for Flake {
+    type Error = FlakeError;
+
+    fn next_id(&mut self, unix_ms: u64) -> Result<u64, FlakeError> {
+        Flake::next_id(self, unix_ms).map(|id| id.get())
+    }
 }
 
 /// Requests the unique-id node accepts.
@@ -81,138 +104,35 @@ impl<S: IdSource> Machine for UniqueIds<S> {
     }
 }
 
-/// Wall-clock flake ids: `[0 | 41 bits of milliseconds since 2024-01-01 UTC | 10 bits node
-/// index | 12 bits sequence]`.
-///
-/// The node's own minting state is only the last (millisecond, sequence) pair; ids from one
-/// source strictly increase. When the wall clock goes backwards the source keeps minting in
-/// its last millisecond; when a millisecond's 4096 sequence numbers are spent it refuses
-/// (no borrowing from the future, so a restarted node, which starts at a later wall-clock
-/// millisecond, can never repeat an id).
-///
-/// This is the shell's own generator until the core flake crate provides one with the same
-/// layout; [`IdSource`] keeps the node logic independent of which is used.
-#[derive(Clone, Debug)]
-pub struct ClockIds {
-    node: u64,
-    last_ms: u64,
-    seq: u64,
-    started: bool,
-}
-
-/// Unix milliseconds of the id epoch, 2024-01-01T00:00:00Z.
-pub const ID_EPOCH_UNIX_MS: u64 = 1_704_067_200_000;
-/// Bits of the node-index field.
-pub const NODE_BITS: u32 = 10;
-/// Bits of the sequence field.
-pub const SEQ_BITS: u32 = 12;
-/// Bits of the time field.
-pub const TIME_BITS: u32 = 41;
-
-/// Why [`ClockIds`] could not mint.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum ClockIdError {
-    /// Every sequence number of the current millisecond is used.
-    #[error("sequence exhausted for this millisecond")]
-    SequenceExhausted,
-    /// The clock is before the id epoch or past the 41-bit range.
-    #[error("clock outside the id range")]
-    ClockOutOfRange,
-}
-
 /// Why a node id cannot become a node index.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("node `{0}` has no index below 1024")]
 pub struct NoNodeIndex(pub String);
 
-/// The 10-bit index of node `id` among `ids`: `N` when every id has the form `nN` with
-/// `N < 1024` (Maelstrom's naming, stable whatever the list order), otherwise the position of
-/// `id` in `ids`. Either way distinct nodes of one test get distinct indexes.
+/// The 10-bit index of node `id` among `ids`: `N` when every id is a canonical Maelstrom
+/// name `nN` with `N < 1024` ([`NodeIndex::parse`]; stable whatever the list order),
+/// otherwise the position of `id` in `ids`. Either way distinct nodes of one test get
+/// distinct indexes.
 pub fn node_index(id: &str, ids: &[String]) -> Result<NodeIndex, NoNodeIndex> {
-    fn parse(x: &str) -> Option<u64> {
-        x.strip_prefix('n')
-            .filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
-            .and_then(|d| d.parse::<u64>().ok())
-            .filter(|n| *n < (1 << NODE_BITS))
-    }
-    let all_numbered = ids.iter().all(|x| parse(x).is_some());
-    let idx = if all_numbered {
-        parse(id)
+    let all_numbered = ids.iter().all(|x| NodeIndex::parse(x).is_ok());
+    let index = if all_numbered {
+        NodeIndex::parse(id).ok()
     } else {
-        ids.iter().position(|x| x == id).map(|p| p as u64)
+        ids.iter()
+            .position(|x| x == id)
+            .and_then(|p| u16::try_from(p).ok())
+            .and_then(|p| NodeIndex::new(p).ok())
     };
-    idx.and_then(NodeIndex::new)
-        .ok_or_else(|| NoNodeIndex(id.to_owned()))
-}
-
-/// A node index that fits the 10-bit field (below 1024).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct NodeIndex(u16);
-
-impl NodeIndex {
-    /// Index 0.
-    pub const MIN: Self = Self(0);
-
-    /// `Some` when `i < 1024`.
-    pub fn new(i: u64) -> Option<Self> {
-        u16::try_from(i)
-            .ok()
-            .filter(|v| u64::from(*v) < (1 << NODE_BITS))
-            .map(Self)
-    }
-
-    /// The index as a number.
-    pub fn get(self) -> u64 {
-        u64::from(self.0)
-    }
-}
-
-impl ClockIds {
-    /// A generator for node `node`.
-    pub fn new(node: NodeIndex) -> Self {
-        Self {
-            node: node.get(),
-            last_ms: 0,
-            seq: 0,
-            started: false,
-        }
-    }
-
-    /// Splits an id into (milliseconds since the id epoch, node index, sequence).
-    pub fn parts(id: u64) -> (u64, u64, u64) {
-        (
-            id >> (NODE_BITS + SEQ_BITS),
-            (id >> SEQ_BITS) & ((1 << NODE_BITS) - 1),
-            id & ((1 << SEQ_BITS) - 1),
-        )
-    }
-}
-
-impl IdSource for ClockIds {
-    type Error = ClockIdError;
-
-    fn next_id(&mut self, unix_ms: u64) -> Result<u64, ClockIdError> {
-        let ms = unix_ms
-            .checked_sub(ID_EPOCH_UNIX_MS)
-            .filter(|m| *m < (1 << TIME_BITS))
-            .ok_or(ClockIdError::ClockOutOfRange)?;
-        if !self.started || ms > self.last_ms {
-            self.started = true;
-            self.last_ms = ms;
-            self.seq = 0;
-        } else if self.seq + 1 < (1 << SEQ_BITS) {
-            self.seq += 1;
-        } else {
-            return Err(ClockIdError::SequenceExhausted);
-        }
-        Ok((self.last_ms << (NODE_BITS + SEQ_BITS)) | (self.node << SEQ_BITS) | self.seq)
-    }
+    index.ok_or_else(|| NoNodeIndex(id.to_owned()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::machine::Outgoing;
     use crate::protocol::Origin;
+    use glomers_flake::{FlakeId, EPOCH_UNIX_MS, SEQ_PER_MS};
+    use std::collections::HashSet;
 
     /// A source that runs out after `left` ids.
     struct Counting {
@@ -232,57 +152,110 @@ mod tests {
         }
     }
 
-    const T0: u64 = ID_EPOCH_UNIX_MS + 1_000_000;
+    /// Wall clock of the tests' driver time zero.
+    const T0: u64 = EPOCH_UNIX_MS + 1_000_000;
 
-    fn idx(i: u64) -> NodeIndex {
+    fn idx(i: u16) -> NodeIndex {
         NodeIndex::new(i).unwrap()
     }
 
-    #[test]
-    fn clock_ids_increase_and_carry_node_and_sequence() {
-        let mut g = ClockIds::new(idx(7));
-        let a = g.next_id(T0).unwrap();
-        let b = g.next_id(T0).unwrap();
-        let c = g.next_id(T0 + 1).unwrap();
-        let back = g.next_id(T0 - 50).unwrap();
-        assert!(a < b && b < c && c < back);
-        assert_eq!(ClockIds::parts(a), (1_000_000, 7, 0));
-        assert_eq!(ClockIds::parts(b), (1_000_000, 7, 1));
-        assert_eq!(ClockIds::parts(c), (1_000_001, 7, 0));
-        assert_eq!(
-            ClockIds::parts(back),
-            (1_000_001, 7, 1),
-            "clock going back keeps the last ms"
-        );
-        assert!(a < (1 << 63), "fits a JSON-safe signed range too");
+    fn generate(msg_id: u64) -> Incoming<UniqueIn> {
+        Incoming {
+            origin: Origin {
+                src: "c1".into(),
+                msg_id: Some(msg_id),
+            },
+            in_reply_to: None,
+            body: UniqueIn::Generate,
+        }
+    }
+
+    /// Sends `count` generate requests at driver time `now` and returns the replies.
+    fn mint<S: IdSource>(m: &mut UniqueIds<S>, now: u64, count: u64) -> Vec<Outgoing<UniqueOut>> {
+        let mut out = Outbox::new();
+        for i in 0..count {
+            m.on_message(now, generate(i + 1), &mut out);
+        }
+        out.drain().collect()
+    }
+
+    fn ids(replies: &[Outgoing<UniqueOut>]) -> Vec<u64> {
+        replies
+            .iter()
+            .filter_map(|r| r.payload().map(|UniqueOut::GenerateOk { id }| *id))
+            .collect()
     }
 
     #[test]
-    fn clock_ids_refuse_when_a_millisecond_is_spent() {
-        let mut g = ClockIds::new(idx(1));
-        let mut seen = std::collections::HashSet::new();
-        for _ in 0..4096 {
-            assert!(seen.insert(g.next_id(T0).unwrap()));
+    fn flake_ids_increase_as_integers_and_carry_the_node() {
+        let mut m = UniqueIds::new(Flake::with_max_lead(idx(7), MAX_LEAD_MS), T0);
+        let mut all = Vec::new();
+        for now in [0, 0, 1, 1, 5] {
+            let replies = mint(&mut m, now, 3);
+            for r in &replies {
+                let body = r.body_json().unwrap();
+                assert!(body["id"].is_u64(), "id is a JSON integer: {body}");
+                assert!(body["id"].as_i64().is_some(), "fits a signed long too");
+            }
+            all.extend(ids(&replies));
         }
-        assert_eq!(g.next_id(T0), Err(ClockIdError::SequenceExhausted));
-        assert!(seen.insert(g.next_id(T0 + 1).unwrap()));
-        assert_eq!(g.next_id(1), Err(ClockIdError::ClockOutOfRange));
+        assert_eq!(all.len(), 15);
+        assert!(all.windows(2).all(|w| w[0] < w[1]), "strictly increasing");
+        for id in &all {
+            let parts = FlakeId::try_from(*id).unwrap().parts();
+            assert_eq!(parts.node, idx(7));
+            assert!(parts.unix_ms >= T0);
+        }
     }
 
     #[test]
     fn distinct_nodes_and_restarts_never_collide() {
-        let mut seen = std::collections::HashSet::new();
+        let mut seen = HashSet::new();
         for node in 0..4 {
-            let mut g = ClockIds::new(idx(node));
-            for i in 0..3000u64 {
-                assert!(seen.insert(g.next_id(T0 + i / 1000).unwrap()));
+            // Same clock on every node: only the node field tells the ids apart.
+            let mut m = UniqueIds::new(Flake::with_max_lead(idx(node), MAX_LEAD_MS), T0);
+            for now in 0..3 {
+                for id in ids(&mint(&mut m, now, 1500)) {
+                    assert!(seen.insert(id), "duplicate {id} on node {node}");
+                }
             }
-            // A restart starts at a later millisecond than the last id.
-            let mut r = ClockIds::new(idx(node));
-            for i in 0..3000u64 {
-                assert!(seen.insert(r.next_id(T0 + 3 + i / 1000).unwrap()));
+            // A restart: a fresh generator whose clock is later than the last id's time.
+            let mut r = UniqueIds::new(Flake::with_max_lead(idx(node), MAX_LEAD_MS), T0 + 3);
+            for now in 0..3 {
+                for id in ids(&mint(&mut r, now, 1500)) {
+                    assert!(seen.insert(id), "restart repeated {id} on node {node}");
+                }
             }
         }
+        assert_eq!(seen.len(), 4 * 2 * 3 * 1500);
+    }
+
+    #[test]
+    fn a_spent_generator_gives_definite_errors_and_consumes_nothing() {
+        // No lead allowed: one millisecond holds exactly SEQ_PER_MS ids.
+        let mut m = UniqueIds::new(Flake::with_max_lead(idx(1), 0), T0);
+        let per_ms = u64::from(SEQ_PER_MS);
+        let replies = mint(&mut m, 0, per_ms + 2);
+        let minted = ids(&replies);
+        assert_eq!(minted.len() as u64, per_ms);
+        assert_eq!(minted.iter().collect::<HashSet<_>>().len() as u64, per_ms);
+        for refused in &replies[minted.len()..] {
+            let e = refused.error().expect("an error reply");
+            assert_eq!(e.code, ErrorCode::TemporarilyUnavailable);
+            assert!(e.is_definite());
+            assert!(refused.in_reply_to.is_some());
+        }
+        // Once the clock moves on, minting resumes right after the last id.
+        let next = ids(&mint(&mut m, 1, 1));
+        assert_eq!(next.len(), 1);
+        assert!(next[0] > *minted.last().unwrap());
+        // A clock before the id epoch cannot issue either.
+        let mut early = UniqueIds::new(Flake::new(idx(1)), 0);
+        let r = mint(&mut early, 5, 1);
+        assert_eq!(
+            r[0].error().map(|e| e.code),
+            Some(ErrorCode::TemporarilyUnavailable)
+        );
     }
 
     #[test]
@@ -305,26 +278,15 @@ mod tests {
         assert_eq!(node_index("alpha", &mixed), Ok(idx(1)));
         assert_eq!(node_index("n1024", &mixed), Ok(idx(2)));
         assert!(node_index("ghost", &mixed).is_err());
-        assert!(NodeIndex::new(1024).is_none());
-        assert_eq!(NodeIndex::new(1023).map(NodeIndex::get), Some(1023));
+        // `n07` is not canonical: it would collide with `n7`, so positions are used.
+        let padded = named(&["n7", "n07"]);
+        assert_ne!(node_index("n7", &padded), node_index("n07", &padded));
     }
 
     #[test]
     fn replies_integer_ids_and_definite_errors_when_spent() {
         let mut m = UniqueIds::new(Counting { next: 0, left: 2 }, 1_000);
-        let mut out = Outbox::new();
-        for i in 1..=3 {
-            let msg = Incoming {
-                origin: Origin {
-                    src: "c1".into(),
-                    msg_id: Some(i),
-                },
-                in_reply_to: None,
-                body: UniqueIn::Generate,
-            };
-            m.on_message(5, msg, &mut out);
-        }
-        let sent: Vec<_> = out.drain().collect();
+        let sent = mint(&mut m, 5, 3);
         assert_eq!(
             sent[0].payload(),
             Some(&UniqueOut::GenerateOk { id: 1_005_001 })

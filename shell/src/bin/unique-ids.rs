@@ -1,11 +1,12 @@
-//! Challenge 2 (unique ids): every id is minted locally from the wall clock, the node index
-//! and a per-millisecond sequence, so the node sends no server message and stays available
-//! under partitions. See `glomers_shell::unique`.
+//! Challenge 2 (unique ids): every id is minted locally by the core flake generator (logical
+//! milliseconds, node index, per-millisecond sequence), so the node sends no server message
+//! and stays available under partitions. See `glomers_shell::unique`.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use glomers_flake::{Flake, NodeIndex};
 use glomers_shell::machine;
-use glomers_shell::unique::{node_index, ClockIds, NodeIndex, UniqueIds};
+use glomers_shell::unique::{node_index, UniqueIds, MAX_LEAD_MS};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
@@ -22,7 +23,7 @@ async fn main() {
             tracing::error!(error = %e, "no node index; using 0");
             NodeIndex::MIN
         });
-        UniqueIds::new(ClockIds::new(index), epoch_ms)
+        UniqueIds::new(Flake::with_max_lead(index, MAX_LEAD_MS), epoch_ms)
     })
     .await;
 }
