@@ -2,31 +2,43 @@
 //!
 //! # Design
 //!
-//! Each node keeps one grow-only total per node (its own slot is the sum of the adds it
-//! acknowledged) and the value is the sum of the slots. Merging takes the per-slot maximum,
-//! which is commutative, associative and idempotent, so any order, loss or duplication of
-//! gossip converges to the same state once every node's state has reached every other.
+//! The state is a core [`glomers_gcounter::MapGCounter`]: one grow-only slot per node (its
+//! own slot is the sum of the adds it acknowledged; slot `i` belongs to the node at position
+//! `i` of the node list) and the value is the sum of the slots. Merging takes the per-slot
+//! maximum, which is commutative, associative and idempotent, so any order, loss or
+//! duplication of gossip converges to the same state once every node's state has reached
+//! every other.
 //!
 //! - `add` raises the own slot and is acknowledged at once; `read` answers the local sum at
-//!   once (stale between gossips, exact once converged).
-//! - Each node remembers, per peer, the latest state that peer reported. Every
-//!   [`GOSSIP_PERIOD`] it sends its full state to each peer whose reported state lacks
-//!   something it has (so it retries through partitions), and to every peer at least every
-//!   [`HEARTBEAT_PERIOD`] (so a peer whose view of us is stale learns what we hold).
-//! - On receiving a state that taught it something, or that lacks something it has, a node
-//!   answers the sender with its own state at once, which acknowledges the gossip.
+//!   once (stale between gossips, exact once converged). An add that would overflow the own
+//!   `u64` slot is refused with the definite error 14 and changes nothing.
+//! - Each node remembers, per peer, the join of every state or delta that peer sent (a lower
+//!   bound of the peer's state). Every [`GOSSIP_PERIOD`] it sends each peer whose known
+//!   state lacks something the *delta* of the slots it lacks
+//!   ([`glomers_gcounter::GCounter::delta_since`]), so it retries through partitions
+//!   without resending what the peer has, and sends every peer its full state at least
+//!   every [`HEARTBEAT_PERIOD`] (so a peer whose view of us is stale learns what we hold).
+//! - On receiving gossip that taught it something, a node answers the sender with its full
+//!   state at once, which acknowledges the gossip; otherwise it answers with the delta of
+//!   what the sender still lacks as far as it knows, if anything.
+//!
+//! Gossip bodies carry the slots keyed by node id (`{"type": "gossip", "counts": {"n0":
+//! 4}}`), never a zero slot; slots of ids outside the node list are ignored.
 //!
 //! # Why final reads are exact
 //!
 //! Partitions heal before the final phase and the final reads come 10 s later. Within one
-//! gossip period after the heal every node sends its state to every peer whose reported
-//! state is behind, and the receiver merges it; the answers make the reported views current.
+//! gossip period after the heal every node sends every peer whose known state is behind the
+//! slots it lacks, and the receiver merges them; the answers make the known states current.
 //! So a few hundred milliseconds after the heal every node holds every slot's maximum, which
 //! is the sum of every acknowledged add; nothing else is ever counted.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use glomers_gcounter::{MapGCounter, NodeId};
+
+use crate::error::{ErrorBody, ErrorCode};
 use crate::inbox::NodeInfo;
 use crate::machine::{Machine, Outbox};
 use crate::protocol::Incoming;
@@ -36,37 +48,14 @@ use super::wire::{CounterIn, CounterOut};
 /// How often a node checks whether a peer needs its state.
 pub const GOSSIP_PERIOD: Duration = Duration::from_millis(200);
 
-/// Longest time between two states sent to the same peer.
+/// Longest time between two full states sent to the same peer.
 pub const HEARTBEAT_PERIOD: Duration = Duration::from_millis(1000);
 
-/// Per-node grow-only totals indexed by position in the node list; merge is per-slot max.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-struct Slots(Vec<u64>);
-
-impl Slots {
-    fn zeros(n: usize) -> Self {
-        Self(vec![0; n])
-    }
-
-    fn value(&self) -> u64 {
-        self.0.iter().fold(0u64, |a, b| a.saturating_add(*b))
-    }
-
-    /// Merges `other`, returning whether anything grew.
-    fn merge(&mut self, other: &Slots) -> bool {
-        let mut grew = false;
-        for (a, b) in self.0.iter_mut().zip(&other.0) {
-            if *b > *a {
-                *a = *b;
-                grew = true;
-            }
-        }
-        grew
-    }
-
-    /// True when every slot of `self` is at most the matching slot of `other`.
-    fn le(&self, other: &Slots) -> bool {
-        self.0.iter().zip(&other.0).all(|(a, b)| a <= b)
+/// Joins `from` into `into`. The map storage has no capacity limit, so a merge cannot fail;
+/// should it ever, the error is logged and `into` is left unchanged (the core guarantees it).
+fn join(into: &mut MapGCounter, from: &MapGCounter) {
+    if let Err(e) = into.merge(from) {
+        tracing::error!(error = %e, "counter merge refused");
     }
 }
 
@@ -74,18 +63,18 @@ impl Slots {
 #[derive(Debug)]
 struct Peer {
     id: String,
-    /// Latest state the peer reported.
-    reported: Slots,
-    /// When this node last sent the peer its state.
-    last_sent_ms: Option<u64>,
+    /// Join of every state and delta the peer sent: a lower bound of its state.
+    known: MapGCounter,
+    /// When this node last sent the peer its full state.
+    last_full_ms: Option<u64>,
 }
 
 /// The CRDT counter state machine.
 #[derive(Debug)]
 pub struct CrdtCounter {
     ids: Vec<String>,
-    me: usize,
-    slots: Slots,
+    me: NodeId,
+    state: MapGCounter,
     peers: Vec<Peer>,
 }
 
@@ -108,47 +97,71 @@ impl CrdtCounter {
             .filter(|(i, _)| *i != me)
             .map(|(_, id)| Peer {
                 id: id.clone(),
-                reported: Slots::zeros(ids.len()),
-                last_sent_ms: None,
+                known: MapGCounter::new(),
+                last_full_ms: None,
             })
             .collect();
         Self {
-            slots: Slots::zeros(ids.len()),
+            me: NodeId::try_from(me).unwrap_or(NodeId::MAX),
             ids,
-            me,
+            state: MapGCounter::new(),
             peers,
         }
     }
 
     /// The current local value.
     pub fn value(&self) -> u64 {
-        self.slots.value()
+        self.state.value()
     }
 
-    fn wire_counts(&self) -> BTreeMap<String, u64> {
-        self.ids
-            .iter()
-            .cloned()
-            .zip(self.slots.0.iter().copied())
+    /// Slots as a gossip body: keyed by node id.
+    fn wire_counts(&self, slots: impl Iterator<Item = (NodeId, u64)>) -> BTreeMap<String, u64> {
+        slots
+            .filter_map(|(node, count)| {
+                let id = usize::try_from(node).ok().and_then(|i| self.ids.get(i))?;
+                Some((id.clone(), count))
+            })
             .collect()
     }
 
-    fn slots_of(&self, counts: &BTreeMap<String, u64>) -> Slots {
-        let mut s = Slots::zeros(self.ids.len());
-        for (id, v) in counts {
-            match self.ids.iter().position(|x| x == id) {
-                Some(i) => s.0[i] = *v,
+    /// A gossip body as slots; ids outside the node list are ignored.
+    fn slots_of(&self, counts: &BTreeMap<String, u64>) -> MapGCounter {
+        let mut slots = MapGCounter::new();
+        for (id, count) in counts {
+            let node = self
+                .ids
+                .iter()
+                .position(|x| x == id)
+                .and_then(|i| NodeId::try_from(i).ok());
+            match node {
+                // A fresh slot starts at 0, so this sets it to `count` and cannot overflow.
+                Some(node) => {
+                    if let Err(e) = slots.increment(node, *count) {
+                        tracing::error!(error = %e, node = %id, "gossip slot refused");
+                    }
+                }
                 None => tracing::debug!(node = %id, "gossip slot for an unknown node ignored"),
             }
         }
-        s
+        slots
     }
 
-    fn send_state(&mut self, peer: usize, now_ms: u64, out: &mut Outbox<CounterOut>) {
-        let counts = self.wire_counts();
+    fn send_full(&mut self, peer: usize, now_ms: u64, out: &mut Outbox<CounterOut>) {
+        let counts = self.wire_counts(self.state.slots());
         let p = &mut self.peers[peer];
-        p.last_sent_ms = Some(now_ms);
+        p.last_full_ms = Some(now_ms);
         out.send(p.id.clone(), CounterOut::Gossip { counts });
+    }
+
+    /// Sends `peer` the slots it lacks as far as this node knows; false when there are none.
+    fn send_delta(&mut self, peer: usize, out: &mut Outbox<CounterOut>) -> bool {
+        let delta = self.state.delta_since(&self.peers[peer].known);
+        if delta.is_empty() {
+            return false;
+        }
+        let counts = self.wire_counts(delta.iter());
+        out.send(self.peers[peer].id.clone(), CounterOut::Gossip { counts });
+        true
     }
 }
 
@@ -158,11 +171,13 @@ impl Machine for CrdtCounter {
 
     fn on_message(&mut self, now_ms: u64, msg: Incoming<CounterIn>, out: &mut Outbox<CounterOut>) {
         match msg.body {
-            CounterIn::Add { delta } => {
-                let own = &mut self.slots.0[self.me];
-                *own = own.saturating_add(delta);
-                out.reply(&msg.origin, CounterOut::AddOk);
-            }
+            CounterIn::Add { delta } => match self.state.increment(self.me, delta) {
+                Ok(()) => out.reply(&msg.origin, CounterOut::AddOk),
+                Err(e) => {
+                    // Definite: the slot is unchanged.
+                    out.reply_error(&msg.origin, ErrorBody::new(ErrorCode::Abort, e.to_string()));
+                }
+            },
             CounterIn::Read => out.reply(
                 &msg.origin,
                 CounterOut::ReadOk {
@@ -171,15 +186,17 @@ impl Machine for CrdtCounter {
             ),
             CounterIn::Gossip { counts } => {
                 let theirs = self.slots_of(&counts);
-                let grew = self.slots.merge(&theirs);
+                let grew = !theirs.delta_since(&self.state).is_empty();
+                join(&mut self.state, &theirs);
                 let Some(pi) = self.peers.iter().position(|p| p.id == msg.origin.src) else {
                     tracing::debug!(src = %msg.origin.src, "gossip from a non-peer merged");
                     return;
                 };
-                self.peers[pi].reported.merge(&theirs);
-                let they_lack = !self.slots.le(&theirs);
-                if grew || they_lack {
-                    self.send_state(pi, now_ms, out);
+                join(&mut self.peers[pi].known, &theirs);
+                if grew {
+                    self.send_full(pi, now_ms, out);
+                } else {
+                    self.send_delta(pi, out);
                 }
             }
             CounterIn::Error(e) => {
@@ -191,13 +208,13 @@ impl Machine for CrdtCounter {
     fn on_tick(&mut self, now_ms: u64, out: &mut Outbox<CounterOut>) {
         let heartbeat = u64::try_from(HEARTBEAT_PERIOD.as_millis()).unwrap_or(u64::MAX);
         for i in 0..self.peers.len() {
-            let p = &self.peers[i];
-            let behind = !self.slots.le(&p.reported);
-            let quiet = p
-                .last_sent_ms
+            let quiet = self.peers[i]
+                .last_full_ms
                 .map_or(true, |t| now_ms.saturating_sub(t) >= heartbeat);
-            if behind || quiet {
-                self.send_state(i, now_ms, out);
+            if quiet {
+                self.send_full(i, now_ms, out);
+            } else {
+                self.send_delta(i, out);
             }
         }
     }
@@ -242,7 +259,7 @@ mod tests {
             let incoming = m.deliver_as::<CounterIn>(&from).unwrap();
             let mut out = Outbox::new();
             nodes[idx].on_message(now, incoming, &mut out);
-            let me = nodes[idx].ids[nodes[idx].me].clone();
+            let me = nodes[idx].ids[nodes[idx].me as usize].clone();
             next.extend(out.drain().map(|o| (me.clone(), o)));
         }
         next
@@ -316,5 +333,105 @@ mod tests {
         assert_eq!(out.drain().count(), 0, "nothing new, heartbeat not due");
         a.on_tick(1000, &mut out);
         assert_eq!(out.drain().count(), 1, "heartbeat");
+    }
+    fn gossip_from(src: &str, counts: &[(&str, u64)]) -> Incoming<CounterIn> {
+        Incoming {
+            origin: Origin {
+                src: src.into(),
+                msg_id: None,
+            },
+            in_reply_to: None,
+            body: CounterIn::Gossip {
+                counts: counts.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+            },
+        }
+    }
+
+    fn add(n: &mut CrdtCounter, delta: u64, out: &mut Outbox<CounterOut>) {
+        n.on_message(
+            0,
+            Incoming {
+                origin: client(1),
+                in_reply_to: None,
+                body: CounterIn::Add { delta },
+            },
+            out,
+        );
+    }
+
+    fn gossip_counts(m: &Outgoing<CounterOut>) -> BTreeMap<String, u64> {
+        match m.payload() {
+            Some(CounterOut::Gossip { counts }) => counts.clone(),
+            other => panic!("not gossip: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn ticks_send_only_the_slots_a_peer_lacks() {
+        let mut a = node("n0", 3);
+        let mut out = Outbox::new();
+        add(&mut a, 4, &mut out);
+        out.drain().count();
+        // n1 reports a slot n0 lacks: the answer is n0's full state, acknowledging it.
+        a.on_message(100, gossip_from("n1", &[("n0", 4), ("n1", 5)]), &mut out);
+        let replies: Vec<_> = out.drain().collect();
+        assert_eq!(replies.len(), 1);
+        assert_eq!(replies[0].dest, "n1");
+        assert_eq!(
+            gossip_counts(&replies[0]),
+            [("n0".to_string(), 4), ("n1".to_string(), 5)]
+                .into_iter()
+                .collect::<BTreeMap<_, _>>()
+        );
+        // A duplicate teaches nothing and n1 is known to lack nothing: no answer.
+        a.on_message(110, gossip_from("n1", &[("n1", 5)]), &mut out);
+        assert_eq!(out.drain().count(), 0);
+        // n2 is known to hold nothing: its first tick is a full state (heartbeat); later
+        // ticks carry only what a peer lacks.
+        a.on_tick(150, &mut out);
+        let sent: Vec<_> = out.drain().collect();
+        assert_eq!(
+            sent.len(),
+            1,
+            "n1 lacks nothing and had a full state: {sent:?}"
+        );
+        assert_eq!(sent[0].dest, "n2");
+        add(&mut a, 1, &mut out);
+        out.drain().count();
+        a.on_tick(350, &mut out);
+        let sent: Vec<_> = out.drain().collect();
+        let to = |d: &str| sent.iter().find(|m| m.dest == d).map(gossip_counts);
+        assert_eq!(
+            to("n1"),
+            Some([("n0".to_string(), 5)].into_iter().collect()),
+            "only the grown slot"
+        );
+        assert_eq!(
+            to("n2"),
+            Some(
+                [("n0".to_string(), 5), ("n1".to_string(), 5)]
+                    .into_iter()
+                    .collect()
+            ),
+            "n2 lacks everything"
+        );
+        // Once n1 reports our slot, it is sent nothing until the heartbeat.
+        a.on_message(400, gossip_from("n1", &[("n0", 5), ("n1", 5)]), &mut out);
+        assert_eq!(out.drain().count(), 0, "nothing learnt, nothing lacking");
+        a.on_tick(500, &mut out);
+        assert!(out.drain().all(|m| m.dest != "n1"));
+    }
+
+    #[test]
+    fn an_overflowing_add_is_refused_definitely() {
+        let mut a = node("n0", 1);
+        let mut out = Outbox::new();
+        add(&mut a, u64::MAX - 1, &mut out);
+        add(&mut a, 2, &mut out);
+        let replies: Vec<_> = out.drain().collect();
+        assert_eq!(replies[0].payload(), Some(&CounterOut::AddOk));
+        let e = replies[1].error().expect("refused");
+        assert!(e.is_definite());
+        assert_eq!(a.value(), u64::MAX - 1, "unchanged");
     }
 }
