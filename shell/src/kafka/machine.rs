@@ -23,7 +23,7 @@ pub enum KafkaOut {
 
 /// A [`KafkaNode`] driven by the runtime: requests are answered at once, replication
 /// batches go out on every tick of `tick`.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct KafkaMachine {
     node: KafkaNode,
     tick: Duration,
@@ -52,7 +52,7 @@ impl KafkaMachine {
 /// The Maelstrom error for a refusal (all refusals are definite).
 pub fn refusal_error(refusal: &KafkaRefusal) -> ErrorBody {
     match refusal {
-        KafkaRefusal::BacklogFull(_) => {
+        KafkaRefusal::BacklogFull(_) | KafkaRefusal::OffsetsExhausted(_) => {
             ErrorBody::new(ErrorCode::TemporarilyUnavailable, refusal.to_string())
         }
     }
@@ -170,9 +170,72 @@ mod tests {
     }
 
     #[test]
+    fn a_send_past_the_offset_space_is_refused_and_stores_nothing() {
+        use crate::kafka::ReplicateBatch;
+        let mut n0 = machine("n0", &["n0", "n1"]);
+        let mut out = Outbox::new();
+        let peer = Origin {
+            src: "n1".into(),
+            msg_id: None,
+        };
+        // A peer replicates an entry at the largest storable offset: n0's next offset of
+        // its residue class no longer fits.
+        let batch = ReplicateBatch {
+            from: 0,
+            entries: vec![("k".into(), u64::MAX - 1, json!("far"))],
+            marks: None,
+            ack_entries: 0,
+            ack_version: 0,
+        };
+        n0.on_message(
+            0,
+            Incoming {
+                origin: peer,
+                in_reply_to: None,
+                body: KafkaRequest::KafkaReplicate(batch),
+            },
+            &mut out,
+        );
+        let client = Origin {
+            src: "c1".into(),
+            msg_id: Some(1),
+        };
+        for attempt in 0..2 {
+            let send = KafkaRequest::Send {
+                key: "k".into(),
+                msg: json!(attempt),
+            };
+            n0.on_message(
+                1,
+                Incoming {
+                    origin: client.clone(),
+                    in_reply_to: None,
+                    body: send,
+                },
+                &mut out,
+            );
+            let replies: Vec<_> = out.drain().collect();
+            let error = replies[0].error().expect("refused");
+            assert_eq!(error.code, ErrorCode::TemporarilyUnavailable);
+            assert!(error.is_definite());
+        }
+        assert_eq!(
+            n0.node().entries("k"),
+            vec![(u64::MAX - 1, json!("far"))],
+            "nothing stored, nothing overwritten"
+        );
+        assert_eq!(n0.node().backlog(), 0);
+    }
+
+    #[test]
     fn refusals_are_definite_errors() {
-        let error = refusal_error(&KafkaRefusal::BacklogFull(3));
-        assert_eq!(error.code, ErrorCode::TemporarilyUnavailable);
-        assert!(error.is_definite());
+        for refusal in [
+            KafkaRefusal::BacklogFull(3),
+            KafkaRefusal::OffsetsExhausted("k".into()),
+        ] {
+            let error = refusal_error(&refusal);
+            assert_eq!(error.code, ErrorCode::TemporarilyUnavailable);
+            assert!(error.is_definite());
+        }
     }
 }

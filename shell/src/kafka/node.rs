@@ -21,6 +21,16 @@
 //!
 //! Committed offsets are max-merged and gossiped in the same batches.
 //!
+//! # Storage
+//!
+//! The entries and committed offsets of every key live in the core
+//! [`glomers_offset_log::OffsetLog`]: own entries and peers' replicated entries are both
+//! stored with `insert_at` at their assigned offsets (the core `append` assigns dense
+//! offsets, which the residue classes cannot use), polls read from an offset by binary
+//! search and are cut at the stable offset, and commits are the log's max-merged committed
+//! offsets. This module keeps only what is not storage: each key's next own offset, peers'
+//! watermarks, the origin backlog and the replication cursors.
+//!
 //! # Messages per operation
 //!
 //! Sends, polls and commits cost no server message. Each node sends at most one batch per
@@ -33,6 +43,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 
+use glomers_offset_log::{Error as LogError, OffsetLog};
 use serde_json::Value;
 
 use super::changes::ChangeIndex;
@@ -81,16 +92,11 @@ pub enum KafkaRefusal {
     /// message was not stored. Maps to Maelstrom error 11 (temporarily unavailable).
     #[error("replication backlog full ({0} entries); retry later")]
     BacklogFull(usize),
-}
-
-/// One key's log as seen by this node.
-///
-/// Invariant: `next ≡ me (mod N)` and `next` is greater than every offset in `entries`
-/// and every offset ever learnt for the key; it only grows.
-#[derive(Debug, Clone)]
-struct KeyLog {
-    entries: BTreeMap<Offset, Value>,
-    next: Offset,
+    /// The key's next offset of this node's residue class no longer fits a `u64` (only
+    /// reachable after a peer replicated an absurdly large offset); the message was not
+    /// stored. Maps to Maelstrom error 11.
+    #[error("offsets of key {0:?} exhausted")]
+    OffsetsExhausted(Key),
 }
 
 /// Replication state towards and from one peer.
@@ -146,13 +152,17 @@ impl PeerLink {
 /// Invariants: see the module documentation; in short, offsets this node assigns to a
 /// key are unique across nodes and strictly increasing, and polls only expose the stable
 /// prefix of each key.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct KafkaNode {
     me: usize,
     n: u64,
     config: KafkaConfig,
-    logs: BTreeMap<Key, KeyLog>,
-    committed: BTreeMap<Key, Offset>,
+    /// Entries and committed offsets of every key.
+    log: OffsetLog<Key, Value>,
+    /// Per known key, the next offset this node assigns. Invariant: `next ≡ me (mod N)`
+    /// (unless saturated at `u64::MAX`, which is never assigned) and it is greater than
+    /// every offset stored or ever learnt for the key; it only grows.
+    next: BTreeMap<Key, Offset>,
     /// Our origin entries not yet acknowledged by every peer; `origin[0]` has index
     /// `origin_base`.
     origin: VecDeque<(Key, Offset)>,
@@ -182,8 +192,8 @@ impl KafkaNode {
             me,
             n: node_ids.len() as u64,
             config,
-            logs: BTreeMap::new(),
-            committed: BTreeMap::new(),
+            log: OffsetLog::new(),
+            next: BTreeMap::new(),
             origin: VecDeque::new(),
             origin_base: 0,
             changes: ChangeIndex::new(),
@@ -212,7 +222,7 @@ impl KafkaNode {
             KafkaRequest::ListCommittedOffsets { keys } => {
                 let offsets = keys
                     .into_iter()
-                    .filter_map(|key| self.committed.get(&key).map(|offset| (key, *offset)))
+                    .filter_map(|key| self.log.committed(&key).map(|offset| (key, offset)))
                     .collect();
                 Some(Ok(KafkaReply::ListCommittedOffsetsOk { offsets }))
             }
@@ -228,10 +238,15 @@ impl KafkaNode {
         if self.origin.len() >= self.config.max_backlog && !self.peers.is_empty() {
             return Err(KafkaRefusal::BacklogFull(self.origin.len()));
         }
-        let log = Self::log_entry(&mut self.logs, &mut self.changes, &key, self.me as u64);
-        let offset = log.next;
-        log.entries.insert(offset, msg);
-        log.next = offset.saturating_add(self.n);
+        let next = Self::next_entry(&mut self.next, &mut self.changes, &key, self.me as u64);
+        let offset = *next;
+        // `offset` is above every stored offset of the key, so this is an append at the
+        // tail; the only possible refusal is an offset of `u64::MAX`.
+        if let Err(error) = self.log.insert_at(&key, offset, msg) {
+            tracing::warn!(key, offset, %error, "send refused");
+            return Err(KafkaRefusal::OffsetsExhausted(key));
+        }
+        *next = offset.saturating_add(self.n);
         if !self.peers.is_empty() {
             self.origin.push_back((key.clone(), offset));
         }
@@ -239,54 +254,50 @@ impl KafkaNode {
         Ok(KafkaReply::SendOk { offset })
     }
 
-    /// The log of `key`, created on first use. A new key's watermark (its first offset of
-    /// our residue class) is news for peers, which assume 0 until told, so creation counts
-    /// as a change.
-    fn log_entry<'a>(
-        logs: &'a mut BTreeMap<Key, KeyLog>,
+    /// The next own offset of `key`, created on first use. A new key's watermark (its
+    /// first offset of our residue class) is news for peers, which assume 0 until told, so
+    /// creation counts as a change.
+    fn next_entry<'a>(
+        next: &'a mut BTreeMap<Key, Offset>,
         changes: &mut ChangeIndex,
         key: &str,
         me: u64,
-    ) -> &'a mut KeyLog {
-        if !logs.contains_key(key) {
-            logs.insert(
-                key.to_owned(),
-                KeyLog {
-                    entries: BTreeMap::new(),
-                    next: me,
-                },
-            );
+    ) -> &'a mut Offset {
+        if !next.contains_key(key) {
+            next.insert(key.to_owned(), me);
             changes.touch(key);
         }
         // The key was inserted just above if it was missing.
-        logs.get_mut(key)
+        next.get_mut(key)
             .unwrap_or_else(|| unreachable!("key inserted above"))
     }
 
     /// The exclusive upper bound of the exposed (final) prefix of `key`.
     pub fn stable_offset(&self, key: &str) -> Offset {
-        let own = self.logs.get(key).map_or(self.me as u64, |log| log.next);
+        let own = self.next.get(key).copied().unwrap_or(self.me as u64);
         self.peers
             .iter()
             .map(|peer| peer.watermarks.get(key).copied().unwrap_or(0))
             .fold(own, Offset::min)
     }
 
-    fn poll(&self, offsets: &BTreeMap<Key, Offset>) -> KafkaReply {
+    /// The answer to a poll of `offsets` (what [`KafkaNode::handle`] replies to `poll`):
+    /// per key, at most [`KafkaConfig::poll_limit`] stored entries from the first offset at
+    /// or above the requested one, all below the key's [`KafkaNode::stable_offset`]. Keys
+    /// with nothing to expose are left out. Changes nothing.
+    pub fn poll(&self, offsets: &BTreeMap<Key, Offset>) -> KafkaReply {
         let mut msgs = BTreeMap::new();
         for (key, from) in offsets {
-            let Some(log) = self.logs.get(key) else {
-                continue;
-            };
             let stable = self.stable_offset(key);
             if *from >= stable {
                 continue;
             }
-            let run: Vec<(Offset, Value)> = log
-                .entries
-                .range(*from..stable)
-                .take(self.config.poll_limit)
-                .map(|(offset, msg)| (*offset, msg.clone()))
+            let run: Vec<(Offset, Value)> = self
+                .log
+                .read(key.as_str(), *from, self.config.poll_limit)
+                .iter()
+                .take_while(|entry| entry.offset < stable)
+                .map(|entry| (entry.offset, entry.msg.clone()))
                 .collect();
             if !run.is_empty() {
                 msgs.insert(key.clone(), run);
@@ -296,9 +307,9 @@ impl KafkaNode {
     }
 
     fn commit(&mut self, key: &str, offset: Offset) {
-        let current = self.committed.get(key).copied();
+        let current = self.log.committed(key);
         if current.map_or(true, |c| c < offset) {
-            self.committed.insert(key.to_owned(), offset);
+            self.log.commit(key, offset);
             self.changes.touch(key);
         }
     }
@@ -306,16 +317,16 @@ impl KafkaNode {
     /// Raises our next offset for `key` above `seen` (a Lamport-style bump).
     fn learn_offset(&mut self, key: &str, seen: Offset) {
         let (me, n) = (self.me as u64, self.n);
-        let log = Self::log_entry(&mut self.logs, &mut self.changes, key, me);
-        if log.next <= seen {
+        let next = Self::next_entry(&mut self.next, &mut self.changes, key, me);
+        if *next <= seen {
             // The smallest offset of our residue class above `seen`; saturates instead of
             // wrapping on absurd offsets from the wire.
             let base = seen - seen % n;
-            let mut next = base.saturating_add(me);
-            if next <= seen {
-                next = next.saturating_add(n);
+            let mut bumped = base.saturating_add(me);
+            if bumped <= seen {
+                bumped = bumped.saturating_add(n);
             }
-            log.next = next;
+            *next = bumped;
             self.changes.touch(key);
         }
     }
@@ -361,18 +372,17 @@ impl KafkaNode {
         let fresh: Vec<WireEntry> = batch.entries.into_iter().skip(skip).collect();
         for (key, offset, msg) in fresh {
             self.learn_offset(&key, offset);
-            let log = Self::log_entry(&mut self.logs, &mut self.changes, &key, self.me as u64);
-            match log.entries.get(&offset) {
-                Some(existing) if *existing != msg => {
+            match self.log.insert_at(&key, offset, msg) {
+                Ok(_) => {}
+                Err(LogError::Conflict { .. }) => {
                     tracing::error!(
                         key,
                         offset,
                         "two messages replicated at one offset; keeping the first"
                     );
                 }
-                Some(_) => {}
-                None => {
-                    log.entries.insert(offset, msg);
+                Err(error) => {
+                    tracing::error!(key, offset, %error, "replicated entry not stored");
                 }
             }
             self.peers[p].recv_entries += 1;
@@ -450,11 +460,14 @@ impl KafkaNode {
             .skip(skip)
             .take(take)
             .map(|(key, offset)| {
+                // Origin entries are stored (nothing is ever truncated); the log has no
+                // point lookup, so read one entry from the offset and check it.
                 let msg = self
-                    .logs
-                    .get(key)
-                    .and_then(|log| log.entries.get(offset))
-                    .cloned()
+                    .log
+                    .read(key.as_str(), *offset, 1)
+                    .first()
+                    .filter(|entry| entry.offset == *offset)
+                    .map(|entry| entry.msg.clone())
                     .unwrap_or(Value::Null);
                 (key.clone(), *offset, msg)
             })
@@ -465,8 +478,8 @@ impl KafkaNode {
                 .changes
                 .changed_since(since)
                 .map(|key| {
-                    let next = self.logs.get(key).map_or(self.me as u64, |log| log.next);
-                    (key.to_owned(), next, self.committed.get(key).copied())
+                    let next = self.next.get(key).copied().unwrap_or(self.me as u64);
+                    (key.to_owned(), next, self.log.committed(key))
                 })
                 .collect();
             Some(MarkBatch {
@@ -495,17 +508,16 @@ impl KafkaNode {
     /// Every stored entry of `key` (exposed or not), in offset order. For tests and
     /// diagnostics.
     pub fn entries(&self, key: &str) -> Vec<(Offset, Value)> {
-        self.logs.get(key).map_or_else(Vec::new, |log| {
-            log.entries
-                .iter()
-                .map(|(offset, msg)| (*offset, msg.clone()))
-                .collect()
-        })
+        self.log
+            .read(key, 0, usize::MAX)
+            .iter()
+            .map(|entry| (entry.offset, entry.msg.clone()))
+            .collect()
     }
 
-    /// Every key this node knows.
+    /// Every key this node knows (has assigned, learnt or stored an offset of).
     pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.logs.keys().map(String::as_str)
+        self.next.keys().map(String::as_str)
     }
 
     /// Origin entries kept for peers that have not acknowledged them yet.

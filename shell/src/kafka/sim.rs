@@ -252,12 +252,12 @@ fn converged_logs(nodes: &[KafkaNode]) -> BTreeMap<String, Vec<(Offset, Value)>>
 }
 
 fn check(sim: &Sim) {
-    check_history(&sim.nodes, &sim.sends, &sim.polls, sim.now);
+    check_history(&sim.nodes, &sim.sends, &sim.polls);
 }
 
 /// Checks a finished run: converged logs, every acknowledged send at its offset, per-node
 /// increasing offsets, every poll a run of the final order, everything exposed.
-fn check_history(nodes: &[KafkaNode], sends: &[SendRecord], polls: &[PollRecord], now: u64) {
+fn check_history(nodes: &[KafkaNode], sends: &[SendRecord], polls: &[PollRecord]) {
     let logs = converged_logs(nodes);
     // Every acknowledged send is in the final log at its offset; offsets never repeat.
     let mut per_node_last: BTreeMap<(usize, String), Offset> = BTreeMap::new();
@@ -307,11 +307,8 @@ fn check_history(nodes: &[KafkaNode], sends: &[SendRecord], polls: &[PollRecord]
     // After the heal every node exposes every message.
     for node in nodes {
         let offsets: BTreeMap<String, Offset> = logs.keys().map(|k| (k.clone(), 0)).collect();
-        let Some(Ok(KafkaReply::PollOk { msgs })) =
-            node.clone()
-                .handle(now, "c9", KafkaRequest::Poll { offsets })
-        else {
-            panic!("poll refused after heal")
+        let KafkaReply::PollOk { msgs } = node.poll(&offsets) else {
+            panic!("poll answered with another reply after heal")
         };
         for (key, log) in &logs {
             assert_eq!(
@@ -517,7 +514,7 @@ proptest::proptest! {
                 nodes[dest].handle(now, &ids[src], KafkaRequest::KafkaReplicate(batch));
             }
         }
-        check_history(&nodes, &sends, &polls, now);
+        check_history(&nodes, &sends, &polls);
     }
 }
 
