@@ -52,7 +52,6 @@ impl TxnMachine {
 /// The Maelstrom error for a refusal (all refusals are definite).
 pub fn refusal_error(refusal: &TxnRefusal) -> ErrorBody {
     let code = match refusal {
-        TxnRefusal::WriteWithoutValue(_) => ErrorCode::MalformedRequest,
         TxnRefusal::BacklogFull(_) => ErrorCode::TemporarilyUnavailable,
     };
     ErrorBody::new(code, refusal.to_string())
@@ -88,7 +87,7 @@ impl Machine for TxnMachine {
 mod tests {
     use super::*;
     use crate::protocol::Origin;
-    use crate::txn::wire::OpKind;
+    use crate::txn::wire::MicroOp;
     use serde_json::json;
 
     fn machine(id: &str) -> TxnMachine {
@@ -108,7 +107,7 @@ mod tests {
             msg_id: Some(3),
         };
         let txn = TxnRequest::Txn {
-            txn: vec![(OpKind::Write, 5, Some(50)), (OpKind::Read, 5, None)],
+            txn: vec![MicroOp::write(5, 50), MicroOp::read(5)],
         };
         n0.on_message(
             0,
@@ -144,13 +143,8 @@ mod tests {
 
     #[test]
     fn refusals_map_to_definite_codes() {
-        assert_eq!(
-            refusal_error(&TxnRefusal::WriteWithoutValue(1)).code,
-            ErrorCode::MalformedRequest
-        );
-        assert_eq!(
-            refusal_error(&TxnRefusal::BacklogFull(1)).code,
-            ErrorCode::TemporarilyUnavailable
-        );
+        let error = refusal_error(&TxnRefusal::BacklogFull(1));
+        assert_eq!(error.code, ErrorCode::TemporarilyUnavailable);
+        assert!(error.is_definite());
     }
 }

@@ -9,11 +9,17 @@
 //! final write of the transaction becomes visible, so no reader can see an intermediate or
 //! aborted value (nothing ever aborts). All writes of one transaction carry one Lamport
 //! stamp `(counter, node index)`, where the counter exceeds every counter this node has
-//! seen. The node's committed write sets (its *origin log*) are replicated to every peer
+//! seen. Both isolation levels run the same buffered execution (read-committed implies
+//! read-uncommitted, see [`Isolation`]); the level is kept in the configuration. The node's committed write sets (its *origin log*) are replicated to every peer
 //! in batches on a tick, with a per-peer acknowledged cursor and retransmission, so
 //! partitions heal; a receiver merges each set atomically, per key by last-writer-wins on
 //! the stamp. Replicas that hold the same write sets hold the same state, whatever the
 //! delivery order.
+//!
+//! The register store, the buffered apply/commit, the Lamport clock and the
+//! last-writer-wins merge are the core crate's ([`glomers_txn::RegisterMap`],
+//! [`glomers_txn::LamportClock`]); this module adds the origin log, the replication
+//! cursors and the batching.
 //!
 //! Why read-committed holds (no G0, G1a, G1b, G1c): a transaction that reads a value
 //! written by another has a larger stamp than that writer (its counter passed the
@@ -30,32 +36,12 @@
 //! i.e. at most 0.1 `:servers` messages per operation. While a peer stops acknowledging
 //! (a partition) a node sends it one batch per retransmission interval.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
-use super::wire::{
-    MicroOp, OpKind, TxnBatch, TxnKey, TxnReply, TxnRequest, TxnValue, WireWriteSet,
-};
+pub use glomers_txn::{Isolation, Stamp};
+use glomers_txn::{LamportClock, RegisterMap};
 
-/// Which isolation level transactions get.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Isolation {
-    /// Writes are applied to the store as each micro-operation runs.
-    ReadUncommitted,
-    /// Writes are buffered and only each key's final write is published at commit.
-    /// Also satisfies read-uncommitted.
-    #[default]
-    ReadCommitted,
-}
-
-/// A Lamport stamp: `(counter, node index)`, ordered lexicographically; unique per write
-/// set because a node never reuses a counter.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Stamp {
-    /// Lamport counter.
-    pub counter: u64,
-    /// Index of the committing node in the node list.
-    pub node: u32,
-}
+use super::wire::{MicroOp, TxnBatch, TxnKey, TxnReply, TxnRequest, TxnValue, WriteSet};
 
 /// Tunables of a [`TxnNode`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,10 +72,6 @@ impl Default for TxnConfig {
 /// Why a node refused a transaction. Every refusal is definite: nothing was applied.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TxnRefusal {
-    /// A write micro-operation carried `null` instead of a value. Maps to Maelstrom
-    /// error 12 (malformed request).
-    #[error("write to key {0} has no value")]
-    WriteWithoutValue(TxnKey),
     /// The origin backlog for slow peers is full (see [`TxnConfig::max_backlog`]). Maps to
     /// Maelstrom error 11 (temporarily unavailable).
     #[error("replication backlog full ({0} write sets); retry later")]
@@ -123,11 +105,10 @@ struct TxnPeer {
 /// exactly the local write sets some peer has not acknowledged.
 #[derive(Debug, Clone)]
 pub struct TxnNode {
-    me: u32,
     config: TxnConfig,
-    clock: u64,
-    store: BTreeMap<TxnKey, (TxnValue, Stamp)>,
-    origin: VecDeque<WireWriteSet>,
+    clock: LamportClock,
+    store: RegisterMap,
+    origin: VecDeque<WriteSet>,
     origin_base: u64,
     peers: Vec<TxnPeer>,
 }
@@ -157,10 +138,9 @@ impl TxnNode {
             })
             .collect();
         Ok(Self {
-            me: u32::try_from(me).unwrap_or(u32::MAX),
             config,
-            clock: 0,
-            store: BTreeMap::new(),
+            clock: LamportClock::new(u32::try_from(me).unwrap_or(u32::MAX)),
+            store: RegisterMap::new(),
             origin: VecDeque::new(),
             origin_base: 0,
             peers,
@@ -184,70 +164,37 @@ impl TxnNode {
         }
     }
 
-    /// Runs one transaction atomically.
+    /// Runs one transaction atomically: executed against the store with its writes
+    /// buffered, then committed as one write set (only each key's final write).
     fn apply(&mut self, txn: Vec<MicroOp>) -> Result<TxnReply, TxnRefusal> {
-        if let Some((_, key, _)) = txn
-            .iter()
-            .find(|(kind, _, value)| *kind == OpKind::Write && value.is_none())
-        {
-            return Err(TxnRefusal::WriteWithoutValue(*key));
-        }
-        let writes = txn.iter().any(|(kind, _, _)| *kind == OpKind::Write);
+        let writes = txn.iter().any(MicroOp::is_write);
         if writes && !self.peers.is_empty() && self.origin.len() >= self.config.max_backlog {
             return Err(TxnRefusal::BacklogFull(self.origin.len()));
         }
-        let stamp = Stamp {
-            counter: self.clock.saturating_add(1),
-            node: self.me,
+        // Only a transaction that publishes writes takes a fresh stamp; a read-only one
+        // publishes nothing, so its stamp is never seen.
+        let stamp = if writes {
+            self.clock.tick()
+        } else {
+            Stamp::new(self.clock.counter(), self.clock.node())
         };
-        // Final write per key, in first-write order.
-        let mut buffer: BTreeMap<TxnKey, TxnValue> = BTreeMap::new();
-        let mut completed = Vec::with_capacity(txn.len());
-        for (kind, key, value) in txn {
-            match kind {
-                OpKind::Read => {
-                    let seen = buffer
-                        .get(&key)
-                        .copied()
-                        .or_else(|| self.store.get(&key).map(|(v, _)| *v));
-                    completed.push((OpKind::Read, key, seen));
-                }
-                OpKind::Write => {
-                    if let Some(value) = value {
-                        buffer.insert(key, value);
-                        if self.config.isolation == Isolation::ReadUncommitted {
-                            self.store.insert(key, (value, stamp));
-                        }
-                    }
-                    completed.push((OpKind::Write, key, value));
-                }
-            }
+        let applied = self
+            .store
+            .apply(&txn, self.config.isolation, stamp)
+            .commit();
+        if !applied.writes.is_empty() && !self.peers.is_empty() {
+            self.origin.push_back(applied.writes);
         }
-        if !buffer.is_empty() {
-            self.clock = stamp.counter;
-            for (key, value) in &buffer {
-                self.store.insert(*key, (*value, stamp));
-            }
-            if !self.peers.is_empty() {
-                self.origin
-                    .push_back((stamp.counter, stamp.node, buffer.into_iter().collect()));
-            }
-        }
-        Ok(TxnReply::TxnOk { txn: completed })
+        Ok(TxnReply::TxnOk {
+            txn: applied.completed,
+        })
     }
 
-    /// Merges one write set: per key, the larger stamp wins.
-    fn merge(&mut self, (counter, node, writes): WireWriteSet) {
-        let stamp = Stamp { counter, node };
-        self.clock = self.clock.max(counter);
-        for (key, value) in writes {
-            match self.store.get(&key) {
-                Some((_, current)) if *current >= stamp => {}
-                _ => {
-                    self.store.insert(key, (value, stamp));
-                }
-            }
-        }
+    /// Merges one replicated write set: the clock passes its stamp, and per key the larger
+    /// stamp wins.
+    fn merge(&mut self, set: &WriteSet) {
+        self.clock.observe(set.stamp);
+        self.store.merge(set);
     }
 
     fn receive(&mut self, now_ms: u64, src: &str, batch: TxnBatch) {
@@ -274,7 +221,7 @@ impl TxnNode {
         // only a batch continuing our contiguous prefix advances the cursor we acknowledge.
         let end = batch.from.saturating_add(batch.sets.len() as u64);
         let continues = batch.from <= self.peers[p].recv;
-        for set in batch.sets {
+        for set in &batch.sets {
             self.merge(set);
         }
         if continues {
@@ -331,14 +278,14 @@ impl TxnNode {
 
     /// The current value and stamp of `key` on this node.
     pub fn read(&self, key: TxnKey) -> Option<(TxnValue, Stamp)> {
-        self.store.get(&key).copied()
+        self.store.get(&key).map(|v| (v.value, v.stamp))
     }
 
     /// The whole store, key order. For tests and diagnostics.
     pub fn snapshot(&self) -> Vec<(TxnKey, TxnValue, Stamp)> {
         self.store
             .iter()
-            .map(|(key, (value, stamp))| (*key, *value, *stamp))
+            .map(|(key, v)| (*key, v.value, v.stamp))
             .collect()
     }
 

@@ -9,7 +9,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::node::{Isolation, Stamp, TxnConfig, TxnNode};
-use super::wire::{MicroOp, OpKind, TxnBatch, TxnKey, TxnReply, TxnRequest, TxnValue};
+use super::wire::{MicroOp, TxnBatch, TxnKey, TxnReply, TxnRequest, TxnValue, WriteSet};
 
 struct TxnRecord {
     node: usize,
@@ -130,17 +130,17 @@ fn run(seed: u64, n: usize, isolation: Isolation, partitions: bool) -> (Sim, Vec
                 .map(|_| {
                     let key = rng.random_range(0..6);
                     if rng.random_bool(0.5) {
-                        (OpKind::Read, key, None)
+                        MicroOp::read(key)
                     } else {
                         let value = next_value.entry(key).or_insert(0);
                         *value += 1;
-                        (OpKind::Write, key, Some(*value))
+                        MicroOp::write(key, *value)
                     }
                 })
                 .collect();
             let before = request
                 .iter()
-                .map(|(_, key, _)| (*key, sim.nodes[node].read(*key)))
+                .map(|op| (*op.key(), sim.nodes[node].read(*op.key())))
                 .collect();
             let reply = sim.nodes[node].handle(
                 sim.now,
@@ -191,9 +191,9 @@ fn check_nodes(nodes: &[TxnNode], history: &[TxnRecord]) {
     let mut intermediates: BTreeSet<(TxnKey, TxnValue)> = BTreeSet::new();
     for record in history {
         let mut last: BTreeMap<TxnKey, TxnValue> = BTreeMap::new();
-        for (kind, key, value) in &record.request {
-            if let (OpKind::Write, Some(v)) = (kind, value) {
-                if let Some(old) = last.insert(*key, *v) {
+        for op in &record.request {
+            if let MicroOp::Write { key, value } = op {
+                if let Some(old) = last.insert(*key, *value) {
                     intermediates.insert((*key, old));
                 }
             }
@@ -203,16 +203,21 @@ fn check_nodes(nodes: &[TxnNode], history: &[TxnRecord]) {
     for record in history {
         assert_eq!(record.reply.len(), record.request.len());
         let mut own: BTreeMap<TxnKey, TxnValue> = BTreeMap::new();
-        for ((kind, key, asked), (kind2, key2, got)) in record.request.iter().zip(&record.reply) {
-            assert_eq!((kind, key), (kind2, key2), "reply reorders micro-ops");
-            match kind {
-                OpKind::Write => {
-                    assert_eq!(asked, got, "write not echoed");
-                    if let Some(v) = got {
-                        own.insert(*key, *v);
+        for (asked, answered) in record.request.iter().zip(&record.reply) {
+            assert_eq!(asked.key(), answered.key(), "reply reorders micro-ops");
+            assert_eq!(
+                asked.is_write(),
+                answered.is_write(),
+                "reply changes a kind"
+            );
+            match (asked, answered) {
+                (MicroOp::Write { .. }, _) => {
+                    assert_eq!(asked, answered, "write not echoed");
+                    if let MicroOp::Write { key, value } = answered {
+                        own.insert(*key, *value);
                     }
                 }
-                OpKind::Read => {
+                (MicroOp::Read { key, .. }, MicroOp::Read { value: got, .. }) => {
                     if let Some(mine) = own.get(key) {
                         assert_eq!(*got, Some(*mine), "txn did not read its own write");
                     } else if let Some(v) = got {
@@ -231,6 +236,9 @@ fn check_nodes(nodes: &[TxnNode], history: &[TxnRecord]) {
                             "read of a value nobody committed {key}={v}"
                         );
                     }
+                }
+                (MicroOp::Read { .. }, MicroOp::Write { .. }) => {
+                    unreachable!("kinds compared above")
                 }
             }
         }
@@ -380,13 +388,13 @@ proptest::proptest! {
                             if write {
                                 let value = next_value.entry(key).or_insert(0);
                                 *value += 1;
-                                (OpKind::Write, key, Some(*value))
+                                MicroOp::write(key, *value)
                             } else {
-                                (OpKind::Read, key, None)
+                                MicroOp::read(key)
                             }
                         })
                         .collect();
-                    let before = request.iter().map(|(_, key, _)| (*key, nodes[node].read(*key))).collect();
+                    let before = request.iter().map(|op| (*op.key(), nodes[node].read(*op.key()))).collect();
                     let reply = nodes[node].handle(now, "c1", TxnRequest::Txn { txn: request.clone() });
                     let Some(Ok(TxnReply::TxnOk { txn })) = reply else { panic!("txn refused: {reply:?}") };
                     history.push(TxnRecord { node, request, reply: txn, before });
@@ -426,7 +434,10 @@ fn absurd_peer_batches_never_panic() {
     let mut node = TxnNode::new("n0", &ids, TxnConfig::default()).expect("own id is in the list");
     let batch = TxnBatch {
         from: u64::MAX,
-        sets: vec![(u64::MAX, u32::MAX, vec![(1, 2)])],
+        sets: vec![WriteSet {
+            stamp: Stamp::new(u64::MAX, u32::MAX),
+            writes: vec![(1, 2)],
+        }],
         ack: u64::MAX,
     };
     assert!(node
@@ -439,7 +450,7 @@ fn absurd_peer_batches_never_panic() {
         1,
         "c1",
         TxnRequest::Txn {
-            txn: vec![(OpKind::Write, 1, Some(3))],
+            txn: vec![MicroOp::write(1, 3)],
         },
     );
     assert!(matches!(reply, Some(Ok(TxnReply::TxnOk { .. }))));

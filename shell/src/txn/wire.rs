@@ -1,29 +1,20 @@
 //! Message bodies of the `txn-rw-register` workload and the node-to-node replication batch.
 //!
 //! Reply schemas are closed on the Maelstrom side: `txn_ok` carries exactly `txn` (the
-//! runtime adds `in_reply_to`). Keys and values are JSON integers.
+//! runtime adds `in_reply_to`). Keys and values are JSON integers. Micro-operations are the
+//! core [`MicroOp`] (`["r", k, v|null]` / `["w", k, v]`; anything else, a write of `null`
+//! included, fails to decode and is answered with error 12), write sets the core
+//! [`WriteSet`] (`[counter, node index, [[key, value], ...]]`).
 
 use serde::{Deserialize, Serialize};
+
+pub use glomers_txn::{MicroOp, WriteSet};
 
 /// A register key.
 pub type TxnKey = i64;
 
 /// A register value. Maelstrom writes each value at most once per key.
 pub type TxnValue = i64;
-
-/// The kind of a micro-operation: `"r"` or `"w"`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum OpKind {
-    /// Read the key; the reply carries the value seen (`null` for a missing key).
-    #[serde(rename = "r")]
-    Read,
-    /// Write the value to the key; echoed unchanged in the reply.
-    #[serde(rename = "w")]
-    Write,
-}
-
-/// One micro-operation, `[kind, key, value]`: requests carry `null` for reads.
-pub type MicroOp = (OpKind, TxnKey, Option<TxnValue>);
 
 /// Every body a txn node accepts, tagged by its `type` field.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -49,10 +40,6 @@ pub enum TxnReply {
     },
 }
 
-/// A committed write set on the wire: `[counter, node index, [[key, value], ...]]`.
-/// `(counter, node index)` is the Lamport stamp every write of the set carries.
-pub type WireWriteSet = (u64, u32, Vec<(TxnKey, TxnValue)>);
-
 /// A replication batch from one node to one peer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TxnBatch {
@@ -60,7 +47,7 @@ pub struct TxnBatch {
     /// commit order).
     pub from: u64,
     /// Consecutive origin write sets starting at `from`.
-    pub sets: Vec<WireWriteSet>,
+    pub sets: Vec<WriteSet>,
     /// How many of the receiver's origin write sets the sender holds (a prefix length).
     pub ack: u64,
 }
@@ -68,6 +55,7 @@ pub struct TxnBatch {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use glomers_txn::Stamp;
     use serde_json::json;
 
     #[test]
@@ -79,39 +67,53 @@ mod tests {
         assert_eq!(
             request,
             TxnRequest::Txn {
-                txn: vec![
-                    (OpKind::Read, 1, None),
-                    (OpKind::Write, 1, Some(6)),
-                    (OpKind::Write, 2, Some(9))
-                ]
+                txn: vec![MicroOp::read(1), MicroOp::write(1, 6), MicroOp::write(2, 9)]
             }
         );
         let reply = TxnReply::TxnOk {
-            txn: vec![(OpKind::Read, 1, Some(3)), (OpKind::Write, 1, Some(6))],
+            txn: vec![
+                MicroOp::Read {
+                    key: 1,
+                    value: Some(3),
+                },
+                MicroOp::write(1, 6),
+            ],
         };
         assert_eq!(
             serde_json::to_value(reply).expect("serialises"),
             json!({"type":"txn_ok","txn":[["r",1,3],["w",1,6]]})
         );
-        assert!(
-            serde_json::from_value::<TxnRequest>(json!({"type":"txn","txn":[["x",1,null]]}))
-                .is_err()
-        );
-        assert!(
-            serde_json::from_value::<TxnRequest>(json!({"type":"txn","txn":[["r",1]]})).is_err()
-        );
+        for bad in [
+            json!({"type":"txn","txn":[["x",1,null]]}),
+            json!({"type":"txn","txn":[["r",1]]}),
+            json!({"type":"txn","txn":[["w",1,null]]}),
+            json!({"type":"txn","txn":[["w",1,2,3]]}),
+            json!({"type":"txn","txn":[["w",1,1.5]]}),
+        ] {
+            assert!(
+                serde_json::from_value::<TxnRequest>(bad.clone()).is_err(),
+                "{bad}"
+            );
+        }
     }
 
     #[test]
-    fn batch_round_trips() {
+    fn batch_round_trips_in_the_wire_write_set_form() {
         let batch = TxnRequest::TxnReplicate(TxnBatch {
             from: 4,
-            sets: vec![(9, 1, vec![(1, 2), (3, 4)])],
+            sets: vec![WriteSet {
+                stamp: Stamp::new(9, 1),
+                writes: vec![(1, 2), (3, 4)],
+            }],
             ack: 7,
         });
-        let text = serde_json::to_string(&batch).expect("serialises");
+        let text = serde_json::to_value(&batch).expect("serialises");
         assert_eq!(
-            serde_json::from_str::<TxnRequest>(&text).expect("parses"),
+            text,
+            json!({"type": "txn_replicate", "from": 4, "sets": [[9, 1, [[1, 2], [3, 4]]]], "ack": 7})
+        );
+        assert_eq!(
+            serde_json::from_value::<TxnRequest>(text).expect("parses"),
             batch
         );
     }
