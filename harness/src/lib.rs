@@ -6,4 +6,5 @@
 pub mod checker;
 pub mod checkers;
 pub mod history;
+pub mod sim;
 pub mod workload;
