@@ -8,6 +8,7 @@
 pub mod latency;
 pub mod nemesis;
 pub mod net;
+pub mod services;
 pub mod topology;
 pub mod wire;
 

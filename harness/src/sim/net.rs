@@ -190,6 +190,9 @@ pub struct Network {
     names: HashSet<Arc<str>>,
     clients: Tally,
     servers: Tally,
+    /// Test-only broken variant: apply partitions when a message is sent.
+    #[cfg(test)]
+    partition_at_send: bool,
 }
 
 impl Network {
@@ -213,6 +216,8 @@ impl Network {
             names: HashSet::new(),
             clients: Tally::default(),
             servers: Tally::default(),
+            #[cfg(test)]
+            partition_at_send: false,
         }
     }
 
@@ -301,6 +306,8 @@ impl Network {
             sent_at: now,
             deadline,
         };
+        #[cfg(test)]
+        let fits = fits && !(self.partition_at_send && self.is_blocked(dest, src));
         let fate = if fits { Fate::Pending } else { Fate::Discarded };
         self.journal_send(&msg, fate);
         if let (true, Some(queue)) = (fits, self.queues.get_mut(dest)) {
@@ -619,8 +626,22 @@ mod tests {
 
     #[test]
     fn partition_is_checked_when_the_receiver_takes() {
+        partition_scenario(false);
+    }
+
+    #[test]
+    fn broken_network_checking_partitions_at_send_is_caught() {
+        let caught = std::panic::catch_unwind(|| partition_scenario(true));
+        assert!(
+            caught.is_err(),
+            "the mutant must fail the take-time partition scenario"
+        );
+    }
+
+    fn partition_scenario(partition_at_send: bool) {
         let mut rng = StdRng::seed_from_u64(1);
         let mut n = net(10, LatencyDist::Constant, &["n0", "n1", "c0"]);
+        n.partition_at_send = partition_at_send;
         let mut g = Grudge::new();
         g.insert("n1".into(), BTreeSet::from(["n0".into()]));
 
