@@ -15,7 +15,7 @@ use std::fmt::Write as _;
 
 use rand::rngs::StdRng;
 use rand::Rng;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 /// A built-in service.
 pub trait Service: Send {
@@ -386,16 +386,12 @@ impl Service for LinTso {
     }
 }
 
-/// An empty JSON object, handy for building request bodies.
-pub fn empty_body() -> Value {
-    Value::Object(Map::new())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::{prop_assert, prop_assert_eq, proptest};
     use rand::SeedableRng;
+    use serde_json::Map;
 
     fn rng(seed: u64) -> StdRng {
         StdRng::seed_from_u64(seed)
