@@ -21,6 +21,9 @@ use serde_json::Value;
 
 use crate::history::Op;
 
+pub mod kafka;
+pub mod txn;
+
 /// An operation a generator wants issued: the history's `f` and invoke `value`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OpSpec {
