@@ -867,7 +867,9 @@ mod tests {
         let body = call_body(c.start(&spec("poll", json!([["poll"]]))));
         assert_eq!(body, json!({"type": "poll", "offsets": {}}));
         assert_eq!(
-            c.on_reply(Reply::Body(json!({"type": "poll_ok", "msgs": {}}))),
+            c.on_reply(Reply::Body(
+                json!({"type": "poll_ok", "in_reply_to": 1, "msgs": {}})
+            )),
             Step::Done(Completion::Ok(json!([["poll", {}]])))
         );
         // Assign 1, 2, 3: committed 1 -> 5, 2 absent.
@@ -884,10 +886,14 @@ mod tests {
         let body = call_body(c.start(&spec("poll", json!([["poll"]]))));
         assert_eq!(body, json!({"type": "poll", "offsets": {"1": 5, "2": 0}}));
         let msgs = json!({"1": [[5, 10], [7, 11]], "2": []});
-        let body = call_body(c.on_reply(Reply::Body(json!({"type": "poll_ok", "msgs": msgs}))));
+        let body = call_body(c.on_reply(Reply::Body(
+            json!({"type": "poll_ok", "in_reply_to": 1, "msgs": msgs}),
+        )));
         assert_eq!(body, json!({"type": "commit_offsets", "offsets": {"1": 7}}));
         assert_eq!(
-            c.on_reply(Reply::Body(json!({"type": "commit_offsets_ok"}))),
+            c.on_reply(Reply::Body(
+                json!({"type": "commit_offsets_ok", "in_reply_to": 1})
+            )),
             Step::Done(Completion::Ok(json!([["poll", msgs]])))
         );
         assert_eq!(c.offsets().get("1"), Some(&8));
@@ -898,7 +904,7 @@ mod tests {
             json!({"keys": ["1", "3"], "seek_to_beginning": false}),
         )));
         c.on_reply(Reply::Body(
-            json!({"type": "list_committed_offsets_ok", "offsets": {"1": 2, "3": 4}}),
+            json!({"type": "list_committed_offsets_ok", "in_reply_to": 1, "offsets": {"1": 2, "3": 4}}),
         ));
         assert_eq!(
             c.offsets().clone(),
@@ -923,7 +929,7 @@ mod tests {
         assert_eq!(body, json!({"type": "send", "key": "3", "msg": 7}));
         assert_eq!(
             c.on_reply(Reply::Body(
-                json!({"type": "send_ok", "offset": 12, "msg_id": 1})
+                json!({"type": "send_ok", "in_reply_to": 1, "offset": 12, "msg_id": 1})
             )),
             Step::Done(Completion::Ok(json!([["send", "3", [12, 7]]])))
         );
@@ -1026,7 +1032,7 @@ mod tests {
             let mut c = KafkaClient::new();
             call_body(c.start(&spec("poll", json!([["poll"]]))));
             call_body(c.on_reply(Reply::Body(
-                json!({"type": "poll_ok", "msgs": {"1": [[0, 1]]}}),
+                json!({"type": "poll_ok", "in_reply_to": 1, "msgs": {"1": [[0, 1]]}}),
             )));
             match c.on_reply(reply) {
                 Step::Done(Completion::Info(_)) => assert!(info),
@@ -1042,57 +1048,57 @@ mod tests {
             (
                 "send",
                 json!([["send", "3", 7]]),
-                json!({"type": "send_ok", "offset": 1.0}),
+                json!({"type": "send_ok", "in_reply_to": 1, "offset": 1.0}),
             ),
             (
                 "send",
                 json!([["send", "3", 7]]),
-                json!({"type": "send_ok", "offset": 1, "extra": 2}),
+                json!({"type": "send_ok", "in_reply_to": 1, "offset": 1, "extra": 2}),
             ),
             (
                 "send",
                 json!([["send", "3", 7]]),
-                json!({"type": "send_ok"}),
+                json!({"type": "send_ok", "in_reply_to": 1}),
             ),
             (
                 "send",
                 json!([["send", "3", 7]]),
-                json!({"type": "poll_ok", "offset": 1}),
+                json!({"type": "poll_ok", "in_reply_to": 1, "offset": 1}),
             ),
             (
                 "poll",
                 json!([["poll"]]),
-                json!({"type": "poll_ok", "msgs": {"1": [[0.5, 1]]}}),
+                json!({"type": "poll_ok", "in_reply_to": 1, "msgs": {"1": [[0.5, 1]]}}),
             ),
             (
                 "poll",
                 json!([["poll"]]),
-                json!({"type": "poll_ok", "msgs": {"1": [[0, 1, 2]]}}),
+                json!({"type": "poll_ok", "in_reply_to": 1, "msgs": {"1": [[0, 1, 2]]}}),
             ),
             (
                 "poll",
                 json!([["poll"]]),
-                json!({"type": "poll_ok", "msgs": {"1": [0, 1]}}),
+                json!({"type": "poll_ok", "in_reply_to": 1, "msgs": {"1": [0, 1]}}),
             ),
             (
                 "poll",
                 json!([["poll"]]),
-                json!({"type": "poll_ok", "msgs": [[0, 1]]}),
+                json!({"type": "poll_ok", "in_reply_to": 1, "msgs": [[0, 1]]}),
             ),
             (
                 "poll",
                 json!([["poll"]]),
-                json!({"type": "poll_ok", "msgs": {}, "offsets": {}}),
+                json!({"type": "poll_ok", "in_reply_to": 1, "msgs": {}, "offsets": {}}),
             ),
             (
                 "assign",
                 json!({"keys": ["1"], "seek_to_beginning": false}),
-                json!({"type": "list_committed_offsets_ok", "offsets": {"1": "3"}}),
+                json!({"type": "list_committed_offsets_ok", "in_reply_to": 1, "offsets": {"1": "3"}}),
             ),
             (
                 "assign",
                 json!({"keys": ["1"], "seek_to_beginning": false}),
-                json!({"type": "list_committed_offsets_ok"}),
+                json!({"type": "list_committed_offsets_ok", "in_reply_to": 1}),
             ),
         ];
         for (f, value, reply) in cases {
@@ -1107,11 +1113,11 @@ mod tests {
         let mut c = KafkaClient::new();
         call_body(c.start(&spec("poll", json!([["poll"]]))));
         call_body(c.on_reply(Reply::Body(
-            json!({"type": "poll_ok", "msgs": {"1": [[0, 1]]}}),
+            json!({"type": "poll_ok", "in_reply_to": 1, "msgs": {"1": [[0, 1]]}}),
         )));
         assert!(matches!(
             c.on_reply(Reply::Body(
-                json!({"type": "commit_offsets_ok", "offsets": {}})
+                json!({"type": "commit_offsets_ok", "in_reply_to": 1, "offsets": {}})
             )),
             Step::Done(Completion::Info(_))
         ));

@@ -10,8 +10,8 @@
 //!   writes echoed); anything else is an indeterminate malformed reply.
 //!
 //! This module also holds the pieces the kafka workload shares: the key pool and the
-//! error mapping of Maelstrom's `with-errors` (reference 2.6), with the reply-shape checks
-//! of its closed response schemas (reference 2.3).
+//! error mapping of Maelstrom's `with-errors` (reference 2.6) for multi-RPC operations,
+//! built on the closed reply schemas of `super::rpc` (reference 2.3).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -20,10 +20,11 @@ use rand::rngs::StdRng;
 use rand::Rng;
 use serde_json::{json, Map, Value};
 
+use super::rpc::{check_schema, error_name, error_of, FieldKind};
 use super::{Client, Completion, Generator, Next, OpSpec, Phase, Reply, Step};
 
 /// The RPC timeout Maelstrom's clients use for workload requests (5 s).
-pub const DEFAULT_RPC_TIMEOUT: Duration = Duration::from_secs(5);
+pub const DEFAULT_RPC_TIMEOUT: Duration = super::rpc::DEFAULT_TIMEOUT;
 
 /// A pool of active keys with Elle's exponential key choice and key retirement.
 ///
@@ -93,41 +94,17 @@ impl KeyPool {
     }
 }
 
-/// The name of a Maelstrom error code (resources/errors.edn); `"unknown"` for codes that
-/// are not in the table.
-pub fn error_name(code: i64) -> &'static str {
-    match code {
-        0 => "timeout",
-        1 => "node-not-found",
-        10 => "not-supported",
-        11 => "temporarily-unavailable",
-        12 => "malformed-request",
-        13 => "crash",
-        14 => "abort",
-        20 => "key-does-not-exist",
-        21 => "key-already-exists",
-        22 => "precondition-failed",
-        30 => "txn-conflict",
-        _ => "unknown",
-    }
-}
-
-/// Whether an error code is definite (the operation certainly did not happen). Codes that
-/// are not in Maelstrom's table are indefinite.
-pub fn is_definite(code: i64) -> bool {
-    matches!(code, 1 | 10 | 11 | 12 | 14 | 20 | 21 | 22 | 30)
-}
-
 /// Why a reply is not the expected `*_ok` body, in the client's terms.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ReplyError {
     /// No reply within the timeout.
     #[error("net-timeout")]
     Timeout,
-    /// An `error` body: its code and optional text.
-    #[error("[{} {}]", error_name(*code), text.as_deref().map(quote).unwrap_or_else(|| "nil".to_string()))]
+    /// An `error` body: its code (13, crash, when it had no integer code) and optional
+    /// text; shown as `[name "text"]`, or `[name]` without text, as `rpc::failure` does.
+    #[error("[{}{}]", error_name(*code).0, text.as_deref().map(|t| format!(" {}", Value::String(t.to_string()))).unwrap_or_default())]
     Rpc {
-        /// The error code (`-1` when the body had no integer code: unknown, indefinite).
+        /// The error code.
         code: i64,
         /// The error text, when the body had a string one.
         text: Option<String>,
@@ -142,10 +119,6 @@ pub enum ReplyError {
     },
 }
 
-fn quote(s: &str) -> String {
-    Value::String(s.to_string()).to_string()
-}
-
 impl ReplyError {
     /// The completion Maelstrom's `with-errors` records for this error: `fail` for a
     /// definite error code, or for any error or timeout of an idempotent operation;
@@ -155,7 +128,7 @@ impl ReplyError {
         let text = self.to_string();
         match self {
             ReplyError::Timeout if idempotent => Completion::Fail(text),
-            ReplyError::Rpc { code, .. } if idempotent || is_definite(*code) => {
+            ReplyError::Rpc { code, .. } if idempotent || error_name(*code).1 => {
                 Completion::Fail(text)
             }
             _ => Completion::Info(text),
@@ -163,10 +136,10 @@ impl ReplyError {
     }
 }
 
-/// Checks a reply against a closed response schema: `type` must be `expected`, the
-/// optional `in_reply_to` and `msg_id` must be non-negative integers, and every other field
-/// must be in `fields` (which the caller then validates; required ones are checked here to
-/// be present). An `error` body becomes [`ReplyError::Rpc`] before any schema check.
+/// Checks a reply against a closed response schema ([`check_schema`]: `type` equal to
+/// `expected`, `in_reply_to` an integer, `msg_id` absent or an integer, exactly the
+/// `fields`, all required, which the caller then validates further). An `error` body
+/// becomes [`ReplyError::Rpc`] before any schema check.
 ///
 /// Returns the body's object on success.
 pub fn expect_reply<'a>(
@@ -178,43 +151,11 @@ pub fn expect_reply<'a>(
         Reply::Timeout => return Err(ReplyError::Timeout),
         Reply::Body(body) => body,
     };
-    let malformed = |why: String| ReplyError::Malformed { expected, why };
-    let obj = body
-        .as_object()
-        .ok_or_else(|| malformed(format!("body is not an object: {body}")))?;
-    let ty = obj.get("type").and_then(Value::as_str);
-    if ty == Some("error") {
-        return Err(ReplyError::Rpc {
-            code: obj.get("code").and_then(Value::as_i64).unwrap_or(-1),
-            text: obj.get("text").and_then(Value::as_str).map(str::to_string),
-        });
+    if let Some((code, text)) = error_of(body) {
+        return Err(ReplyError::Rpc { code, text });
     }
-    if ty != Some(expected) {
-        return Err(malformed(format!(
-            "type is {}",
-            obj.get("type")
-                .map(Value::to_string)
-                .unwrap_or_else(|| "missing".into())
-        )));
-    }
-    for (name, value) in obj {
-        match name.as_str() {
-            "type" => {}
-            "in_reply_to" | "msg_id" => {
-                if !value.is_u64() {
-                    return Err(malformed(format!("{name} is not an integer: {value}")));
-                }
-            }
-            other if fields.contains(&other) => {}
-            other => return Err(malformed(format!("unexpected field {other:?}"))),
-        }
-    }
-    for field in fields {
-        if !obj.contains_key(*field) {
-            return Err(malformed(format!("missing field {field:?}")));
-        }
-    }
-    Ok(obj)
+    let fields: Vec<(&str, FieldKind)> = fields.iter().map(|f| (*f, FieldKind::Any)).collect();
+    check_schema(body, expected, &fields).map_err(|why| ReplyError::Malformed { expected, why })
 }
 
 /// Options of the txn-rw-register generator (Maelstrom's `--key-count`,
@@ -548,15 +489,15 @@ mod tests {
     fn txn_client_malformed_replies_are_info() {
         let req = json!([["r", 1, null], ["w", 1, 6]]);
         let bad = [
-            json!({"type": "txn_ok", "txn": [["r", 1, 3]]}),
-            json!({"type": "txn_ok", "txn": [["r", 1, 3], ["w", 1, 7]]}),
-            json!({"type": "txn_ok", "txn": [["r", 2, 3], ["w", 1, 6]]}),
-            json!({"type": "txn_ok", "txn": [["w", 1, 3], ["w", 1, 6]]}),
-            json!({"type": "txn_ok", "txn": [["r", 1], ["w", 1, 6]]}),
-            json!({"type": "txn_ok", "txn": [["r", 1, 3], ["w", 1, 6]], "extra": 1}),
+            json!({"type": "txn_ok", "in_reply_to": 1, "txn": [["r", 1, 3]]}),
+            json!({"type": "txn_ok", "in_reply_to": 1, "txn": [["r", 1, 3], ["w", 1, 7]]}),
+            json!({"type": "txn_ok", "in_reply_to": 1, "txn": [["r", 2, 3], ["w", 1, 6]]}),
+            json!({"type": "txn_ok", "in_reply_to": 1, "txn": [["w", 1, 3], ["w", 1, 6]]}),
+            json!({"type": "txn_ok", "in_reply_to": 1, "txn": [["r", 1], ["w", 1, 6]]}),
+            json!({"type": "txn_ok", "in_reply_to": 1, "txn": [["r", 1, 3], ["w", 1, 6]], "extra": 1}),
             json!({"type": "txn_ok", "txn": [["r", 1, 3], ["w", 1, 6]], "in_reply_to": 1.5}),
-            json!({"type": "txn_ok"}),
-            json!({"type": "read_ok", "txn": [["r", 1, 3], ["w", 1, 6]]}),
+            json!({"type": "txn_ok", "in_reply_to": 1}),
+            json!({"type": "read_ok", "in_reply_to": 1, "txn": [["r", 1, 3], ["w", 1, 6]]}),
             json!([1, 2]),
         ];
         for reply in bad {
@@ -581,7 +522,7 @@ mod tests {
             ),
             (
                 json!({"type": "error", "code": 11}),
-                Completion::Fail("[temporarily-unavailable nil]".into()),
+                Completion::Fail("[temporarily-unavailable]".into()),
             ),
             (
                 json!({"type": "error", "code": 14, "text": "x"}),
@@ -597,11 +538,11 @@ mod tests {
             ),
             (
                 json!({"type": "error", "code": 1234}),
-                Completion::Info("[unknown nil]".into()),
+                Completion::Info("[unknown]".into()),
             ),
             (
                 json!({"type": "error"}),
-                Completion::Info("[unknown nil]".into()),
+                Completion::Info("[crash]".into()),
             ),
         ];
         for (reply, want) in cases {
@@ -623,9 +564,9 @@ mod tests {
 
     #[test]
     fn definite_codes_match_the_table() {
-        let definite: Vec<i64> = (-5..1100).filter(|&c| is_definite(c)).collect();
+        let definite: Vec<i64> = (-5..1100).filter(|&c| error_name(c).1).collect();
         assert_eq!(definite, vec![1, 10, 11, 12, 14, 20, 21, 22, 30]);
-        assert_eq!(error_name(999), "unknown");
+        assert_eq!(error_name(999).0, "unknown");
     }
 
     #[test]
