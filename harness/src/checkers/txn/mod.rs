@@ -40,6 +40,14 @@
 //! 4. **Transitivity.** Edges are followed transitively (through versions no `ok`/`info`
 //!    txn wrote, such as `nil`, failed or garbage values, too).
 //!
+//! Deliberately *not* inferred, because they are unsound for the weak models checked:
+//! read-then-read (`r v1` then `r v2` gives `v1 < v2`) and write-then-read of a foreign
+//! value (both can come from a stale or non-repeatable read, which read-committed allows),
+//! process order and real-time order as version order (they assume sequential or
+//! linearizable keys, which a totally available replicated store does not provide), and
+//! cross-key constraints from one txn's reads (atomic visibility is not required by
+//! read-committed).
+//!
 //! A cycle in a key's order is **cyclic-versions** (the order must be a total order); that
 //! key then contributes no ww/rw edges (as in Elle), so a broken key cannot fabricate
 //! further anomalies.
@@ -57,11 +65,13 @@
 //! - **wr** `W -> T`: `ok` txn `T` read a value written by another txn `W`, by *any* read
 //!   (Adya's read dependency covers every read) and whether the write was final or
 //!   intermediate (the intermediate case is also reported as G1b). `W` may be `info`: a
-//!   value that was read is evidence its writer took effect; since an `info` txn's reads
-//!   are unknown it can have no incoming wr/rw edges and no incoming ww edge (no `ok` txn
-//!   can write after reading a version only it could place), so including it can add
-//!   findings (G1b, real-time cycles) but never a spurious data-dependency cycle, even
-//!   under read-uncommitted, where the `info` txn might have aborted.
+//!   value that was read is evidence its writer took effect. Including `info` writers
+//!   cannot fabricate a data-dependency cycle, even under read-uncommitted where the
+//!   `info` txn might have aborted: every version-order edge into a version comes from the
+//!   program order of the txn that wrote it (rules 2 and 3) or from the initial state, and
+//!   an `info` txn's known program order holds only its own writes; its reads being unknown,
+//!   it has no incoming wr or rw edge either. So it only adds findings that are real
+//!   (G1b on its intermediate writes, real-time cycles through it).
 //! - **rw** `T -> B`: `ok` txn `T` read `v` (not its own write) and `B` wrote a nearest
 //!   later version.
 //! - **rt** (strict-serializable only) `A -> B`: `ok` txn `A` completed before `B` was

@@ -202,6 +202,25 @@ proptest! {
     }
 }
 
+proptest! {
+    /// A serial history plus a reader of another txn's intermediate write is always G1b
+    /// under read-committed, and the history is otherwise unchanged in verdict under
+    /// read-uncommitted (intermediate reads are allowed there).
+    #[test]
+    fn reading_an_intermediate_write_is_always_g1b(steps in steps()) {
+        let mut b = Builder { h: serial_history(&steps) };
+        let ru_before = check_one(&b.h, RU).valid;
+        b.ok(9, json!([["w", 200, 1], ["w", 200, 2], ["r", 201, null]]));
+        b.ok(9, json!([["r", 200, 1], ["w", 201, 1]]));
+        let r = check_one(&b.h, RC);
+        prop_assert_eq!(r.valid, Validity::Invalid);
+        prop_assert!(types(&r).contains(&"G1b".to_string()));
+        // The appended pair adds edges, so an empty graph can only disappear.
+        let ru_after = check_one(&b.h, RU).valid;
+        prop_assert!(ru_after == Validity::Valid || ru_after == ru_before);
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Broken histories, one per anomaly.
 
