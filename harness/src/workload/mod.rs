@@ -21,6 +21,9 @@ use serde_json::Value;
 
 use crate::history::Op;
 
+pub mod kafka;
+pub mod txn;
+
 /// An operation a generator wants issued: the history's `f` and invoke `value`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OpSpec {
@@ -202,7 +205,6 @@ pub fn build(
     kind: WorkloadKind,
     opts: &WorkloadOpts,
 ) -> Result<(Box<dyn Generator>, ClientFactory), UnknownWorkload> {
-    let _ = opts;
     Ok(match kind {
         WorkloadKind::Echo => (
             Box::new(echo::EchoGenerator),
@@ -220,8 +222,21 @@ pub fn build(
             Box::new(g_counter::GCounterGenerator::default()),
             Box::new(|| Box::new(g_counter::GCounterClient::default()) as Box<dyn Client>),
         ),
-        WorkloadKind::Kafka | WorkloadKind::TxnRwRegister => {
-            return Err(UnknownWorkload::Unsupported(kind.name().to_owned()))
-        }
+        WorkloadKind::Kafka => (
+            Box::new(kafka::KafkaGenerator::new(kafka::KafkaOpts {
+                key_count: opts.key_count,
+                max_writes_per_key: opts.max_writes_per_key as u64,
+                concurrency: opts.concurrency,
+            })),
+            Box::new(|| Box::new(kafka::KafkaClient::new()) as Box<dyn Client>),
+        ),
+        WorkloadKind::TxnRwRegister => (
+            Box::new(txn::TxnGenerator::new(txn::TxnOpts {
+                key_count: opts.key_count,
+                max_txn_length: opts.max_txn_length,
+                max_writes_per_key: opts.max_writes_per_key as u64,
+            })),
+            Box::new(|| Box::new(txn::TxnClient::new()) as Box<dyn Client>),
+        ),
     })
 }
