@@ -66,7 +66,15 @@ pub fn analyse(cfg: &TestConfig, out: &RunOutput) -> Outcome {
         WorkloadKind::UniqueIds => analysis::unique_ids(h),
         WorkloadKind::Broadcast => analysis::set_full(h, "broadcast"),
         WorkloadKind::GCounter => analysis::counter(h),
-        WorkloadKind::Kafka | WorkloadKind::TxnRwRegister => CheckResult {
+        WorkloadKind::TxnRwRegister => match crate::checkers::txn::parse_models(&cfg.consistency_models) {
+            Ok(models) => crate::checkers::txn::check(h, &models),
+            Err(e) => CheckResult {
+                valid: Validity::Unknown,
+                problems: vec![e.to_string()],
+                details: Value::Null,
+            },
+        },
+        WorkloadKind::Kafka => CheckResult {
             valid: Validity::Unknown,
             problems: vec![format!(
                 "no checker for {} in this build",
