@@ -14,6 +14,7 @@ use crate::checker::{CheckResult, Validity};
 pub mod availability;
 pub mod echo;
 pub mod perf;
+pub mod set_full;
 pub mod stats;
 pub mod unique_ids;
 pub mod value;
