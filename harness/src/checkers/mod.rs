@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::checker::{CheckResult, Validity};
 
 pub mod availability;
+pub mod counter;
 pub mod echo;
 pub mod perf;
 pub mod set_full;
