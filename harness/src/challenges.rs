@@ -218,9 +218,9 @@ pub async fn all(a: &ChallengesArgs) -> i32 {
             v,
             cell(get("/availability/details/ok_fraction"), 4),
             cell(get("/net/servers/msgs_per_op"), 2),
-            cell(get("/perf/latencies/all/0.5"), 0),
-            cell(get("/perf/latencies/all/0.99"), 0),
-            cell(get("/perf/latencies/all/1"), 0),
+            cell(get("/perf/latencies/overall/all/quantiles_ms/0.5"), 0),
+            cell(get("/perf/latencies/overall/all/quantiles_ms/0.99"), 0),
+            cell(get("/perf/latencies/overall/all/quantiles_ms/1"), 0),
             cell(get("/workload/details/stable_latencies/0.5"), 0),
             cell(get("/workload/details/stable_latencies/1"), 0),
         );
