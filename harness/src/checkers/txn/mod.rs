@@ -223,15 +223,17 @@ pub fn check(h: &History, models: &[ConsistencyModel]) -> CheckResult {
                 })
                 .collect();
             examples.insert((*name).into(), Value::Array(ex));
-            problems.push(format!(
-                "{name}: {} ({} found)",
-                list[0].description,
-                list.len()
+            problems.push((
+                *t,
+                format!("{name}: {} ({} found)", list[0].description, list.len()),
             ));
         } else {
             other_types.push(*name);
         }
     }
+    // Most severe first: the anomaly type's declaration order.
+    problems.sort_by_key(|(t, _)| *t);
+    let problems: Vec<String> = problems.into_iter().map(|(_, p)| p).collect();
     let impossible: Vec<ConsistencyModel> = ConsistencyModel::ALL
         .into_iter()
         .filter(|m| by_type.values().any(|(t, _)| m.prohibits(*t)))

@@ -312,6 +312,11 @@ fn cross_key_write_cycle_missed_by_maelstrom_is_g0() {
         .as_str()
         .unwrap_or_default()
         .to_string();
+    // Under read-committed the dirty read of x=1 (G1b) and the wr cycle (G1c) count too;
+    // the write cycle is listed first.
+    let rc = check_one(&b.h, RC);
+    assert_eq!(types(&rc), vec!["G0", "G1b", "G1c"]);
+    assert!(rc.problems[0].starts_with("G0: "), "{:?}", rc.problems);
     let a = format!("T{t1} -ww(0 1<5)-> T{t2} -ww(1 2<3)-> T{t1}");
     let b2 = format!("T{t2} -ww(1 2<3)-> T{t1} -ww(0 1<5)-> T{t2}");
     assert!(d == a || d == b2, "{d}");
