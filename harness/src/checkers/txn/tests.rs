@@ -560,6 +560,23 @@ fn timing_20k_txns() {
     }
     let h = serial_history(&steps);
     let n = h.ops.len() / 2;
+    // Where the time goes, stage by stage.
+    let start = std::time::Instant::now();
+    let txns = parse::transactions(&h).unwrap_or_default();
+    let parsed = start.elapsed();
+    let idx = infer::index_writes(&txns);
+    let indexed = start.elapsed();
+    let inf = infer::infer(&h, &txns, &idx, true);
+    let inferred = start.elapsed();
+    let found = cycles::find_cycles(&inf, &txns, true);
+    let searched = start.elapsed();
+    println!(
+        "stages: parse {parsed:?}, index {:?}, infer {:?}, cycles {:?} ({} found)",
+        indexed - parsed,
+        inferred - indexed,
+        searched - inferred,
+        found.len()
+    );
     for m in [RC, SSER] {
         let start = std::time::Instant::now();
         let r = check_one(&h, m);
