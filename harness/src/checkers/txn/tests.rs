@@ -221,6 +221,56 @@ proptest! {
     }
 }
 
+/// An arbitrary (mostly nonsensical) history: random micro-ops, values and outcomes.
+fn arbitrary_history() -> impl Strategy<Value = History> {
+    let mop = (any::<bool>(), 0i64..3, proptest::option::of(0i64..4));
+    proptest::collection::vec(
+        (0u64..3, proptest::collection::vec(mop, 0..5), 0u8..4),
+        0..30,
+    )
+    .prop_map(|txns| {
+        let mut b = Builder::default();
+        for (p, mops, outcome) in txns {
+            let reply: Vec<Value> = mops
+                .into_iter()
+                .map(|(w, k, v)| match (w, v) {
+                    (true, Some(v)) => json!(["w", k, v]),
+                    (true, None) => json!(["w", k, null]),
+                    (false, v) => json!(["r", k, v]),
+                })
+                .collect();
+            let kind = [OpType::Ok, OpType::Ok, OpType::Fail, OpType::Info][outcome as usize];
+            b.txn(p, kind, Value::Array(reply));
+        }
+        b.h
+    })
+}
+
+proptest! {
+    /// The checker never panics, and its verdict is always the one its details imply:
+    /// unknown iff the history is malformed or writes a value twice, else invalid iff
+    /// some type was reported.
+    #[test]
+    fn verdict_matches_details_on_arbitrary_histories(h in arbitrary_history()) {
+        for m in ConsistencyModel::ALL {
+            let r = check_one(&h, m);
+            let t = types(&r);
+            match r.valid {
+                Validity::Unknown => prop_assert!(
+                    t == vec!["duplicate-writes".to_string()] || r.details.get("error").is_some()
+                ),
+                Validity::Invalid => prop_assert!(!t.is_empty()),
+                Validity::Valid => prop_assert!(t.is_empty() && r.problems.is_empty()),
+            }
+            if r.valid == Validity::Unknown {
+                prop_assert_eq!(r.problems.len(), 1);
+            } else {
+                prop_assert_eq!(r.problems.len(), t.len());
+            }
+        }
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Broken histories, one per anomaly.
 
