@@ -83,7 +83,8 @@
 //!   two or more rw; `-realtime` variants when an rt edge closes the cycle. Found by Tarjan
 //!   SCC per edge family and a BFS shortest cycle inside each component (module
 //!   `cycles`).
-//! - **G1a** an `ok` txn read a value written by a `fail` txn.
+//! - **G1a** an `ok` txn read a value written by a `fail` txn (if it was that txn's
+//!   intermediate write, also G1b, as Elle reports it).
 //! - **G1b** an `ok` txn read another txn's non-final write of the key (`ok` or `info`
 //!   writer: if that writer aborted, the read is G1a instead; both are prohibited by the
 //!   same models).

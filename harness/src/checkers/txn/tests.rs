@@ -292,6 +292,15 @@ fn aborted_read_is_g1a_under_read_committed_only() {
 }
 
 #[test]
+fn intermediate_read_of_a_failed_writer_is_g1a_and_g1b() {
+    let mut b = Builder::default();
+    b.txn(0, OpType::Fail, json!([["w", 1, 1], ["w", 1, 2]]));
+    b.ok(1, json!([["r", 1, 1], ["r", 2, null]]));
+    b.ok(2, json!([["w", 2, 1]]));
+    assert_eq!(types(&check_one(&b.h, RC)), vec!["G1a", "G1b"]);
+}
+
+#[test]
 fn intermediate_read_is_g1b() {
     let mut b = Builder::default();
     b.ok(0, json!([["w", 1, 1], ["w", 1, 2]]));
