@@ -12,4 +12,5 @@ pub mod history;
 pub mod plots;
 pub mod report;
 pub mod runner;
+pub mod sim;
 pub mod workload;

@@ -66,14 +66,16 @@ pub fn analyse(cfg: &TestConfig, out: &RunOutput) -> Outcome {
         WorkloadKind::UniqueIds => analysis::unique_ids(h),
         WorkloadKind::Broadcast => analysis::set_full(h, "broadcast"),
         WorkloadKind::GCounter => analysis::counter(h),
-        WorkloadKind::TxnRwRegister => match crate::checkers::txn::parse_models(&cfg.consistency_models) {
-            Ok(models) => crate::checkers::txn::check(h, &models),
-            Err(e) => CheckResult {
-                valid: Validity::Unknown,
-                problems: vec![e.to_string()],
-                details: Value::Null,
-            },
-        },
+        WorkloadKind::TxnRwRegister => {
+            match crate::checkers::txn::parse_models(&cfg.consistency_models) {
+                Ok(models) => crate::checkers::txn::check(h, &models),
+                Err(e) => CheckResult {
+                    valid: Validity::Unknown,
+                    problems: vec![e.to_string()],
+                    details: Value::Null,
+                },
+            }
+        }
         WorkloadKind::Kafka => CheckResult {
             valid: Validity::Unknown,
             problems: vec![format!(

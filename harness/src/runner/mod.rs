@@ -8,10 +8,8 @@
 //! teardown (every process killed on every exit path), analysis.
 
 pub mod analysis;
-pub mod model;
 pub mod net;
 pub mod process;
-pub mod services;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,11 +24,12 @@ use tokio::time::Instant;
 
 use crate::cli::TestConfig;
 use crate::history::{History, Op, OpType, Process};
+use crate::sim::net::{Message, NetStats, Network};
+use crate::sim::{latency, nemesis as sim_nemesis, services, topology};
 use crate::workload::{
     self, ClientFactory, Completion, Generator, Next, OpSpec, Phase, Reply, Step, WorkloadKind,
     WorkloadOpts,
 };
-use model::{Message, NetStats, Network};
 use net::Net;
 use process::{NodeProblem, NodeProc, Problems};
 
@@ -81,6 +80,9 @@ pub enum RunError {
         /// The OS error.
         source: std::io::Error,
     },
+    /// A setting the network model refused.
+    #[error("configuration: {0}")]
+    Config(String),
     /// Interrupted (Ctrl-C).
     #[error("interrupted")]
     Interrupted,
@@ -224,7 +226,14 @@ pub async fn run(cfg: &TestConfig, run_dir: &std::path::Path) -> Result<RunOutpu
         source,
     })?;
     let start = Instant::now();
-    let net = Net::new(Network::new(cfg.latency), stream(cfg.seed, 1), start);
+    let dist = match cfg.latency.dist {
+        crate::cli::DistArg::Constant => latency::LatencyDist::Constant,
+        crate::cli::DistArg::Uniform => latency::LatencyDist::Uniform,
+        crate::cli::DistArg::Exponential => latency::LatencyDist::Exponential,
+    };
+    let lat = latency::Latency::new(cfg.latency.mean_ms, dist)
+        .map_err(|e| RunError::Config(e.to_string()))?;
+    let net = Net::new(Network::new(lat), stream(cfg.seed, 1), start);
     let problems: Problems = Arc::default();
     let mut procs: Vec<NodeProc> = Vec::new();
     let result = run_inner(cfg, &net, &problems, &mut procs, &logs).await;
@@ -316,7 +325,7 @@ async fn run_inner(
             }
         }
     }
-    services::start(net, stream(cfg.seed, 2));
+    start_services(net, stream(cfg.seed, 2));
 
     // Client setup: one client per node, kept open; broadcast sends the topology.
     let mut setup_conns = Vec::new();
@@ -324,7 +333,11 @@ async fn run_inner(
         let id = format!("c{}", next_client.fetch_add(1, Ordering::SeqCst));
         let mut conn = Conn::open(net, id);
         if cfg.workload == WorkloadKind::Broadcast {
-            let topo = model::topology(&cfg.topology, &nodes);
+            let t: topology::Topology = cfg
+                .topology
+                .parse()
+                .map_err(|_| RunError::Config(format!("unknown topology {}", cfg.topology)))?;
+            let topo = topology::build(t, &nodes);
             let reply = conn
                 .call(n, workload::broadcast::topology_body(&topo), SETUP_TIMEOUT)
                 .await;
@@ -432,7 +445,7 @@ async fn run_inner(
             ctx.record(nemesis_op(
                 net.now(),
                 "stop-partition",
-                json!("network-healed"),
+                sim_nemesis::describe_heal(),
             ));
         }
         eprintln!("Waiting for recovery...");
@@ -480,14 +493,22 @@ async fn nemesis(ctx: Arc<Ctx>, cutoff: u64, interval: f64, mut rng: StdRng) {
         }
         if partitioned {
             ctx.net.heal();
-            ctx.record(nemesis_op(now, "stop-partition", json!("network-healed")));
+            ctx.record(nemesis_op(
+                now,
+                "stop-partition",
+                sim_nemesis::describe_heal(),
+            ));
         } else {
-            let (_spec, grudge) = model::random_partition(&ctx.nodes, &mut rng);
+            let (_spec, grudge) = sim_nemesis::random_partition(&ctx.nodes, &mut rng);
             ctx.net.partition(&grudge);
-            ctx.record(nemesis_op(now, "start-partition", model::describe(&grudge)));
+            ctx.record(nemesis_op(
+                now,
+                "start-partition",
+                sim_nemesis::describe(&grudge),
+            ));
         }
         partitioned = !partitioned;
-        let gap = rng.random_range(0..((2.0 * interval * 1e9) as u64).max(1));
+        let gap = sim_nemesis::stagger_gap_ns(interval, &mut rng);
         let wake = now.saturating_add(gap).min(cutoff);
         tokio::time::sleep_until(ctx.net.instant(wake)).await;
     }
@@ -621,5 +642,27 @@ impl Worker {
         if let Some((conn, _)) = self.client.take() {
             conn.close();
         }
+    }
+}
+
+/// Registers the four built-in services and starts one worker each: take the next
+/// deliverable message (same delivery rules as nodes), handle it, send the reply.
+fn start_services(net: &Arc<Net>, rng: StdRng) {
+    let rng = Arc::new(Mutex::new(rng));
+    for mut svc in services::all() {
+        let name = svc.name();
+        net.register(name);
+        let (net, rng) = (net.clone(), rng.clone());
+        tokio::spawn(async move {
+            while let Some(m) = net.next_delivery(name).await {
+                let reply = {
+                    let mut r = rng.lock().unwrap_or_else(|e| e.into_inner());
+                    svc.handle(&m.src, &m.body, &mut r)
+                };
+                if let Some(reply) = reply {
+                    let _ = net.send(name, &m.src, reply);
+                }
+            }
+        });
     }
 }

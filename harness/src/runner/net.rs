@@ -1,4 +1,4 @@
-//! Drives the pure network model (`super::model`) from tokio tasks.
+//! Drives the pure network model (`crate::sim::net`) from tokio tasks.
 //!
 //! The model lives behind one mutex together with the latency RNG and one [`Notify`] per
 //! registered receiver; every critical section is a few map operations (no I/O, no await
@@ -16,7 +16,8 @@ use serde_json::Value;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
-use super::model::{Grudge, Message, NetError, NetStats, Network, Take};
+use crate::sim::nemesis::Grudge;
+use crate::sim::net::{Message, NetError, NetStats, Network, Take};
 
 /// State under the network lock.
 struct Inner {
@@ -111,7 +112,7 @@ impl Net {
 
     /// Network counts with msgs-per-op over `op_count` client invocations.
     pub fn stats(&self, op_count: usize) -> NetStats {
-        self.lock().net.stats(op_count)
+        self.lock().net.stats(op_count as u64)
     }
 
     /// Tells every delivery task to finish.
@@ -151,7 +152,7 @@ impl Net {
                         _ = tokio::time::sleep(Duration::from_secs(1)) => {}
                     }
                 }
-                Take::Dropped => {}
+                Take::Dropped(_) => {}
                 Take::Deliver(msg) => {
                     tokio::time::sleep_until(self.instant(msg.deadline)).await;
                     self.lock().net.delivered(&msg);

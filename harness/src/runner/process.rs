@@ -7,7 +7,6 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
-use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, BufWriter};
 use tokio::process::{Child, ChildStdin, Command};
 use tokio::sync::oneshot;
@@ -203,8 +202,9 @@ async fn read_stdout(
         let line = String::from_utf8_lossy(&buf);
         let line = line.trim_end_matches(['\n', '\r']);
         let shown: String = line.chars().take(1000).collect();
-        match parse_envelope(line) {
-            Err(error) => {
+        match crate::sim::wire::parse_node_line(line) {
+            Err(e) => {
+                let error = e.to_string();
                 push(
                     &problems,
                     NodeProblem::BadLine {
@@ -215,8 +215,8 @@ async fn read_stdout(
                 );
                 return;
             }
-            Ok((src, dest, body)) => {
-                if let Err(e) = net.send(&src, &dest, body) {
+            Ok(env) => {
+                if let Err(e) = net.send(&env.src, &env.dest, env.body) {
                     push(
                         &problems,
                         NodeProblem::UnknownNode {
@@ -232,37 +232,6 @@ async fn read_stdout(
     }
 }
 
-/// Parses a node's stdout line against Maelstrom's closed envelope schema: exactly
-/// `src` (string), `dest` (string), `body`, and optionally an integer `id`.
-pub fn parse_envelope(line: &str) -> Result<(String, String, Value), String> {
-    let v: Value = serde_json::from_str(line).map_err(|e| format!("not well-formed JSON ({e})"))?;
-    let Value::Object(mut o) = v else {
-        return Err("malformed network message: not a JSON object".into());
-    };
-    for k in o.keys() {
-        if !matches!(k.as_str(), "src" | "dest" | "body" | "id") {
-            return Err(format!("malformed network message: unexpected key {k:?}"));
-        }
-    }
-    if let Some(i) = o.get("id") {
-        if !(i.is_i64() || i.is_u64()) {
-            return Err("malformed network message: id is not an integer".into());
-        }
-    }
-    let src = match o.remove("src") {
-        Some(Value::String(s)) => s,
-        _ => return Err("malformed network message: src missing or not a string".into()),
-    };
-    let dest = match o.remove("dest") {
-        Some(Value::String(s)) => s,
-        _ => return Err("malformed network message: dest missing or not a string".into()),
-    };
-    let body = o
-        .remove("body")
-        .ok_or("malformed network message: body missing")?;
-    Ok((src, dest, body))
-}
-
 async fn deliver_to_stdin(stdin: ChildStdin, net: Arc<Net>, id: String) {
     let mut w = BufWriter::with_capacity(64 * 1024, stdin);
     let mut line = String::with_capacity(1024);
@@ -272,27 +241,11 @@ async fn deliver_to_stdin(stdin: ChildStdin, net: Arc<Net>, id: String) {
             continue;
         }
         line.clear();
-        line.push_str(&msg.to_line());
+        line.push_str(&crate::sim::wire::encode_delivery(&msg));
         line.push('\n');
         if w.write_all(line.as_bytes()).await.is_err() || w.flush().await.is_err() {
             // The node is gone; keep draining its queue so senders never stall.
             broken = true;
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn envelope_schema_is_closed() {
-        assert!(parse_envelope(r#"{"src":"n0","dest":"c1","body":{"type":"x"}}"#).is_ok());
-        assert!(parse_envelope(r#"{"src":"n0","dest":"c1","body":{},"id":3}"#).is_ok());
-        assert!(parse_envelope(r#"{"src":"n0","dest":"c1","body":{},"extra":1}"#).is_err());
-        assert!(parse_envelope(r#"{"src":0,"dest":"c1","body":{}}"#).is_err());
-        assert!(parse_envelope(r#"{"src":"n0","body":{}}"#).is_err());
-        assert!(parse_envelope("hello").is_err());
-        assert!(parse_envelope(r#"{"src":"n0","dest":"c1","body":{},"id":"x"}"#).is_err());
     }
 }
