@@ -28,6 +28,8 @@ pub enum Command {
     Challenge(ChallengeArgs),
     /// Run every challenge and print a table.
     Challenges(ChallengesArgs),
+    /// Measure the broadcast node's modes and interval frontier on the 3d/3e line.
+    BroadcastFrontier(crate::frontier::FrontierArgs),
 }
 
 /// Latency distributions (reference 4.1).

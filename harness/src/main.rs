@@ -51,5 +51,6 @@ async fn dispatch(cli: Cli) -> i32 {
         }
         Command::Challenge(a) => glomers_harness::challenges::challenge(&a).await,
         Command::Challenges(a) => glomers_harness::challenges::all(&a).await,
+        Command::BroadcastFrontier(a) => glomers_harness::frontier::run(&a).await,
     }
 }
