@@ -23,7 +23,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run one test, as `maelstrom test` does.
-    Test(TestArgs),
+    Test(Box<TestArgs>),
     /// Run one Gossip Glomers challenge's command line against the project's binaries.
     Challenge(ChallengeArgs),
     /// Run every challenge and print a table.

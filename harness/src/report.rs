@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use serde_json::{json, Value};
 
 use crate::checker::{CheckResult, Validity};
-use crate::cli::TestConfig;
-use crate::runner::analysis;
+use crate::checkers::{self, availability, perf};
+use crate::cli::{AvailabilityArg, TestConfig};
 use crate::runner::process::NodeProblem;
 use crate::runner::RunOutput;
 use crate::workload::WorkloadKind;
@@ -62,10 +62,10 @@ pub fn cpu_percent(wall_secs: f64) -> Option<f64> {
 pub fn analyse(cfg: &TestConfig, out: &RunOutput) -> Outcome {
     let h = &out.history;
     let workload = match cfg.workload {
-        WorkloadKind::Echo => analysis::echo(h),
-        WorkloadKind::UniqueIds => analysis::unique_ids(h),
-        WorkloadKind::Broadcast => analysis::set_full(h, "broadcast"),
-        WorkloadKind::GCounter => analysis::counter(h),
+        WorkloadKind::Echo => checkers::echo::check(h),
+        WorkloadKind::UniqueIds => checkers::unique_ids::check(h),
+        WorkloadKind::Broadcast => checkers::set_full::check(h),
+        WorkloadKind::GCounter => checkers::counter::check(h),
         WorkloadKind::TxnRwRegister => {
             match crate::checkers::txn::parse_models(&cfg.consistency_models) {
                 Ok(models) => crate::checkers::txn::check(h, &models),
@@ -85,18 +85,17 @@ pub fn analyse(cfg: &TestConfig, out: &RunOutput) -> Outcome {
             details: Value::Null,
         },
     };
+    let avail = cfg.availability.map(|a| match a {
+        AvailabilityArg::Total => availability::Availability::Total,
+        AvailabilityArg::Fraction(f) => availability::Availability::Fraction(f),
+    });
     let sections = vec![
         ("workload".to_owned(), workload),
-        ("stats".to_owned(), analysis::stats(h)),
-        (
-            "availability".to_owned(),
-            analysis::availability(h, cfg.availability),
-        ),
+        ("stats".to_owned(), checkers::stats::check(h)),
+        ("availability".to_owned(), availability::check(h, avail)),
     ];
-    let valid = sections
-        .iter()
-        .fold(Validity::Valid, |v, (_, r)| v.merge(r.valid));
-    let latencies = analysis::latencies(h);
+    let valid = checkers::compose(sections.clone()).valid;
+    let latencies = perf::summary_json(&perf::latencies(h));
     let cpu = cpu_percent(out.wall_secs);
     let mut results = json!({
         "valid": valid,
@@ -272,7 +271,7 @@ pub fn summary(cfg: &TestConfig, outcome: &Outcome, out: &RunOutput, dir: &Path)
             r.1.details["ok_fraction"].as_f64().unwrap_or(0.0)
         ));
     }
-    if let Some(all) = outcome.latencies.get("all") {
+    if let Some(all) = outcome.latencies.pointer("/overall/all/quantiles_ms") {
         s.push_str(&format!("  latency       {}\n", fmt_q(all)));
     }
     if let Some(sl) = outcome

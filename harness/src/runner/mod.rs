@@ -7,7 +7,6 @@
 //! workloads that have one (wait for outstanding ops, heal, quiet period, final ops),
 //! teardown (every process killed on every exit path), analysis.
 
-pub mod analysis;
 pub mod net;
 pub mod process;
 
