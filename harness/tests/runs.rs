@@ -26,12 +26,18 @@ struct Run {
     stderr: String,
 }
 
+/// One run at a time: on a loaded 2-core machine, parallel runs starting several Python
+/// nodes each can miss Maelstrom's 10 s init deadline.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// Runs `glomers test` with `args` plus a private store; reads the run's results.json.
 fn run(tag: &str, args: &[&str]) -> Run {
+    let _one_at_a_time = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let st = store(tag);
     let out = Command::new(env!("CARGO_BIN_EXE_glomers"))
         .arg("test")
         .args(["--store", st.to_str().unwrap_or_default()])
+        .args(["--init-timeout", "60"])
         .args(args)
         .output()
         .unwrap_or_else(|e| panic!("cannot run glomers: {e}"));
@@ -83,7 +89,7 @@ fn echo_correct_passes_and_wrong_body_fails() {
             &["-w", "echo", "--node-count", "1"],
         ),
     );
-    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
     assert_eq!(r.results["workload"]["valid"], "invalid");
     let problems = r.results["workload"]["problems"].to_string();
     assert!(problems.contains('!'), "{problems}");
@@ -110,7 +116,7 @@ fn unique_ids_correct_passes_and_repeats_fail() {
 
     let bad = mutant("unique_ids_repeat.py");
     let r = run("ids-bad", &quick(bad.to_str().unwrap_or_default(), &args));
-    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
     assert!(
         r.results["workload"]["details"]["duplicated_count"]
             .as_u64()
@@ -160,7 +166,7 @@ fn broadcast_gossip_survives_partitions() {
 #[test]
 fn broadcast_that_never_forwards_loses_values() {
     let r = broadcast("bc-local", "local", false);
-    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
     assert!(
         r.results["workload"]["details"]["lost_count"]
             .as_u64()
@@ -172,7 +178,7 @@ fn broadcast_that_never_forwards_loses_values() {
 #[test]
 fn broadcast_without_retries_loses_values_across_partitions() {
     let r = broadcast("bc-once", "once", true);
-    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
     assert!(
         r.results["workload"]["details"]["lost_count"]
             .as_u64()
@@ -210,7 +216,7 @@ fn g_counter_crdt_passes_and_local_counting_fails() {
     let mut bad = quick(g, &args);
     bad.push("local");
     let r = run("gc-bad", &bad);
-    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
     assert!(r.results["workload"]["details"]["errors"].is_array());
 }
 
