@@ -23,7 +23,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run one test, as `maelstrom test` does.
-    Test(TestArgs),
+    Test(Box<TestArgs>),
     /// Run one Gossip Glomers challenge's command line against the project's binaries.
     Challenge(ChallengeArgs),
     /// Run every challenge and print a table.
@@ -106,6 +106,10 @@ pub struct TestArgs {
     /// Seconds of quiet period between heal and the final phase.
     #[arg(long, default_value_t = 10.0)]
     pub recovery: f64,
+    /// Seconds a node has to answer `init` (Maelstrom: 10; raise it only on an overloaded
+    /// machine where the node runtime itself starts slowly).
+    #[arg(long, default_value_t = 10.0, hide = true)]
+    pub init_timeout: f64,
     /// Arguments passed to the binary.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
     pub args: Vec<String>,
@@ -211,6 +215,8 @@ pub struct TestConfig {
     pub recovery: f64,
     /// The command line, for results.json.
     pub command_line: Vec<String>,
+    /// How long a node has to answer `init`.
+    pub init_timeout: std::time::Duration,
 }
 
 /// Why a command line is not acceptable (exit status 254).
@@ -294,6 +300,9 @@ pub fn validate(args: &TestArgs, command_line: Vec<String>) -> Result<TestConfig
     }
     if !(args.recovery.is_finite() && args.recovery >= 0.0) {
         return Err(bad("--recovery", "must be a non-negative number"));
+    }
+    if !(args.init_timeout.is_finite() && args.init_timeout > 0.0) {
+        return Err(bad("--init-timeout", "must be a positive number"));
     }
     if !(args.nemesis_interval.is_finite() && args.nemesis_interval > 0.0) {
         return Err(bad("--nemesis-interval", "must be a positive number"));
@@ -379,6 +388,7 @@ pub fn validate(args: &TestArgs, command_line: Vec<String>) -> Result<TestConfig
         store: args.store.clone(),
         recovery: args.recovery,
         command_line,
+        init_timeout: std::time::Duration::from_secs_f64(args.init_timeout),
     })
 }
 

@@ -76,14 +76,7 @@ pub fn analyse(cfg: &TestConfig, out: &RunOutput) -> Outcome {
                 },
             }
         }
-        WorkloadKind::Kafka => CheckResult {
-            valid: Validity::Unknown,
-            problems: vec![format!(
-                "no checker for {} in this build",
-                cfg.workload.name()
-            )],
-            details: Value::Null,
-        },
+        WorkloadKind::Kafka => checkers::kafka::check(h),
     };
     let avail = cfg.availability.map(|a| match a {
         AvailabilityArg::Total => availability::Availability::Total,

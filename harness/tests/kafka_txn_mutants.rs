@@ -19,12 +19,13 @@ struct Run {
 }
 
 impl Run {
-    /// The anomaly types the workload checker reported.
+    /// The anomaly types the workload checker reported: txn's `anomaly_types`, kafka's
+    /// `bad_error_types`.
     fn anomaly_types(&self) -> Vec<String> {
-        self.results["workload"]["details"]["anomaly_types"]
-            .as_array()
-            .into_iter()
-            .flatten()
+        let details = &self.results["workload"]["details"];
+        ["anomaly_types", "bad_error_types"]
+            .iter()
+            .flat_map(|field| details[*field].as_array().cloned().unwrap_or_default())
             .filter_map(|t| t.as_str().map(str::to_string))
             .collect()
     }
@@ -86,6 +87,14 @@ fn txn(node: &str) -> Run {
     )
 }
 
+fn kafka(node: &str) -> Run {
+    run(
+        "kafka",
+        node,
+        &["--time-limit", "3", "--concurrency", "2", "--recovery", "0"],
+    )
+}
+
 fn assert_valid(r: &Run) {
     assert_eq!(r.code, Some(0), "expected a valid run:\n{}", r.output);
     assert_eq!(r.results["valid"], "valid");
@@ -126,4 +135,29 @@ fn txn_intermediate_write_is_g1b() {
 #[test]
 fn txn_write_cycle_is_g1c() {
     assert_invalid_with(&txn("txn_write_cycle.py"), "G1c");
+}
+
+#[test]
+fn kafka_correct_node_is_valid() {
+    let r = kafka("kafka_correct.py");
+    assert_valid(&r);
+    assert_eq!(
+        r.results["workload"]["details"]["error_types"],
+        serde_json::json!([])
+    );
+}
+
+#[test]
+fn kafka_reused_offset_is_inconsistent_offsets() {
+    assert_invalid_with(&kafka("kafka_reuse_offset.py"), "inconsistent-offsets");
+}
+
+#[test]
+fn kafka_skipped_message_is_int_poll_skip() {
+    assert_invalid_with(&kafka("kafka_skip.py"), "int-poll-skip");
+}
+
+#[test]
+fn kafka_offsets_out_of_order_are_int_nonmonotonic_poll() {
+    assert_invalid_with(&kafka("kafka_out_of_order.py"), "int-nonmonotonic-poll");
 }

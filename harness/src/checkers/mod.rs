@@ -14,6 +14,7 @@ use crate::checker::{CheckResult, Validity};
 pub mod availability;
 pub mod counter;
 pub mod echo;
+pub mod kafka;
 pub mod perf;
 pub mod set_full;
 pub mod stats;

@@ -32,7 +32,7 @@ use crate::workload::{
 use net::Net;
 use process::{NodeProblem, NodeProc, Problems};
 
-/// How long a node has to answer `init`.
+/// How long a node has to answer `init` by default (Maelstrom's).
 pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a node has to answer `topology`.
 pub const SETUP_TIMEOUT: Duration = Duration::from_secs(5);
@@ -295,8 +295,9 @@ async fn run_inner(
         let mut conn = Conn::open(net, id);
         let body = json!({"type": "init", "node_id": n, "node_ids": nodes});
         let node = n.clone();
+        let init_timeout = cfg.init_timeout;
         inits.push(tokio::spawn(async move {
-            let reply = conn.call(&node, body, INIT_TIMEOUT).await;
+            let reply = conn.call(&node, body, init_timeout).await;
             conn.close();
             (node, reply)
         }));
@@ -312,7 +313,7 @@ async fn run_inner(
             Reply::Timeout => {
                 return Err(RunError::Init {
                     node,
-                    why: format!("no init_ok within {} s", INIT_TIMEOUT.as_secs()),
+                    why: format!("no init_ok within {} s", cfg.init_timeout.as_secs_f64()),
                 })
             }
             Reply::Body(b) if b.get("type").and_then(Value::as_str) == Some("init_ok") => {}

@@ -126,6 +126,20 @@ impl Net {
         }
     }
 
+    /// Resolves once [`Net::stop`] has been called.
+    pub async fn until_stopped(&self) {
+        loop {
+            let notified = self.stopping.notified();
+            if self.is_stopped() {
+                return;
+            }
+            tokio::select! {
+                _ = notified => {}
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+        }
+    }
+
     /// Whether [`Net::stop`] was called.
     pub fn is_stopped(&self) -> bool {
         self.stopped.load(std::sync::atomic::Ordering::SeqCst)

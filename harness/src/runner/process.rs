@@ -213,7 +213,7 @@ async fn read_stdout(
                         error,
                     },
                 );
-                return;
+                break;
             }
             Ok(env) => {
                 if let Err(e) = net.send(&env.src, &env.dest, env.body) {
@@ -225,11 +225,15 @@ async fn read_stdout(
                             error: e.to_string(),
                         },
                     );
-                    return;
+                    break;
                 }
             }
         }
     }
+    // Stop reading but keep the pipe open, as Maelstrom does: the node is not killed by a
+    // broken pipe; a node that keeps writing eventually blocks on the full pipe.
+    net.until_stopped().await;
+    drop(r);
 }
 
 async fn deliver_to_stdin(stdin: ChildStdin, net: Arc<Net>, id: String) {

@@ -595,6 +595,7 @@ impl Client for KafkaClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::strategy::Strategy;
     use rand::SeedableRng;
 
     fn rng() -> StdRng {
@@ -1135,6 +1136,85 @@ mod tests {
                 c.start(&spec(f, value)),
                 Step::Done(Completion::Fail(_))
             ));
+        }
+    }
+
+    proptest::proptest! {
+        /// After any well-formed poll reply, every returned key's local offset is past the
+        /// highest offset returned, offsets never go down, and the commit names exactly
+        /// the keys with messages at their highest offset.
+        #[test]
+        fn poll_advances_offsets_and_commits_highest(
+            start in proptest::collection::btree_map(0u8..4, 0i64..50, 0..4),
+            msgs in proptest::collection::btree_map(
+                0u8..6,
+                proptest::collection::vec((0i64..100, 0u64..9), 0..5),
+                0..5,
+            ),
+        ) {
+            let mut c = KafkaClient::new();
+            let keys: Vec<String> = start.keys().map(|k| k.to_string()).collect();
+            call_body(c.start(&spec("assign", json!({"keys": keys, "seek_to_beginning": false}))));
+            let committed: Map<String, Value> =
+                start.iter().map(|(k, o)| (k.to_string(), json!(o))).collect();
+            c.on_reply(Reply::Body(json!({
+                "type": "list_committed_offsets_ok", "in_reply_to": 1, "offsets": committed
+            })));
+            let before = c.offsets().clone();
+            call_body(c.start(&spec("poll", json!([["poll"]]))));
+            let body: Map<String, Value> = msgs
+                .iter()
+                .map(|(k, pairs)| (k.to_string(), json!(pairs)))
+                .collect();
+            let step = c.on_reply(Reply::Body(json!({
+                "type": "poll_ok", "in_reply_to": 2, "msgs": body.clone()
+            })));
+            let mut want_commit = Map::new();
+            for (k, pairs) in &msgs {
+                let k = k.to_string();
+                if let Some(h) = pairs.iter().map(|p| p.0).max() {
+                    proptest::prop_assert!(c.offsets()[&k] > h);
+                    want_commit.insert(k, json!(h));
+                }
+            }
+            for (k, o) in &before {
+                proptest::prop_assert!(c.offsets()[k] >= *o);
+            }
+            if want_commit.is_empty() {
+                proptest::prop_assert_eq!(step, Step::Done(Completion::Ok(json!([["poll", body]]))));
+            } else {
+                proptest::prop_assert_eq!(
+                    call_body(step),
+                    json!({"type": "commit_offsets", "offsets": want_commit})
+                );
+            }
+        }
+
+        /// No reply body, whatever its shape, panics a client in any state; it always
+        /// ends the operation or asks for the commit.
+        #[test]
+        fn any_reply_is_handled(
+            f in 0usize..3,
+            reply in proptest::prop_oneof![
+                proptest::strategy::Just(json!(null)),
+                (0i64..40).prop_map(|c| json!({"type": "error", "code": c})),
+                proptest::strategy::Just(json!({"type": "poll_ok", "in_reply_to": 1, "msgs": {"1": [[0, 1]]}})),
+                proptest::strategy::Just(json!({"type": "send_ok", "in_reply_to": 1, "offset": -1})),
+                "[a-z_]{0,12}".prop_map(|t| json!({"type": t, "in_reply_to": 1})),
+                proptest::collection::vec(0i64..5, 0..3).prop_map(|v| json!({"type": "poll_ok", "in_reply_to": 1, "msgs": {"1": [v]}})),
+            ],
+        ) {
+            let (name, value) = [
+                ("send", json!([["send", "1", 1]])),
+                ("poll", json!([["poll"]])),
+                ("assign", json!({"keys": ["1"], "seek_to_beginning": false})),
+            ][f].clone();
+            let mut c = KafkaClient::new();
+            call_body(c.start(&spec(name, value)));
+            match c.on_reply(Reply::Body(reply)) {
+                Step::Done(_) => {}
+                Step::Call { body, .. } => proptest::prop_assert_eq!(&body["type"], "commit_offsets"),
+            }
         }
     }
 }

@@ -540,10 +540,7 @@ mod tests {
                 json!({"type": "error", "code": 1234}),
                 Completion::Info("[unknown]".into()),
             ),
-            (
-                json!({"type": "error"}),
-                Completion::Info("[crash]".into()),
-            ),
+            (json!({"type": "error"}), Completion::Info("[crash]".into())),
         ];
         for (reply, want) in cases {
             let mut c = TxnClient::new();
@@ -586,5 +583,59 @@ mod tests {
             why: "w".into(),
         };
         assert!(matches!(malformed.completion(true), Completion::Info(_)));
+    }
+
+    proptest::proptest! {
+        /// Over any pool size, write limit and seed, a key never takes a value twice and
+        /// values stay in `1..=max_writes_per_key`.
+        #[test]
+        fn pool_writes_unique(key_count in 1usize..20, max in 1u64..20, seed in 0u64..1000) {
+            let mut pool = KeyPool::new(key_count, max);
+            let mut rng = StdRng::seed_from_u64(seed);
+            let mut seen = HashSet::new();
+            for _ in 0..300 {
+                let k = pool.pick(&mut rng);
+                let v = pool.write(k).expect("picked keys are active");
+                proptest::prop_assert!((1..=max).contains(&v));
+                proptest::prop_assert!(seen.insert((k, v)));
+                proptest::prop_assert_eq!(pool.active().len(), key_count);
+            }
+        }
+
+        /// A reply is `ok` exactly when it echoes the request with reads filled in; any
+        /// change to a function, key, written value or length makes it `info`.
+        #[test]
+        fn txn_reply_ok_iff_it_answers_the_request(
+            mops in proptest::collection::vec((proptest::bool::ANY, 0u64..5, 1u64..9), 1..5),
+            reads in proptest::collection::vec(proptest::option::of(0u64..9), 5),
+            tamper in 0usize..5,
+            which in 0usize..4,
+        ) {
+            let req: Vec<Value> = mops.iter().map(|&(r, k, v)| {
+                if r { json!(["r", k, null]) } else { json!(["w", k, v]) }
+            }).collect();
+            let mut reply: Vec<Value> = req.iter().zip(&reads).map(|(m, read)| {
+                if m[0] == "r" { json!(["r", m[1], read]) } else { m.clone() }
+            }).collect();
+            let tampered = tamper < reply.len();
+            if tampered {
+                match which {
+                    0 => reply[tamper][1] = json!(99),
+                    1 => reply[tamper][0] = json!(if reply[tamper][0] == "r" { "w" } else { "r" }),
+                    2 => { reply.remove(tamper); }
+                    _ => reply[tamper] = json!([reply[tamper][0], reply[tamper][1]]),
+                }
+            }
+            let mut c = TxnClient::new();
+            call(&mut c, Value::Array(req));
+            let done = c.on_reply(Reply::Body(json!({
+                "type": "txn_ok", "in_reply_to": 1, "txn": reply.clone()
+            })));
+            if tampered {
+                proptest::prop_assert!(matches!(done, Step::Done(Completion::Info(_))), "{:?}", done);
+            } else {
+                proptest::prop_assert_eq!(done, Step::Done(Completion::Ok(Value::Array(reply))));
+            }
+        }
     }
 }

@@ -4,7 +4,8 @@ use serde_json::Value;
 use std::fmt;
 use std::str::FromStr;
 
-/// A kind of anomaly the checker can report, named as Elle names it.
+/// A kind of anomaly the checker can report, named as Elle names it. Declared (and
+/// ordered) roughly from most to least severe; reports list problems in this order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum AnomalyType {
     /// A cycle of write-write dependencies only.

@@ -4,11 +4,14 @@
 //! real-time), the strongly connected components of the family's subgraph are computed.
 //! In each component with an edge of the family's newest kind, one such edge `u -> v` is
 //! taken and closed into a cycle by a shortest path `v ->* u` inside the component (BFS;
-//! it exists because `u` and `v` share the component). Each step is labelled with the
-//! least severe relationship it carries (ww < wr < rw < rt), and the cycle is named by
+//! it exists because `u` and `v` share the component). The picked edge is labelled with
+//! the family's newest kind, every other step with the least severe relationship it
+//! carries (ww < wr < rw < rt), and the cycle is named by
 //! its labels: any rt step adds `-realtime`; two or more rw steps make `G2-item`, one
 //! makes `G-single`; otherwise any wr step makes `G1c`, else `G0`. Every cycle reported
-//! is a real cycle of the graph, so its classification is exact for that cycle.
+//! is a real cycle of the graph whose every label is an edge it carries, so its class is
+//! exact for that cycle. One cycle per component and family is reported; the same cycle
+//! is reported again only under a different class.
 
 use super::anomaly::{Anomaly, AnomalyType};
 use super::graph::{RT, RW, WR, WW};
@@ -32,7 +35,7 @@ pub fn find_cycles(inf: &Inferred, txns: &[Txn], realtime: bool) -> Vec<Anomaly>
     }
     let g = &inf.graph;
     let mut out = Vec::new();
-    let mut seen_cycles: HashSet<Vec<u32>> = HashSet::new();
+    let mut seen_cycles: HashSet<(Vec<u32>, AnomalyType)> = HashSet::new();
     for (rels, newest) in families {
         for comp in g.sccs(rels) {
             let inside: HashSet<u32> = comp.iter().copied().collect();
@@ -63,31 +66,40 @@ pub fn find_cycles(inf: &Inferred, txns: &[Txn], realtime: bool) -> Vec<Anomaly>
             let min_at = (0..body.len()).min_by_key(|&i| body[i]).unwrap_or(0);
             let mut canon: Vec<u32> = body[min_at..].to_vec();
             canon.extend_from_slice(&body[..min_at]);
-            if !seen_cycles.insert(canon) {
-                continue;
+            // The picked edge is labelled with the family's newest kind (as Elle's
+            // first-relationship search does), unless that would call a data edge rt.
+            let m = g.mask(u, v) & rels;
+            let first = (newest != RT || m == RT).then_some(newest);
+            let a = explain(inf, txns, &cycle, rels, first);
+            if seen_cycles.insert((canon, a.kind)) {
+                out.push(a);
             }
-            out.push(explain(inf, txns, &cycle, rels));
         }
     }
     out
 }
 
 /// Labels and names one cycle `cycle[0] -> cycle[1] -> ... -> cycle[last] == cycle[0]`.
-fn explain(inf: &Inferred, txns: &[Txn], cycle: &[u32], rels: u8) -> Anomaly {
+/// The first step is labelled `first` when given (it must carry it); every other step
+/// with the least severe kind it carries.
+fn explain(inf: &Inferred, txns: &[Txn], cycle: &[u32], rels: u8, first: Option<u8>) -> Anomaly {
     let g = &inf.graph;
     let mut counts = [0usize; 4];
     let mut desc = format!("T{}", txns[cycle[0] as usize].name);
     let mut steps = Vec::new();
-    for w in cycle.windows(2) {
+    for (i, w) in cycle.windows(2).enumerate() {
         let (a, b) = (w[0], w[1]);
-        let m = g.mask(a, b) & rels;
-        let (i, (kind, label)) = KINDS
+        let mut m = g.mask(a, b) & rels;
+        if let (0, Some(f)) = (i, first) {
+            m &= f;
+        }
+        let (slot, (kind, label)) = KINDS
             .iter()
             .copied()
             .enumerate()
             .find(|(_, (k, _))| m & k != 0)
             .unwrap_or((3, (RT, "rt")));
-        counts[i] += 1;
+        counts[slot] += 1;
         let why = inf.why.get(&(a, b, kind));
         let (an, bn) = (txns[a as usize].name, txns[b as usize].name);
         let what = match (kind, why) {

@@ -47,8 +47,8 @@ pub struct Inferred {
 pub struct WriteIndex {
     /// `(key, value)` -> where an ok or info txn wrote it.
     pub writes: HashMap<(Key, Val), WriteInfo>,
-    /// `(key, value)` -> the failed txn that wrote it.
-    pub failed: HashMap<(Key, Val), u32>,
+    /// `(key, value)` -> where a failed txn wrote it.
+    pub failed: HashMap<(Key, Val), WriteInfo>,
     /// Duplicate-write anomalies (each value written more than once).
     pub duplicates: Vec<Anomaly>,
 }
@@ -84,17 +84,15 @@ pub fn index_writes(txns: &[Txn]) -> WriteIndex {
                 continue;
             }
             first.insert((key, value), txn.name);
+            let info = WriteInfo {
+                txn: t as u32,
+                pos: pos as u32,
+                is_final: last_write.get(&key) == Some(&pos),
+            };
             if txn.status == Status::Fail {
-                failed.insert((key, value), t as u32);
+                failed.insert((key, value), info);
             } else {
-                writes.insert(
-                    (key, value),
-                    WriteInfo {
-                        txn: t as u32,
-                        pos: pos as u32,
-                        is_final: last_write.get(&key) == Some(&pos),
-                    },
-                );
+                writes.insert((key, value), info);
             }
         }
     }
@@ -395,8 +393,19 @@ fn read_edges(
 ) {
     let Some(v) = value else { return };
     let reader = txns[t as usize].name;
-    if let Some(&f) = idx.failed.get(&(key, v)) {
-        let writer = txns[f as usize].name;
+    if let Some(f) = idx.failed.get(&(key, v)) {
+        let writer = txns[f.txn as usize].name;
+        if !f.is_final {
+            // Elle counts intermediate writes of every txn, failed ones included.
+            anomalies.push(Anomaly {
+                kind: AnomalyType::G1b,
+                txns: vec![reader, writer],
+                description: format!(
+                    "T{reader} read key {key} = {v}, an intermediate write of failed T{writer}"
+                ),
+                detail: json!({"reader": reader, "writer": writer, "key": key, "value": v}),
+            });
+        }
         anomalies.push(Anomaly {
             kind: AnomalyType::G1a,
             txns: vec![reader, writer],

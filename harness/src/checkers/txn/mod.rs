@@ -83,7 +83,8 @@
 //!   two or more rw; `-realtime` variants when an rt edge closes the cycle. Found by Tarjan
 //!   SCC per edge family and a BFS shortest cycle inside each component (module
 //!   `cycles`).
-//! - **G1a** an `ok` txn read a value written by a `fail` txn.
+//! - **G1a** an `ok` txn read a value written by a `fail` txn (if it was that txn's
+//!   intermediate write, also G1b, as Elle reports it).
 //! - **G1b** an `ok` txn read another txn's non-final write of the key (`ok` or `info`
 //!   writer: if that writer aborted, the read is G1a instead; both are prohibited by the
 //!   same models).
@@ -223,15 +224,17 @@ pub fn check(h: &History, models: &[ConsistencyModel]) -> CheckResult {
                 })
                 .collect();
             examples.insert((*name).into(), Value::Array(ex));
-            problems.push(format!(
-                "{name}: {} ({} found)",
-                list[0].description,
-                list.len()
+            problems.push((
+                *t,
+                format!("{name}: {} ({} found)", list[0].description, list.len()),
             ));
         } else {
             other_types.push(*name);
         }
     }
+    // Most severe first: the anomaly type's declaration order.
+    problems.sort_by_key(|(t, _)| *t);
+    let problems: Vec<String> = problems.into_iter().map(|(_, p)| p).collect();
     let impossible: Vec<ConsistencyModel> = ConsistencyModel::ALL
         .into_iter()
         .filter(|m| by_type.values().any(|(t, _)| m.prohibits(*t)))
