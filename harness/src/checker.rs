@@ -59,4 +59,36 @@ impl CheckResult {
             details,
         }
     }
+
+    /// A result with the given verdict, problems and details.
+    pub fn new(valid: Validity, problems: Vec<String>, details: Value) -> Self {
+        CheckResult {
+            valid,
+            problems,
+            details,
+        }
+    }
+
+    /// An undecided result (Jepsen's `{:valid? :unknown :error ...}`): the checker could
+    /// not decide, e.g. because the history holds values it cannot compare. `details`
+    /// carries `{"error": reason}`.
+    pub fn unknown(reason: impl Into<String>) -> Self {
+        let reason = reason.into();
+        CheckResult {
+            valid: Validity::Unknown,
+            problems: vec![reason.clone()],
+            details: serde_json::json!({ "valid": "unknown", "error": reason }),
+        }
+    }
+}
+
+impl Validity {
+    /// As Jepsen prints it in results: `true`, `false` or `"unknown"`.
+    pub fn to_json(self) -> Value {
+        match self {
+            Validity::Valid => Value::Bool(true),
+            Validity::Invalid => Value::Bool(false),
+            Validity::Unknown => Value::String("unknown".into()),
+        }
+    }
 }

@@ -85,6 +85,30 @@ impl Op {
     pub fn is_client(&self) -> bool {
         matches!(self.process, Process::Client(_))
     }
+
+    /// A short reference to this entry for reports: index, time, process, type and `f`
+    /// (without the value, which can be large).
+    pub fn brief(&self) -> Value {
+        serde_json::json!({
+            "index": self.index,
+            "time": self.time,
+            "process": self.process,
+            "type": self.kind,
+            "f": self.f,
+        })
+    }
+}
+
+impl OpType {
+    /// The name Jepsen uses: `invoke`, `ok`, `fail` or `info`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OpType::Invoke => "invoke",
+            OpType::Ok => "ok",
+            OpType::Fail => "fail",
+            OpType::Info => "info",
+        }
+    }
 }
 
 /// A whole history, with helpers to pair invocations and completions.

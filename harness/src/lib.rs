@@ -3,7 +3,15 @@
 //! Spawns node binaries, simulates the network, serves the KV services, drives each
 //! workload and checks the history as Maelstrom does.
 
+pub mod app;
+pub mod challenges;
 pub mod checker;
 pub mod checkers;
+pub mod cli;
+pub mod frontier;
 pub mod history;
+pub mod plots;
+pub mod report;
+pub mod runner;
+pub mod sim;
 pub mod workload;

@@ -21,6 +21,9 @@ use serde_json::Value;
 
 use crate::history::Op;
 
+pub mod kafka;
+pub mod txn;
+
 /// An operation a generator wants issued: the history's `f` and invoke `value`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OpSpec {
@@ -111,4 +114,129 @@ pub trait Client: Send {
     /// Whether the client survives an `info` completion (unique-ids, txn). A client that is
     /// not reusable is closed after one and the worker opens a new one (new `cN` id).
     fn reusable(&self) -> bool;
+}
+
+pub mod broadcast;
+pub mod echo;
+pub mod g_counter;
+pub mod rpc;
+pub mod unique_ids;
+
+/// The workloads the harness can run. Invariant: every variant has a generator, a client
+/// and a checker wired in [`build`] and `crate::runner`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WorkloadKind {
+    /// Challenge 1.
+    Echo,
+    /// Challenge 2.
+    UniqueIds,
+    /// Challenges 3a–3e.
+    Broadcast,
+    /// Challenge 4.
+    GCounter,
+    /// Challenges 5a–5c.
+    Kafka,
+    /// Challenges 6a–6c.
+    TxnRwRegister,
+}
+
+/// A workload name Maelstrom knows but this harness does not run, or no workload at all.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UnknownWorkload {
+    /// A Maelstrom workload outside the Gossip Glomers challenges.
+    #[error("workload {0} is a Maelstrom workload that glomers does not run; supported: echo, unique-ids, broadcast, g-counter, kafka, txn-rw-register")]
+    Unsupported(String),
+    /// Not a workload name at all.
+    #[error("unknown workload {0}; supported: echo, unique-ids, broadcast, g-counter, kafka, txn-rw-register")]
+    Unknown(String),
+}
+
+impl std::str::FromStr for WorkloadKind {
+    type Err = UnknownWorkload;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "echo" => WorkloadKind::Echo,
+            "unique-ids" => WorkloadKind::UniqueIds,
+            "broadcast" => WorkloadKind::Broadcast,
+            "g-counter" => WorkloadKind::GCounter,
+            "kafka" => WorkloadKind::Kafka,
+            "txn-rw-register" => WorkloadKind::TxnRwRegister,
+            "lin-kv" | "g-set" | "pn-counter" | "txn-list-append" => {
+                return Err(UnknownWorkload::Unsupported(s.to_owned()))
+            }
+            _ => return Err(UnknownWorkload::Unknown(s.to_owned())),
+        })
+    }
+}
+
+impl WorkloadKind {
+    /// The name as on the command line and in the store folder.
+    pub fn name(self) -> &'static str {
+        match self {
+            WorkloadKind::Echo => "echo",
+            WorkloadKind::UniqueIds => "unique-ids",
+            WorkloadKind::Broadcast => "broadcast",
+            WorkloadKind::GCounter => "g-counter",
+            WorkloadKind::Kafka => "kafka",
+            WorkloadKind::TxnRwRegister => "txn-rw-register",
+        }
+    }
+}
+
+/// The options a workload's generator needs (Maelstrom's defaults when built from the CLI).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WorkloadOpts {
+    /// Worker threads.
+    pub concurrency: usize,
+    /// Active keys (kafka, txn); Maelstrom's workload default is 10.
+    pub key_count: usize,
+    /// Micro-ops per txn at most.
+    pub max_txn_length: usize,
+    /// Writes per key before it is retired.
+    pub max_writes_per_key: usize,
+}
+
+/// Makes a fresh client for a worker; called once per `cN` the worker opens.
+pub type ClientFactory = Box<dyn Fn() -> Box<dyn Client> + Send + Sync>;
+
+/// The generator and the client factory of `kind`.
+pub fn build(
+    kind: WorkloadKind,
+    opts: &WorkloadOpts,
+) -> Result<(Box<dyn Generator>, ClientFactory), UnknownWorkload> {
+    Ok(match kind {
+        WorkloadKind::Echo => (
+            Box::new(echo::EchoGenerator),
+            Box::new(|| Box::new(echo::EchoClient) as Box<dyn Client>),
+        ),
+        WorkloadKind::UniqueIds => (
+            Box::new(unique_ids::UniqueIdsGenerator),
+            Box::new(|| Box::new(unique_ids::UniqueIdsClient) as Box<dyn Client>),
+        ),
+        WorkloadKind::Broadcast => (
+            Box::new(broadcast::BroadcastGenerator::default()),
+            Box::new(|| Box::new(broadcast::BroadcastClient::default()) as Box<dyn Client>),
+        ),
+        WorkloadKind::GCounter => (
+            Box::new(g_counter::GCounterGenerator::default()),
+            Box::new(|| Box::new(g_counter::GCounterClient::default()) as Box<dyn Client>),
+        ),
+        WorkloadKind::Kafka => (
+            Box::new(kafka::KafkaGenerator::new(kafka::KafkaOpts {
+                key_count: opts.key_count,
+                max_writes_per_key: opts.max_writes_per_key as u64,
+                concurrency: opts.concurrency,
+            })),
+            Box::new(|| Box::new(kafka::KafkaClient::new()) as Box<dyn Client>),
+        ),
+        WorkloadKind::TxnRwRegister => (
+            Box::new(txn::TxnGenerator::new(txn::TxnOpts {
+                key_count: opts.key_count,
+                max_txn_length: opts.max_txn_length,
+                max_writes_per_key: opts.max_writes_per_key as u64,
+            })),
+            Box::new(|| Box::new(txn::TxnClient::new()) as Box<dyn Client>),
+        ),
+    })
 }

@@ -1,7 +1,7 @@
 //! Challenges 3a-3e (broadcast): one binary for every broadcast challenge.
 //!
 //! `broadcast [--mode latency|balanced|messages] [--interval-ms N] [--leaf-interval-ms N]
-//! [--hubs N] [--fanout N] [--digest-ms N] [--settle-ms N] [--hub-phase-ms N] [--hop-ms N]`.
+//! [--hubs N] [--fanout N] [--piggyback-digests BOOL] [--digest-ms N] [--settle-ms N] [--hub-phase-ms N] [--hop-ms N]`.
 //! Every flag also reads an environment variable (`GLOMERS_BROADCAST_MODE`,
 //! `GLOMERS_BROADCAST_INTERVAL_MS`, ...); flags win. Unset knobs take the mode's preset
 //! (`glomers_shell::broadcast::BroadcastConfig::for_mode`). Default mode: balanced.
@@ -33,6 +33,9 @@ struct Args {
     /// Peers sent a digest per anti-entropy round.
     #[arg(long, env = "GLOMERS_BROADCAST_FANOUT")]
     fanout: Option<usize>,
+    /// Piggyback digests on delivery batches (true/false).
+    #[arg(long, env = "GLOMERS_BROADCAST_PIGGYBACK")]
+    piggyback_digests: Option<bool>,
     /// Anti-entropy period in ms.
     #[arg(long, env = "GLOMERS_BROADCAST_DIGEST_MS", value_parser = clap::value_parser!(u64).range(1..))]
     digest_ms: Option<u64>,
@@ -61,6 +64,9 @@ impl Args {
         }
         if let Some(v) = self.fanout {
             c.fanout = v;
+        }
+        if let Some(v) = self.piggyback_digests {
+            c.piggyback_digests = v;
         }
         if let Some(v) = self.digest_ms {
             c.digest_ms = v;

@@ -82,6 +82,12 @@ pub struct BroadcastConfig {
     pub digest_ms: u64,
     /// Peers contacted per anti-entropy round.
     pub fanout: usize,
+    /// Piggyback the sender's settled digest on every delivery batch (a `spread` instead
+    /// of a `deliver`). A node whose last such batch is younger than `digest_ms` skips its
+    /// explicit digest round, and explicit digests go to the peers heard from longest ago
+    /// (those a partition cut off) instead of random ones: while values flow, anti-entropy
+    /// costs no message of its own.
+    pub piggyback_digests: bool,
     /// How long normal dissemination may take. A digest lists only values held at least this
     /// long, and a repair push only sends values held at least twice this long, so that
     /// values still on their normal path are never sent twice.
@@ -109,6 +115,7 @@ impl BroadcastConfig {
             hop_ms: 100,
             digest_ms: 1000,
             fanout: 1,
+            piggyback_digests: false,
             settle_ms: 400,
             tick_ms: 5,
             pending_capacity: 65_536,
@@ -119,7 +126,10 @@ impl BroadcastConfig {
                 hubs: 0,
                 // Nothing is batched: the tick only drives digests.
                 tick_ms: 20,
-                digest_ms: 2000,
+                // Digests ride on the fan-out batches; explicit rounds run only once a node
+                // has been quiet for 4 s (at most two or three rounds in the quiet period).
+                piggyback_digests: true,
+                digest_ms: 4000,
                 settle_ms: 300,
                 ..base
             },

@@ -5,13 +5,14 @@
 //!
 //! | mode | path of a new value | msgs-per-op (servers) | median / max stable latency |
 //! |---|---|---|---|
-//! | latency | origin → every peer, at once | ~12.0 | ~88 / ~100 ms |
-//! | balanced (default) | origin → hub at once; hub → everyone every 100 ms | ~3.1 | ~230 / ~300 ms |
-//! | messages | origin → hub and hub → everyone, both on aligned 500 ms flushes | ~1.0 | ~465 / ~740 ms |
+//! | latency | origin → every peer, at once; digests piggybacked | ~12.0 | ~78 / ~99 ms |
+//! | balanced (default) | origin → hub at once; hub → everyone every 100 ms | ~3.0 | ~180 / ~280 ms |
+//! | messages | origin → hub and hub → everyone, both on aligned 500 ms flushes | ~1.0 | ~355 / ~690 ms |
 //!
-//! Figures: Maelstrom's 3d/3e setting (25 nodes, 100 ms, rate 100, 20 s) in [`sim`], every
-//! message delivered at its deadline; real processes through an in-test router agree to a
-//! few ms (`tests/broadcast_processes.rs`). Regenerate the interval frontier with
+//! Figures: Maelstrom's 3d/3e setting (25 nodes, 100 ms, rate 100, 20 s) through the
+//! project's harness, median of seeds 1-3 (`glomers broadcast-frontier --seeds 3`, see
+//! `docs/broadcast.md`). The in-crate [`sim`] reproduces the setting deterministically for
+//! tests; regenerate its frontier with
 //! `cargo test --release -p glomers-shell --test broadcast_frontier -- --ignored --nocapture`.
 //!
 //! Maelstrom's `topology` is answered and ignored: the hubs are the first node ids. Partition

@@ -30,7 +30,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use rand::rngs::StdRng;
-use rand::seq::IndexedRandom;
+use rand::seq::{IndexedRandom, SliceRandom};
 use rand::{Rng, SeedableRng};
 
 use super::config::BroadcastConfig;
@@ -74,6 +74,10 @@ pub struct BroadcastNode {
     next_leaf_flush: u64,
     next_hub_flush: u64,
     next_digest: u64,
+    /// When each peer was last heard from (absent: never).
+    last_heard: BTreeMap<String, u64>,
+    /// When this node last sent a delivery batch with a piggybacked digest.
+    last_spread_ms: Option<u64>,
     rng: StdRng,
     stats: NodeStats,
 }
@@ -124,6 +128,8 @@ impl BroadcastNode {
             next_leaf_flush: 0,
             next_hub_flush: 0,
             next_digest: first_digest,
+            last_heard: BTreeMap::new(),
+            last_spread_ms: None,
             rng,
             stats: NodeStats::default(),
             config,
@@ -224,16 +230,30 @@ impl BroadcastNode {
         }
     }
 
-    fn flush_deliveries(&mut self, out: &mut Outbox<BroadcastOut>) {
+    fn flush_deliveries(&mut self, now_ms: u64, out: &mut Outbox<BroadcastOut>) {
+        if self.deliver.is_empty() {
+            return;
+        }
+        let have = self.config.piggyback_digests.then(|| {
+            self.store
+                .ranges_held(now_ms, self.config.settle_ms)
+                .into_wire()
+        });
+        if have.is_some() {
+            self.last_spread_ms = Some(now_ms);
+        }
         // Every entry is sent, empty ones too: an entry exists only when values are due or
         // a relay is to be answered.
         for (peer, set) in std::mem::take(&mut self.deliver) {
-            out.send(
-                peer,
-                BroadcastOut::Deliver {
-                    messages: set.into_iter().collect(),
+            let messages = set.into_iter().collect();
+            let body = match &have {
+                Some(h) => BroadcastOut::Spread {
+                    messages,
+                    have: h.clone(),
                 },
-            );
+                None => BroadcastOut::Deliver { messages },
+            };
+            out.send(peer, body);
         }
     }
 
@@ -247,9 +267,9 @@ impl BroadcastNode {
             self.next_leaf_flush = next_aligned(g, self.config.leaf_interval_ms, 0);
         }
         if self.config.interval_ms == 0 {
-            self.flush_deliveries(out);
+            self.flush_deliveries(now_ms, out);
         } else if g >= self.next_hub_flush {
-            self.flush_deliveries(out);
+            self.flush_deliveries(now_ms, out);
             self.next_hub_flush =
                 next_aligned(g, self.config.interval_ms, self.config.hub_phase_ms);
         }
@@ -286,11 +306,20 @@ impl BroadcastNode {
             .store
             .ranges_held(now_ms, self.config.settle_ms)
             .into_wire();
-        let chosen: Vec<String> = self
-            .peers
-            .choose_multiple(&mut self.rng, self.config.fanout)
-            .cloned()
-            .collect();
+        let chosen: Vec<String> = if self.config.piggyback_digests {
+            // The peers heard from longest ago: after a partition heals, those on the far
+            // side. Shuffled first so that ties are broken at random.
+            let mut order = self.peers.clone();
+            order.shuffle(&mut self.rng);
+            order.sort_by_key(|p| self.last_heard.get(p).copied().unwrap_or(0));
+            order.truncate(self.config.fanout);
+            order
+        } else {
+            self.peers
+                .choose_multiple(&mut self.rng, self.config.fanout)
+                .cloned()
+                .collect()
+        };
         for peer in chosen {
             out.send(
                 peer,
@@ -354,6 +383,7 @@ impl Machine for BroadcastNode {
             msg.body,
             BroadcastIn::Relay { .. }
                 | BroadcastIn::Deliver { .. }
+                | BroadcastIn::Spread { .. }
                 | BroadcastIn::Repair { .. }
                 | BroadcastIn::Digest { .. }
         );
@@ -369,6 +399,9 @@ impl Machine for BroadcastNode {
                 ),
             );
             return;
+        }
+        if peer_only {
+            self.last_heard.insert(src.clone(), now_ms);
         }
         match msg.body {
             BroadcastIn::Topology { .. } => out.reply(&msg.origin, BroadcastOut::TopologyOk),
@@ -410,6 +443,13 @@ impl Machine for BroadcastNode {
                     self.store.insert(v, now_ms);
                 }
             }
+            BroadcastIn::Spread { messages, have } => {
+                self.heard_from(&src);
+                for v in messages {
+                    self.store.insert(v, now_ms);
+                }
+                self.on_digest(now_ms, &src, have, false, out);
+            }
             BroadcastIn::Digest { have, reply } => {
                 self.heard_from(&src);
                 self.on_digest(now_ms, &src, have, reply, out);
@@ -423,8 +463,16 @@ impl Machine for BroadcastNode {
         self.check_hub(now_ms);
         self.flush_due(now_ms, out);
         if now_ms >= self.next_digest {
-            self.send_digests(now_ms, out);
-            self.next_digest = now_ms + self.config.digest_ms.max(1);
+            let period = self.config.digest_ms.max(1);
+            match self.last_spread_ms {
+                // A piggybacked digest went out recently: no explicit round; the next one
+                // is due a full period after that batch.
+                Some(t) if now_ms < t + period => self.next_digest = t + period,
+                _ => {
+                    self.send_digests(now_ms, out);
+                    self.next_digest = now_ms + period;
+                }
+            }
         }
     }
 
@@ -517,9 +565,13 @@ mod tests {
         let dests: Vec<&str> = sent[1..].iter().map(|m| m.dest.as_str()).collect();
         assert_eq!(dests, vec!["n0", "n1", "n3"]);
         for m in &sent[1..] {
+            // Nothing is settled yet, so the piggybacked digest is empty.
             assert_eq!(
                 m.payload(),
-                Some(&BroadcastOut::Deliver { messages: vec![9] })
+                Some(&BroadcastOut::Spread {
+                    messages: vec![9],
+                    have: vec![]
+                })
             );
         }
         // A delivered value is stored, never forwarded.
@@ -709,5 +761,107 @@ mod tests {
             &mut out,
         );
         assert!(out.is_empty(), "7 is too young to push");
+    }
+
+    #[test]
+    fn piggybacked_digest_repairs_a_gap_without_a_message_of_its_own() {
+        let cfg = BroadcastConfig::for_mode(super::super::Mode::Latency);
+        let settle = cfg.settle_ms;
+        let mut node = BroadcastNode::new("n1", &ids(3), cfg, 0, 1);
+        let mut out = Outbox::new();
+        for v in [0, 1] {
+            node.on_message(
+                0,
+                msg("n0", None, BroadcastIn::Deliver { messages: vec![v] }),
+                &mut out,
+            );
+        }
+        // n2 spreads value 5 and says it holds only 0 (and 4, which n1 lacks).
+        node.on_message(
+            2 * settle,
+            msg(
+                "n2",
+                None,
+                BroadcastIn::Spread {
+                    messages: vec![5],
+                    have: vec![(0, 0), (4, 4)],
+                },
+            ),
+            &mut out,
+        );
+        assert_eq!(node.values(), vec![0, 1, 5]);
+        let sent = drain(&mut out);
+        assert_eq!(sent.len(), 2);
+        assert_eq!(sent[0].dest, "n2");
+        assert_eq!(
+            sent[0].payload(),
+            Some(&BroadcastOut::Repair { messages: vec![1] })
+        );
+        assert_eq!(
+            sent[1].payload(),
+            Some(&BroadcastOut::Digest {
+                have: vec![(0, 1), (5, 5)],
+                reply: true
+            })
+        );
+        // In sync: a spread whose digest covers everything settled here costs nothing.
+        node.on_message(
+            2 * settle + 1,
+            msg(
+                "n2",
+                None,
+                BroadcastIn::Spread {
+                    messages: vec![],
+                    have: vec![(0, 1)],
+                },
+            ),
+            &mut out,
+        );
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn explicit_digests_wait_for_quiet_and_go_to_the_peer_heard_from_longest_ago() {
+        let cfg = BroadcastConfig::for_mode(super::super::Mode::Latency);
+        let period = cfg.digest_ms;
+        let mut node = BroadcastNode::new("n0", &ids(4), cfg, 0, 3);
+        let mut out = Outbox::new();
+        // Heard from n1 and n3 lately, from n2 only at the start.
+        node.on_message(
+            1,
+            msg("n2", None, BroadcastIn::Deliver { messages: vec![1] }),
+            &mut out,
+        );
+        node.on_message(
+            period,
+            msg("c0", Some(1), BroadcastIn::Broadcast { message: 2 }),
+            &mut out,
+        );
+        for p in ["n1", "n3"] {
+            node.on_message(
+                period + 5,
+                msg(p, None, BroadcastIn::Deliver { messages: vec![] }),
+                &mut out,
+            );
+        }
+        let _ = drain(&mut out);
+        // A spread went out at `period`: no explicit digest until a full period later.
+        for t in (period..2 * period).step_by(100) {
+            node.on_tick(t, &mut out);
+        }
+        assert!(
+            drain(&mut out)
+                .iter()
+                .all(|m| !matches!(m.payload(), Some(BroadcastOut::Digest { .. }))),
+            "explicit digest while spreads still flow"
+        );
+        node.on_tick(2 * period, &mut out);
+        let sent = drain(&mut out);
+        let digests: Vec<&str> = sent
+            .iter()
+            .filter(|m| matches!(m.payload(), Some(BroadcastOut::Digest { .. })))
+            .map(|m| m.dest.as_str())
+            .collect();
+        assert_eq!(digests, vec!["n2"]);
     }
 }

@@ -33,6 +33,15 @@ pub enum BroadcastIn {
         /// The values.
         messages: Vec<u64>,
     },
+    /// Node to node: values to store, never forwarded, with the sender's digest of its
+    /// settled values piggybacked (handled as a [`BroadcastIn::Digest`] that is not a reply),
+    /// so that anti-entropy costs no message of its own while values flow.
+    Spread {
+        /// The values.
+        messages: Vec<u64>,
+        /// Inclusive `[lo, hi]` ranges of the sender's settled values.
+        have: Vec<(u64, u64)>,
+    },
     /// Anti-entropy push: values the recipient's digest lacked. They were lost on their
     /// normal path, so others likely lack them too: the recipient disseminates the ones new
     /// to it as if a client had broadcast them there.
@@ -74,6 +83,13 @@ pub enum BroadcastOut {
     Deliver {
         /// The values.
         messages: Vec<u64>,
+    },
+    /// See [`BroadcastIn::Spread`].
+    Spread {
+        /// The values.
+        messages: Vec<u64>,
+        /// Inclusive `[lo, hi]` ranges of the sender's settled values.
+        have: Vec<(u64, u64)>,
     },
     /// See [`BroadcastIn::Repair`].
     Repair {

@@ -1,0 +1,265 @@
+//! Elle-style checker for the `txn-rw-register` workload.
+//!
+//! It builds a dependency graph over transactions from what clients observed, infers a
+//! partial version order per key, and looks for the anomalies each requested consistency
+//! model prohibits. It finds everything Maelstrom's configuration of Elle finds
+//! (`wfr-keys`, initial state, only `ok` writers for wr edges) and more, using only
+//! inferences that are sound under the same assumptions. Every rule below is documented
+//! with why it is sound.
+//!
+//! # Input
+//!
+//! Client operations with `f = "txn"`. An `ok` txn is taken from its completion (reads
+//! carry values, `null` = missing key); a `fail` or `info` txn (and an invocation that never
+//! completed, treated as `info`) from its invocation, writes only: its reads are unknown.
+//! Txns are named in reports by the history index of their completion (`T12`), or of their
+//! invocation if they never completed. A malformed txn, or a value written twice (writes
+//! must be unique per key; Elle throws on this), makes the result `unknown`.
+//!
+//! # The physical version order
+//!
+//! For each key the checker infers a partial order `<` over *all* values written to it,
+//! intermediate writes included: the order in which writes to the key took effect. Adya's
+//! version order over committed final versions is a sub-order of it. Maelstrom's own
+//! inference (writes follow reads: first read `v1`, final write `v2` of one `ok` txn gives
+//! `v1 < v2`) already assumes the order respects each txn's program order; the rules here
+//! use the same assumption, for every micro-op rather than only the first read and the
+//! last write:
+//!
+//! 1. **Initial state.** `nil` precedes every value (Maelstrom's keys start absent).
+//!    Encoded as `nil <` each version with no other known predecessor, which by
+//!    transitivity places `nil` before every version of an acyclic key.
+//! 2. **Read before write** (generalises Maelstrom's wfr). In an `ok` txn, a read of `k`
+//!    observing `v` followed later by a write `k = w` (`w != v`) gives `v < w`: the read
+//!    saw `v`, so `v` had taken effect before it, and the write takes effect after the
+//!    read. This holds for *any* read, not only the first (a non-repeatable or internally
+//!    inconsistent read still saw `v` at that point).
+//! 3. **Write before write.** A txn writing `k = a` and later `k = b` gives `a < b`: its
+//!    own writes take effect in program order (the last is the one it leaves). Used for
+//!    `ok` and `info` txns (an `info` txn's values only matter if someone observed them).
+//! 4. **Transitivity.** Edges are followed transitively (through versions no `ok`/`info`
+//!    txn wrote, such as `nil`, failed or garbage values, too).
+//!
+//! Deliberately *not* inferred, because they are unsound for the weak models checked:
+//! read-then-read (`r v1` then `r v2` gives `v1 < v2`) and write-then-read of a foreign
+//! value (both can come from a stale or non-repeatable read, which read-committed allows),
+//! process order and real-time order as version order (they assume sequential or
+//! linearizable keys, which a totally available replicated store does not provide), and
+//! cross-key constraints from one txn's reads (atomic visibility is not required by
+//! read-committed).
+//!
+//! A cycle in a key's order is **cyclic-versions** (the order must be a total order); that
+//! key then contributes no ww/rw edges (as in Elle), so a broken key cannot fabricate
+//! further anomalies.
+//!
+//! # Dependency edges
+//!
+//! Vertices: `ok` and `info` txns (`fail` txns never happened and get no edges).
+//! - **ww** `A -> B`: `A` wrote a version whose nearest later version(s) with a writer
+//!   were written by `B`. Through intermediate writes this captures interleaved writes of
+//!   one key (T1 writes, T2 writes, T1 writes again), which Jepsen's definition of G0
+//!   counts as a write cycle and which Maelstrom cannot see (issue #56). Using the
+//!   transitive order is sound: if `A`'s version precedes `B`'s, a chain of ww edges
+//!   through the writers in between connects them, so every cycle found corresponds to a
+//!   real cycle of the same class.
+//! - **wr** `W -> T`: `ok` txn `T` read a value written by another txn `W`, by *any* read
+//!   (Adya's read dependency covers every read) and whether the write was final or
+//!   intermediate (the intermediate case is also reported as G1b). `W` may be `info`: a
+//!   value that was read is evidence its writer took effect. Including `info` writers
+//!   cannot fabricate a data-dependency cycle, even under read-uncommitted where the
+//!   `info` txn might have aborted: every version-order edge into a version comes from the
+//!   program order of the txn that wrote it (rules 2 and 3) or from the initial state, and
+//!   an `info` txn's known program order holds only its own writes; its reads being unknown,
+//!   it has no incoming wr or rw edge either. So it only adds findings that are real
+//!   (G1b on its intermediate writes, real-time cycles through it).
+//! - **rw** `T -> B`: `ok` txn `T` read `v` (not its own write) and `B` wrote a nearest
+//!   later version.
+//! - **rt** (strict-serializable only) `A -> B`: `ok` txn `A` completed before `B` was
+//!   invoked; transitively reduced (a frontier sweep), so it stays linear in size.
+//!
+//! # Anomalies
+//!
+//! - **G0** ww-only cycle; **G1c** ww/wr cycle with a wr; **G-single** one rw; **G2-item**
+//!   two or more rw; `-realtime` variants when an rt edge closes the cycle. Found by Tarjan
+//!   SCC per edge family and a BFS shortest cycle inside each component (module
+//!   `cycles`).
+//! - **G1a** an `ok` txn read a value written by a `fail` txn (if it was that txn's
+//!   intermediate write, also G1b, as Elle reports it).
+//! - **G1b** an `ok` txn read another txn's non-final write of the key (`ok` or `info`
+//!   writer: if that writer aborted, the read is G1a instead; both are prohibited by the
+//!   same models).
+//! - **internal** a read disagrees with the txn's own earlier write or read of the key
+//!   (`nil` counts as a value: reading `nil` then `3` without writing is internal).
+//! - **future-read** a txn read a value it writes only later (Elle: implies G1c).
+//! - **garbage-read** an `ok` txn read a non-null value that no invocation ever wrote. No
+//!   execution of the recorded txns can produce it, so every model prohibits it.
+//! - **cyclic-versions**, **duplicate-writes** (result unknown), **empty-transaction-graph**
+//!   (no edge at all; reported, and as in Maelstrom it makes the result invalid).
+//!
+//! # Verdict
+//!
+//! As Maelstrom computes it: the reported types are the found types prohibited by any
+//! requested model, plus `empty-transaction-graph`; the result is valid iff that list is
+//! empty. read-uncommitted prohibits G0, cyclic-versions, garbage-read; read-committed adds
+//! G1a, G1b, G1c, future-read; serializable adds G-single, G2-item, internal;
+//! strict-serializable adds the `-realtime` cycles. No requested model means Elle's
+//! default, strict-serializable. `details` holds `anomaly_types`, `anomalies` (up to
+//! [`MAX_EXAMPLES`] examples per type), `anomaly_counts`, `other_anomaly_types` (found but
+//! not prohibited), `not` / `also_not` (ruled-out supported models, weakest first), and
+//! counts of txns and edges.
+
+mod anomaly;
+mod cycles;
+mod graph;
+mod infer;
+mod parse;
+
+#[cfg(test)]
+mod tests;
+
+pub use anomaly::{Anomaly, AnomalyType, ConsistencyModel, ModelError};
+pub use parse::ParseError;
+
+use crate::checker::{CheckResult, Validity};
+use crate::history::History;
+use graph::{RT, RW, WR, WW};
+use parse::Status;
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+
+/// At most this many examples of each anomaly type go into `details.anomalies`.
+pub const MAX_EXAMPLES: usize = 8;
+
+/// Parses Maelstrom's `--consistency-models` argument list: each element one model name.
+pub fn parse_models<S: AsRef<str>>(names: &[S]) -> Result<Vec<ConsistencyModel>, ModelError> {
+    names.iter().map(|n| n.as_ref().parse()).collect()
+}
+
+fn unknown(problem: String, details: Value) -> CheckResult {
+    CheckResult {
+        valid: Validity::Unknown,
+        problems: vec![problem],
+        details,
+    }
+}
+
+/// Checks a txn-rw-register history against `models` (empty: strict-serializable).
+///
+/// Guarantees: `Invalid` iff some anomaly prohibited by a requested model, or an empty
+/// dependency graph, was found; `Unknown` iff the history is malformed or writes a value
+/// twice; `Valid` otherwise. Never panics on any history.
+pub fn check(h: &History, models: &[ConsistencyModel]) -> CheckResult {
+    let models: Vec<ConsistencyModel> = if models.is_empty() {
+        vec![ConsistencyModel::StrictSerializable]
+    } else {
+        models.to_vec()
+    };
+    let txns = match parse::transactions(h) {
+        Ok(t) => t,
+        Err(e) => return unknown(e.to_string(), json!({"error": e.to_string()})),
+    };
+    let idx = infer::index_writes(&txns);
+    if !idx.duplicates.is_empty() {
+        let examples: Vec<Value> = idx
+            .duplicates
+            .iter()
+            .take(MAX_EXAMPLES)
+            .map(|a| a.detail.clone())
+            .collect();
+        return unknown(
+            format!(
+                "duplicate-writes: {} ({} found); writes must be unique per key",
+                idx.duplicates[0].description,
+                idx.duplicates.len()
+            ),
+            json!({"anomaly_types": ["duplicate-writes"],
+                   "anomalies": {"duplicate-writes": examples}}),
+        );
+    }
+    let realtime = models.contains(&ConsistencyModel::StrictSerializable);
+    let inf = infer::infer(h, &txns, &idx, realtime);
+    let mut found: Vec<Anomaly> = inf.anomalies.clone();
+    found.extend(cycles::find_cycles(&inf, &txns, realtime));
+    let edges = json!({
+        "ww": inf.graph.count(WW),
+        "wr": inf.graph.count(WR),
+        "rw": inf.graph.count(RW),
+        "realtime": inf.graph.count(RT),
+    });
+    if inf.graph.count(WW | WR | RW | RT) == 0 {
+        found.push(Anomaly {
+            kind: AnomalyType::EmptyTransactionGraph,
+            txns: Vec::new(),
+            description: "no dependency between transactions could be inferred".into(),
+            detail: json!(true),
+        });
+    }
+
+    let mut by_type: BTreeMap<&'static str, (AnomalyType, Vec<&Anomaly>)> = BTreeMap::new();
+    for a in &found {
+        by_type
+            .entry(a.kind.as_str())
+            .or_insert((a.kind, Vec::new()))
+            .1
+            .push(a);
+    }
+    let reportable = |t: AnomalyType| {
+        t == AnomalyType::EmptyTransactionGraph || models.iter().any(|m| m.prohibits(t))
+    };
+    let mut anomaly_types = Vec::new();
+    let mut other_types = Vec::new();
+    let mut examples = Map::new();
+    let mut counts = Map::new();
+    let mut problems = Vec::new();
+    for (name, (t, list)) in &by_type {
+        counts.insert((*name).into(), json!(list.len()));
+        if reportable(*t) {
+            anomaly_types.push(*name);
+            let ex: Vec<Value> = list
+                .iter()
+                .take(MAX_EXAMPLES)
+                .map(|a| {
+                    json!({"description": a.description, "txns": a.txns,
+                                "detail": a.detail})
+                })
+                .collect();
+            examples.insert((*name).into(), Value::Array(ex));
+            problems.push((
+                *t,
+                format!("{name}: {} ({} found)", list[0].description, list.len()),
+            ));
+        } else {
+            other_types.push(*name);
+        }
+    }
+    // Most severe first: the anomaly type's declaration order.
+    problems.sort_by_key(|(t, _)| *t);
+    let problems: Vec<String> = problems.into_iter().map(|(_, p)| p).collect();
+    let impossible: Vec<ConsistencyModel> = ConsistencyModel::ALL
+        .into_iter()
+        .filter(|m| by_type.values().any(|(t, _)| m.prohibits(*t)))
+        .collect();
+    let (not, also_not): (Vec<_>, Vec<_>) = match impossible.split_first() {
+        Some((w, rest)) => (vec![w.as_str()], rest.iter().map(|m| m.as_str()).collect()),
+        None => (Vec::new(), Vec::new()),
+    };
+    let count = |s: Status| txns.iter().filter(|t| t.status == s).count();
+    let details = json!({
+        "anomaly_types": anomaly_types,
+        "anomalies": examples,
+        "anomaly_counts": counts,
+        "other_anomaly_types": other_types,
+        "not": not,
+        "also_not": also_not,
+        "models": models.iter().map(|m| m.as_str()).collect::<Vec<_>>(),
+        "txn_count": {"ok": count(Status::Ok), "info": count(Status::Info),
+                      "fail": count(Status::Fail)},
+        "edges": edges,
+        "version_edges": inf.version_edges,
+    });
+    CheckResult {
+        valid: Validity::from_bool(anomaly_types.is_empty()),
+        problems,
+        details,
+    }
+}

@@ -1,0 +1,479 @@
+//! The command line of `glomers`: `test` (Maelstrom's `maelstrom test` flags and meanings,
+//! plus `--store`, `--recovery`, `--seed`), `challenge ID` and `challenges`.
+//!
+//! Parsing never panics: clap errors and invalid values become [`CliError`], which the
+//! binary turns into exit status 254 as Maelstrom does.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::workload::{UnknownWorkload, WorkloadKind};
+
+/// `glomers`: a Maelstrom-compatible test bench for the Gossip Glomers challenges.
+#[derive(Debug, Parser)]
+#[command(name = "glomers", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run one test, as `maelstrom test` does.
+    Test(Box<TestArgs>),
+    /// Run one Gossip Glomers challenge's command line against the project's binaries.
+    Challenge(ChallengeArgs),
+    /// Run every challenge and print a table.
+    Challenges(ChallengesArgs),
+    /// Measure the broadcast node's modes and interval frontier on the 3d/3e line.
+    BroadcastFrontier(crate::frontier::FrontierArgs),
+}
+
+/// Latency distributions (reference 4.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DistArg {
+    /// Exactly `--latency` ms.
+    Constant,
+    /// Uniform integer in [0, 2·latency).
+    Uniform,
+    /// Exponential with mean `--latency`.
+    Exponential,
+}
+
+/// Flags of `glomers test`; names, meanings and defaults are Maelstrom's.
+#[derive(Debug, Clone, Args)]
+pub struct TestArgs {
+    /// Workload: echo, unique-ids, broadcast, g-counter, kafka, txn-rw-register.
+    #[arg(short = 'w', long, default_value = "lin-kv")]
+    pub workload: String,
+    /// The node binary.
+    #[arg(long)]
+    pub bin: Option<PathBuf>,
+    /// Nodes n0..n(N-1); without it Maelstrom's default n1..n5.
+    #[arg(long)]
+    pub node_count: Option<usize>,
+    /// Seconds of main phase.
+    #[arg(long, default_value_t = 60.0)]
+    pub time_limit: f64,
+    /// Approximate client requests per second (all threads together).
+    #[arg(long, default_value_t = 5.0)]
+    pub rate: f64,
+    /// Worker threads: an integer, or an integer followed by `n` (times the node count).
+    #[arg(long, default_value = "1n")]
+    pub concurrency: String,
+    /// Mean one-way server latency in ms.
+    #[arg(long, default_value_t = 0)]
+    pub latency: u64,
+    /// Latency distribution.
+    #[arg(long, value_enum, default_value_t = DistArg::Constant)]
+    pub latency_dist: DistArg,
+    /// Faults, comma-separated; only `partition`.
+    #[arg(long)]
+    pub nemesis: Option<String>,
+    /// Mean seconds between nemesis operations.
+    #[arg(long, default_value_t = 10.0)]
+    pub nemesis_interval: f64,
+    /// Broadcast topology: grid, line, total, tree, tree2, tree3, tree4.
+    #[arg(long, default_value = "grid")]
+    pub topology: String,
+    /// `total` or a fraction in [0, 1] of operations that must succeed.
+    #[arg(long)]
+    pub availability: Option<String>,
+    /// Consistency models for txn workloads.
+    #[arg(long, default_value = "strict-serializable")]
+    pub consistency_models: String,
+    /// Active keys (txn, kafka); the workload default is 10.
+    #[arg(long)]
+    pub key_count: Option<usize>,
+    /// Micro-ops per transaction at most.
+    #[arg(long, default_value_t = 4)]
+    pub max_txn_length: usize,
+    /// Writes per key before it is retired.
+    #[arg(long, default_value_t = 16)]
+    pub max_writes_per_key: usize,
+    /// Echo node stderr to ours.
+    #[arg(long)]
+    pub log_stderr: bool,
+    /// Seed of every random choice (default: random, printed and stored).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Folder of run folders: DIR/<workload>/<timestamp>/, with a `latest` link.
+    #[arg(long, default_value = "store")]
+    pub store: PathBuf,
+    /// Seconds of quiet period between heal and the final phase.
+    #[arg(long, default_value_t = 10.0)]
+    pub recovery: f64,
+    /// Seconds a node has to answer `init` (Maelstrom: 10; raise it only on an overloaded
+    /// machine where the node runtime itself starts slowly).
+    #[arg(long, default_value_t = 10.0, hide = true)]
+    pub init_timeout: f64,
+    /// Arguments passed to the binary.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<String>,
+}
+
+/// Flags of `glomers challenge`.
+#[derive(Debug, Clone, Args)]
+pub struct ChallengeArgs {
+    /// 1, 2, 3a, 3b, 3c, 3d, 3e, 4, 5a, 5b, 5c, 6a, 6b, 6c.
+    pub id: String,
+    #[command(flatten)]
+    pub common: ChallengeCommon,
+}
+
+/// Flags of `glomers challenges`.
+#[derive(Debug, Clone, Args)]
+pub struct ChallengesArgs {
+    #[command(flatten)]
+    pub common: ChallengeCommon,
+}
+
+/// Flags shared by the challenge subcommands.
+#[derive(Debug, Clone, Args)]
+pub struct ChallengeCommon {
+    /// Do not run `cargo build --release -p glomers-shell --bins` first.
+    #[arg(long)]
+    pub no_build: bool,
+    /// Shorter time limits and recovery (CI): time-limit 5, recovery 3.
+    #[arg(long)]
+    pub quick: bool,
+    /// Seed of every run.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Folder of run folders.
+    #[arg(long, default_value = "store")]
+    pub store: PathBuf,
+    /// Echo node stderr to ours.
+    #[arg(long)]
+    pub log_stderr: bool,
+}
+
+/// Latency settings after validation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LatencyOpts {
+    /// Mean one-way latency, ms.
+    pub mean_ms: u64,
+    /// Distribution.
+    pub dist: DistArg,
+}
+
+/// The `--availability` requirement.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum AvailabilityArg {
+    /// Every client operation must succeed.
+    Total,
+    /// At least this fraction of operations must succeed.
+    Fraction(f64),
+}
+
+/// A validated test configuration. Invariant: every field holds a value Maelstrom would
+/// accept for the workload (node count ≥ 1, concurrency ≥ 1, rate ≥ 0, …).
+#[derive(Debug, Clone)]
+pub struct TestConfig {
+    /// The workload.
+    pub workload: WorkloadKind,
+    /// Absolute path of the node binary.
+    pub bin: PathBuf,
+    /// Arguments passed to the binary.
+    pub args: Vec<String>,
+    /// Node ids in order.
+    pub nodes: Vec<String>,
+    /// Main phase seconds.
+    pub time_limit: f64,
+    /// Requests per second.
+    pub rate: f64,
+    /// Worker threads.
+    pub concurrency: usize,
+    /// Latency.
+    pub latency: LatencyOpts,
+    /// Partition nemesis on.
+    pub partition: bool,
+    /// Mean seconds between nemesis ops.
+    pub nemesis_interval: f64,
+    /// Broadcast topology name (validated).
+    pub topology: String,
+    /// Availability requirement.
+    pub availability: Option<AvailabilityArg>,
+    /// Consistency models (Maelstrom's split on `\s+,\s+`).
+    pub consistency_models: Vec<String>,
+    /// Active keys.
+    pub key_count: usize,
+    /// Micro-ops per txn at most.
+    pub max_txn_length: usize,
+    /// Writes per key.
+    pub max_writes_per_key: usize,
+    /// Echo node stderr.
+    pub log_stderr: bool,
+    /// The seed.
+    pub seed: u64,
+    /// Store folder.
+    pub store: PathBuf,
+    /// Quiet period seconds.
+    pub recovery: f64,
+    /// The command line, for results.json.
+    pub command_line: Vec<String>,
+    /// How long a node has to answer `init`.
+    pub init_timeout: std::time::Duration,
+}
+
+/// Why a command line is not acceptable (exit status 254).
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// No `--bin`.
+    #[error("Expected a --bin PATH_TO_BINARY to test")]
+    MissingBin,
+    /// The binary does not exist.
+    #[error("--bin {0}: no such file")]
+    NoSuchBin(PathBuf),
+    /// An unsupported workload.
+    #[error(transparent)]
+    Workload(#[from] UnknownWorkload),
+    /// A flag's value is out of range or malformed.
+    #[error("{flag}: {why}")]
+    Bad {
+        /// The flag.
+        flag: &'static str,
+        /// What is wrong.
+        why: String,
+    },
+}
+
+fn bad(flag: &'static str, why: impl Into<String>) -> CliError {
+    CliError::Bad {
+        flag,
+        why: why.into(),
+    }
+}
+
+/// Parses `--concurrency`: `C` or `Kn` (K times the node count).
+pub fn parse_concurrency(s: &str, node_count: usize) -> Result<usize, CliError> {
+    let s = s.trim();
+    let (digits, times_n) = match s.strip_suffix('n') {
+        Some(d) => (d, true),
+        None => (s, false),
+    };
+    let k: usize = digits.parse().map_err(|_| {
+        bad(
+            "--concurrency",
+            format!("{s:?} is not an integer or an integer followed by n"),
+        )
+    })?;
+    let c = if times_n {
+        k.saturating_mul(node_count)
+    } else {
+        k
+    };
+    if c == 0 {
+        return Err(bad("--concurrency", "must be positive"));
+    }
+    Ok(c)
+}
+
+/// Validates `args` into a [`TestConfig`]; `command_line` is stored for the record.
+pub fn validate(args: &TestArgs, command_line: Vec<String>) -> Result<TestConfig, CliError> {
+    let workload: WorkloadKind = args.workload.parse()?;
+    let bin = args.bin.clone().ok_or(CliError::MissingBin)?;
+    let bin = if bin.is_absolute() {
+        bin
+    } else {
+        std::env::current_dir()
+            .map_err(|e| bad("--bin", e.to_string()))?
+            .join(bin)
+    };
+    if !bin.is_file() {
+        return Err(CliError::NoSuchBin(bin));
+    }
+    let nodes: Vec<String> = match args.node_count {
+        Some(0) => return Err(bad("--node-count", "must be positive")),
+        Some(n) => (0..n).map(|i| format!("n{i}")).collect(),
+        None => (1..=5).map(|i| format!("n{i}")).collect(),
+    };
+    let concurrency = parse_concurrency(&args.concurrency, nodes.len())?;
+    if !(args.time_limit.is_finite() && args.time_limit >= 0.0) {
+        return Err(bad("--time-limit", "must be a non-negative number"));
+    }
+    if !(args.rate.is_finite() && args.rate >= 0.0) {
+        return Err(bad("--rate", "must be a non-negative number"));
+    }
+    if !(args.recovery.is_finite() && args.recovery >= 0.0) {
+        return Err(bad("--recovery", "must be a non-negative number"));
+    }
+    if !(args.init_timeout.is_finite() && args.init_timeout > 0.0) {
+        return Err(bad("--init-timeout", "must be a positive number"));
+    }
+    if !(args.nemesis_interval.is_finite() && args.nemesis_interval > 0.0) {
+        return Err(bad("--nemesis-interval", "must be a positive number"));
+    }
+    if args.latency == 0 && args.latency_dist != DistArg::Constant {
+        return Err(bad(
+            "--latency-dist",
+            "uniform and exponential need --latency > 0 (Maelstrom cannot draw from them either)",
+        ));
+    }
+    let mut partition = false;
+    if let Some(n) = &args.nemesis {
+        for fault in n.split(',').map(str::trim).filter(|f| !f.is_empty()) {
+            if fault == "partition" {
+                partition = true;
+            } else {
+                return Err(bad(
+                    "--nemesis",
+                    format!("unknown fault {fault:?}; the only fault is partition"),
+                ));
+            }
+        }
+    }
+    let topology = match args.topology.as_str() {
+        "tree" => "tree2".to_owned(),
+        t @ ("grid" | "line" | "total" | "tree2" | "tree3" | "tree4") => t.to_owned(),
+        t => {
+            return Err(bad(
+                "--topology",
+                format!(
+                    "unknown topology {t:?}; one of grid, line, total, tree, tree2, tree3, tree4"
+                ),
+            ))
+        }
+    };
+    let availability = match args.availability.as_deref() {
+        None => None,
+        Some("total") => Some(AvailabilityArg::Total),
+        Some(s) => match s.parse::<f64>() {
+            Ok(a) if (0.0..=1.0).contains(&a) => Some(AvailabilityArg::Fraction(a)),
+            _ => {
+                return Err(bad(
+                    "--availability",
+                    format!("{s:?} is neither total nor a number in [0, 1]"),
+                ))
+            }
+        },
+    };
+    let consistency_models = split_models(&args.consistency_models);
+    if args.max_txn_length == 0 {
+        return Err(bad("--max-txn-length", "must be positive"));
+    }
+    if args.max_writes_per_key == 0 {
+        return Err(bad("--max-writes-per-key", "must be positive"));
+    }
+    let key_count = match args.key_count {
+        Some(0) => return Err(bad("--key-count", "must be positive")),
+        Some(k) => k,
+        None => 10,
+    };
+    Ok(TestConfig {
+        workload,
+        bin,
+        args: args.args.clone(),
+        nodes,
+        time_limit: args.time_limit,
+        rate: args.rate,
+        concurrency,
+        latency: LatencyOpts {
+            mean_ms: args.latency,
+            dist: args.latency_dist,
+        },
+        partition,
+        nemesis_interval: args.nemesis_interval,
+        topology,
+        availability,
+        consistency_models,
+        key_count,
+        max_txn_length: args.max_txn_length,
+        max_writes_per_key: args.max_writes_per_key,
+        log_stderr: args.log_stderr,
+        seed: args.seed.unwrap_or_else(rand::random),
+        store: args.store.clone(),
+        recovery: args.recovery,
+        command_line,
+        init_timeout: std::time::Duration::from_secs_f64(args.init_timeout),
+    })
+}
+
+/// Maelstrom's split of `--consistency-models` on "whitespace, comma, whitespace": `a , b`
+/// is two models, `a,b` one (unknown) model.
+pub fn split_models(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = s;
+    loop {
+        let found = rest.char_indices().find_map(|(i, c)| {
+            if c != ',' {
+                return None;
+            }
+            let before = &rest[..i];
+            let after = &rest[i + 1..];
+            let ws_before = before.len() - before.trim_end().len();
+            let ws_after = after.len() - after.trim_start().len();
+            (ws_before > 0 && ws_after > 0).then_some((i - ws_before, i + 1 + ws_after))
+        });
+        match found {
+            Some((a, b)) => {
+                out.push(rest[..a].to_owned());
+                rest = &rest[b..];
+            }
+            None => {
+                out.push(rest.to_owned());
+                return out;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn concurrency_forms() {
+        assert_eq!(parse_concurrency("2n", 5).ok(), Some(10));
+        assert_eq!(parse_concurrency("3", 5).ok(), Some(3));
+        assert!(parse_concurrency("0", 5).is_err());
+        assert!(parse_concurrency("xn", 5).is_err());
+        assert!(parse_concurrency("", 5).is_err());
+    }
+
+    #[test]
+    fn models_split_only_on_spaced_commas() {
+        assert_eq!(split_models("read-committed"), vec!["read-committed"]);
+        assert_eq!(split_models("a,b"), vec!["a,b"]);
+        assert_eq!(split_models("a , b"), vec!["a", "b"]);
+    }
+
+    #[test]
+    fn unsupported_workloads_are_named() {
+        let e = "lin-kv"
+            .parse::<WorkloadKind>()
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("lin-kv") && e.contains("does not run"), "{e}");
+        assert!("nope".parse::<WorkloadKind>().is_err());
+    }
+
+    #[test]
+    fn binary_arguments_follow_the_flags() {
+        let cli = Cli::try_parse_from([
+            "glomers",
+            "test",
+            "-w",
+            "echo",
+            "--bin",
+            "/bin/true",
+            "--node-count",
+            "1",
+            "--",
+            "--mode",
+            "x",
+        ]);
+        let Ok(Cli {
+            command: Command::Test(t),
+        }) = cli
+        else {
+            panic!("parse")
+        };
+        assert_eq!(t.args, vec!["--mode", "x"]);
+        assert_eq!(t.node_count, Some(1));
+    }
+}

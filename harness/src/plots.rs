@@ -1,0 +1,153 @@
+//! SVG plots of a run: latency of every op over time (log scale, coloured by completion
+//! type, like Maelstrom's latency-raw) and the operation rate over time.
+
+use std::path::Path;
+
+use plotters::prelude::*;
+
+use crate::history::{History, OpType};
+
+/// Errors while drawing.
+#[derive(Debug, thiserror::Error)]
+pub enum PlotError {
+    /// plotters failed (file or drawing trouble).
+    #[error("plot {file}: {why}")]
+    Draw {
+        /// The file.
+        file: String,
+        /// What plotters said.
+        why: String,
+    },
+}
+
+fn draw_err<E: std::fmt::Display>(file: &str) -> impl Fn(E) -> PlotError + '_ {
+    move |e| PlotError::Draw {
+        file: file.to_owned(),
+        why: e.to_string(),
+    }
+}
+
+/// Writes `latency-raw.svg` and `rate.svg` into `dir`.
+pub fn write_all(dir: &Path, h: &History) -> Result<(), PlotError> {
+    latency(dir, h)?;
+    rate(dir, h)
+}
+
+fn points(h: &History) -> Vec<(f64, f64, OpType)> {
+    h.completed()
+        .into_iter()
+        .filter_map(|(inv, done)| {
+            let d = done?;
+            let ms = (d.time.saturating_sub(inv.time) as f64 / 1e6).max(0.01);
+            Some((inv.time as f64 / 1e9, ms, d.kind))
+        })
+        .collect()
+}
+
+fn latency(dir: &Path, h: &History) -> Result<(), PlotError> {
+    let file = "latency-raw.svg";
+    let path = dir.join(file);
+    let pts = points(h);
+    let t_max = pts.iter().map(|p| p.0).fold(1.0, f64::max);
+    let l_max = pts.iter().map(|p| p.1).fold(1.0, f64::max) * 2.0;
+    let root = SVGBackend::new(&path, (900, 500)).into_drawing_area();
+    root.fill(&WHITE).map_err(draw_err(file))?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption("latency (ms, log scale)", ("sans-serif", 18))
+        .margin(10)
+        .x_label_area_size(35)
+        .y_label_area_size(55)
+        .build_cartesian_2d(0.0..t_max * 1.02, (0.01..l_max).log_scale())
+        .map_err(draw_err(file))?;
+    chart
+        .configure_mesh()
+        .x_desc("time (s)")
+        .y_desc("latency (ms)")
+        .draw()
+        .map_err(draw_err(file))?;
+    for (kind, colour, label) in [
+        (OpType::Ok, BLUE, "ok"),
+        (OpType::Fail, RED, "fail"),
+        (OpType::Info, RGBColor(230, 150, 0), "info"),
+    ] {
+        chart
+            .draw_series(
+                pts.iter()
+                    .filter(|p| p.2 == kind)
+                    .map(|p| Circle::new((p.0, p.1), 2, colour.filled())),
+            )
+            .map_err(draw_err(file))?
+            .label(label)
+            .legend(move |(x, y)| Circle::new((x, y), 3, colour.filled()));
+    }
+    chart
+        .configure_series_labels()
+        .border_style(BLACK)
+        .draw()
+        .map_err(draw_err(file))?;
+    root.present().map_err(draw_err(file))
+}
+
+fn rate(dir: &Path, h: &History) -> Result<(), PlotError> {
+    let file = "rate.svg";
+    let path = dir.join(file);
+    let pts = points(h);
+    let secs = pts.iter().map(|p| p.0).fold(0.0, f64::max).ceil() as usize + 1;
+    let mut buckets = vec![[0u32; 3]; secs];
+    for p in &pts {
+        let k = match p.2 {
+            OpType::Ok => 0,
+            OpType::Fail => 1,
+            _ => 2,
+        };
+        if let Some(b) = buckets.get_mut(p.0 as usize) {
+            b[k] += 1;
+        }
+    }
+    let y_max = buckets
+        .iter()
+        .flat_map(|b| b.iter())
+        .copied()
+        .max()
+        .unwrap_or(1)
+        .max(1) as f64
+        * 1.1;
+    let root = SVGBackend::new(&path, (900, 400)).into_drawing_area();
+    root.fill(&WHITE).map_err(draw_err(file))?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption("operation rate (ops/s, by completion)", ("sans-serif", 18))
+        .margin(10)
+        .x_label_area_size(35)
+        .y_label_area_size(55)
+        .build_cartesian_2d(0.0..secs as f64, 0.0..y_max)
+        .map_err(draw_err(file))?;
+    chart
+        .configure_mesh()
+        .x_desc("time (s)")
+        .y_desc("ops/s")
+        .draw()
+        .map_err(draw_err(file))?;
+    for (k, colour, label) in [
+        (0, BLUE, "ok"),
+        (1, RED, "fail"),
+        (2, RGBColor(230, 150, 0), "info"),
+    ] {
+        chart
+            .draw_series(LineSeries::new(
+                buckets
+                    .iter()
+                    .enumerate()
+                    .map(|(i, b)| (i as f64 + 0.5, b[k] as f64)),
+                colour,
+            ))
+            .map_err(draw_err(file))?
+            .label(label)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 15, y)], colour));
+    }
+    chart
+        .configure_series_labels()
+        .border_style(BLACK)
+        .draw()
+        .map_err(draw_err(file))?;
+    root.present().map_err(draw_err(file))
+}

@@ -1,0 +1,149 @@
+//! The g-counter workload (reference 7.5): the pn-counter mix with negative adds redrawn,
+//! i.e. ⅓ `add` of a delta uniform in 0..=4 and ⅔ `read`; one final `read` per thread. The
+//! client has no error wrapper: every error reply and timeout completes `info`.
+
+use std::collections::HashSet;
+
+use rand::rngs::StdRng;
+use rand::Rng;
+use serde_json::{json, Value};
+
+use super::rpc::{complete, ErrorStyle, FieldKind, DEFAULT_TIMEOUT};
+use super::{Client, Generator, Next, OpSpec, Phase, Reply, Step};
+
+/// G-counter's generator. Invariant: add deltas are in 0..=4; each thread gets at most
+/// one final read.
+#[derive(Debug, Default)]
+pub struct GCounterGenerator {
+    final_done: HashSet<usize>,
+}
+
+impl Generator for GCounterGenerator {
+    fn next(&mut self, phase: Phase, thread: usize, _now: u64, rng: &mut StdRng) -> Next {
+        match phase {
+            Phase::Main => loop {
+                if rng.random_bool(0.5) {
+                    let delta: i64 = rng.random_range(-5..5);
+                    if delta < 0 {
+                        continue;
+                    }
+                    return Next::Op(OpSpec {
+                        f: "add".into(),
+                        value: json!(delta),
+                    });
+                }
+                return Next::Op(OpSpec {
+                    f: "read".into(),
+                    value: Value::Null,
+                });
+            },
+            Phase::Final => {
+                if self.final_done.insert(thread) {
+                    Next::Op(OpSpec {
+                        f: "read".into(),
+                        value: Value::Null,
+                    })
+                } else {
+                    Next::Done
+                }
+            }
+        }
+    }
+
+    fn has_final_phase(&self) -> bool {
+        true
+    }
+}
+
+/// The g-counter client: `add` → `add_ok` (ok value = the delta), `read` → `read_ok`
+/// (ok value = the integer `value`).
+#[derive(Debug, Default)]
+pub struct GCounterClient {
+    current: Option<OpSpec>,
+}
+
+impl Client for GCounterClient {
+    fn start(&mut self, op: &OpSpec) -> Step {
+        self.current = Some(op.clone());
+        let body = if op.f == "add" {
+            json!({"type": "add", "delta": op.value})
+        } else {
+            json!({"type": "read"})
+        };
+        Step::Call {
+            body,
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+
+    fn on_reply(&mut self, reply: Reply) -> Step {
+        let op = self.current.take().unwrap_or(OpSpec {
+            f: "read".into(),
+            value: Value::Null,
+        });
+        let completion = if op.f == "add" {
+            complete(ErrorStyle::Unwrapped, &reply, "add_ok", &[], |_| {
+                op.value.clone()
+            })
+        } else {
+            complete(
+                ErrorStyle::Unwrapped,
+                &reply,
+                "read_ok",
+                &[("value", FieldKind::Int)],
+                |o| o.get("value").cloned().unwrap_or(Value::Null),
+            )
+        };
+        Step::Done(completion)
+    }
+
+    fn reusable(&self) -> bool {
+        false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workload::Completion;
+    use rand::SeedableRng;
+
+    #[test]
+    fn mix_is_a_third_adds_with_small_deltas() {
+        let mut g = GCounterGenerator::default();
+        let mut rng = StdRng::seed_from_u64(3);
+        let mut adds = 0;
+        for _ in 0..3000 {
+            let Next::Op(op) = g.next(Phase::Main, 0, 0, &mut rng) else {
+                panic!()
+            };
+            if op.f == "add" {
+                let d = op.value.as_i64().unwrap_or(-1);
+                assert!((0..=4).contains(&d));
+                adds += 1;
+            }
+        }
+        assert!((850..1150).contains(&adds), "{adds}");
+    }
+
+    #[test]
+    fn definite_errors_are_still_info() {
+        let mut c = GCounterClient::default();
+        c.start(&OpSpec {
+            f: "add".into(),
+            value: json!(2),
+        });
+        let s = c.on_reply(Reply::Body(
+            json!({"type":"error","in_reply_to":1,"code":11}),
+        ));
+        assert!(matches!(s, Step::Done(Completion::Info(_))));
+        c.start(&OpSpec {
+            f: "read".into(),
+            value: Value::Null,
+        });
+        let s = c.on_reply(Reply::Body(
+            json!({"type":"read_ok","in_reply_to":1,"value":1.0}),
+        ));
+        assert!(matches!(s, Step::Done(Completion::Info(_))));
+    }
+}

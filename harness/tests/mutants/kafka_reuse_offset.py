@@ -1,0 +1,11 @@
+#!/usr/bin/env python3
+"""Mutant kafka node: the correct node with the 'reuse-offset' bug (see kafka_correct.py)."""
+import os
+import sys
+
+os.environ["MUTANT"] = "reuse-offset"
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import kafka_correct  # noqa: E402
+
+kafka_correct.main()
