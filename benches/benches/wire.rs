@@ -61,8 +61,11 @@ struct PollOkIn<'a> {
     #[serde(rename = "type", borrow)]
     kind: Cow<'a, str>,
     in_reply_to: u64,
+    // `&str` keys, not `Cow<str>`/`String`: serde-json-core 0.6's map-key deserializer
+    // reaches `unreachable!()` (a panic) on `deserialize_string`, which owned or `Cow`
+    // keys call. Keys are Maelstrom's short digit strings, never escaped.
     #[serde(borrow)]
-    msgs: BTreeMap<Cow<'a, str>, Vec<(u64, u64)>>,
+    msgs: BTreeMap<&'a str, Vec<(u64, u64)>>,
 }
 
 #[derive(Serialize)]
