@@ -102,8 +102,8 @@ pub struct Point {
     pub max_ms: Option<f64>,
     /// The harness's verdict was valid (exit status 0).
     pub valid: bool,
-    /// The run's `harness_cpu_percent` as recorded. Kept out of the tables: the harness
-    /// measures its whole process, so in a multi-run process it grows from run to run.
+    /// The run's `harness_cpu_percent` as recorded (the harness's own share of one core
+    /// during that run).
     pub cpu_percent: Option<f64>,
 }
 

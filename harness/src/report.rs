@@ -46,16 +46,26 @@ impl Outcome {
     }
 }
 
-/// The share of one core the harness used: (user + sys CPU time) / wall time, in %.
-pub fn cpu_percent(wall_secs: f64) -> Option<f64> {
+/// CPU time (user + sys) this process has used so far, in seconds.
+pub fn process_cpu_secs() -> Option<f64> {
     // SAFETY: getrusage writes into the zeroed struct we own; RUSAGE_SELF is always valid.
     let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
     let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
-    if rc != 0 || wall_secs <= 0.0 {
+    if rc != 0 {
         return None;
     }
     let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
-    Some(100.0 * (t(ru.ru_utime) + t(ru.ru_stime)) / wall_secs)
+    Some(t(ru.ru_utime) + t(ru.ru_stime))
+}
+
+/// The share of one core the harness used during one run: the CPU seconds it spent in
+/// that run over the run's wall time, in %. Per run, so that several runs in one process
+/// (`glomers challenges`, `glomers broadcast-frontier`) each report their own share.
+pub fn cpu_percent(cpu_secs: Option<f64>, wall_secs: f64) -> Option<f64> {
+    match cpu_secs {
+        Some(c) if wall_secs > 0.0 => Some(100.0 * c / wall_secs),
+        _ => None,
+    }
 }
 
 /// Runs the checkers and composes the verdict as Maelstrom does.
@@ -89,7 +99,7 @@ pub fn analyse(cfg: &TestConfig, out: &RunOutput) -> Outcome {
     ];
     let valid = checkers::compose(sections.clone()).valid;
     let latencies = perf::summary_json(&perf::latencies(h));
-    let cpu = cpu_percent(out.wall_secs);
+    let cpu = cpu_percent(out.cpu_secs, out.wall_secs);
     let mut results = json!({
         "valid": valid,
         "seed": cfg.seed,

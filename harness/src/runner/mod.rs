@@ -97,6 +97,8 @@ pub struct RunOutput {
     pub problems: Vec<NodeProblem>,
     /// Wall-clock seconds of the run.
     pub wall_secs: f64,
+    /// CPU seconds the harness process spent during the run (None if unmeasurable).
+    pub cpu_secs: Option<f64>,
 }
 
 /// Derives an independent RNG stream for `purpose` from the run's seed.
@@ -219,6 +221,7 @@ impl Conn {
 /// Runs the test described by `cfg`, writing node logs into `run_dir/node-logs`.
 pub async fn run(cfg: &TestConfig, run_dir: &std::path::Path) -> Result<RunOutput, RunError> {
     let wall = Instant::now();
+    let cpu_at_start = crate::report::process_cpu_secs();
     let logs = run_dir.join("node-logs");
     std::fs::create_dir_all(&logs).map_err(|source| RunError::Store {
         path: logs.clone(),
@@ -254,6 +257,9 @@ pub async fn run(cfg: &TestConfig, run_dir: &std::path::Path) -> Result<RunOutpu
         net: net_stats,
         problems,
         wall_secs: wall.elapsed().as_secs_f64(),
+        cpu_secs: crate::report::process_cpu_secs()
+            .zip(cpu_at_start)
+            .map(|(end, start)| end - start),
     })
 }
 
