@@ -160,10 +160,7 @@ impl<V: EntryVec<M>, M> KeyLog<V, M> {
     /// O(retained entries) for the shift.
     pub(crate) fn truncate_before(&mut self, offset: u64) -> usize {
         self.floor = self.floor.max(offset);
-        let n = self
-            .entries
-            .as_slice()
-            .partition_point(|e| e.offset < offset);
+        let n = first_at_or_after(self.entries.as_slice(), offset);
         if n > 0 {
             self.entries.remove_front(n);
         }
@@ -171,10 +168,89 @@ impl<V: EntryVec<M>, M> KeyLog<V, M> {
     }
 }
 
-/// The read window of a sorted slice: binary search for the first offset `>= from`.
+/// The read window of a sorted slice: the first offset `>= from`, then at most `max`.
 #[inline]
 pub(crate) fn read_slice<M>(s: &[Entry<M>], from: u64, max: usize) -> &[Entry<M>] {
-    let start = s.partition_point(|e| e.offset < from);
+    let start = first_at_or_after(s, from);
     let rest = &s[start..];
     &rest[..rest.len().min(max)]
+}
+
+/// Index of the first entry with offset `>= from` in a slice of strictly increasing
+/// offsets.
+///
+/// Strictly increasing offsets put entry `i` at an offset in
+/// `first + i ..= last - (len - 1 - i)`, so the answer lies in a window of `gap + 1`
+/// indices, where `gap` is the number of offsets missing between `first` and `last`. For a
+/// dense log (every offset appended here, none replicated out of order) the window is one
+/// index and the lookup is O(1); otherwise it is a binary search of the window, O(log gap).
+#[inline]
+pub(crate) fn first_at_or_after<M>(s: &[Entry<M>], from: u64) -> usize {
+    let (Some(first), Some(last)) = (s.first(), s.last()) else {
+        return 0;
+    };
+    if from <= first.offset {
+        return 0;
+    }
+    if from > last.offset {
+        return s.len();
+    }
+    // first.offset < from <= last.offset, so both differences are in range.
+    let len = s.len() as u64;
+    let hi = (from - first.offset).min(len - 1);
+    let lo = (len - 1).saturating_sub(last.offset - from);
+    // The answer is in lo..=hi (lo <= hi because offsets strictly increase).
+    let (lo, hi) = (lo as usize, hi as usize);
+    if lo >= hi {
+        return hi;
+    }
+    lo + s[lo..=hi].partition_point(|e| e.offset < from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec::Vec;
+    use proptest::prelude::*;
+
+    fn entries(gaps: &[u8], start: u64) -> Vec<Entry<()>> {
+        let mut offset = start;
+        gaps.iter()
+            .map(|&g| {
+                offset += u64::from(g);
+                let e = Entry { offset, msg: () };
+                offset += 1;
+                e
+            })
+            .collect()
+    }
+
+    proptest! {
+        /// The windowed search agrees with a plain binary search on every slice of strictly
+        /// increasing offsets (dense, sparse, or mixed) and every target around them.
+        #[test]
+        fn windowed_search_is_a_binary_search(
+            gaps in proptest::collection::vec(prop_oneof![Just(0u8), any::<u8>()], 0..64),
+            start in 0u64..1000,
+            from in 0u64..20_000,
+        ) {
+            let s = entries(&gaps, start);
+            prop_assert_eq!(first_at_or_after(&s, from), s.partition_point(|e| e.offset < from));
+        }
+    }
+
+    #[test]
+    fn dense_and_sparse_lookups() {
+        let dense = entries(&[0; 10], 5); // offsets 5..=14
+        assert_eq!(first_at_or_after(&dense, 0), 0);
+        assert_eq!(first_at_or_after(&dense, 9), 4);
+        assert_eq!(first_at_or_after(&dense, 14), 9);
+        assert_eq!(first_at_or_after(&dense, 15), 10);
+        let sparse = entries(&[0, 9, 0, 90], 0); // offsets 0, 10, 11, 102
+        assert_eq!(first_at_or_after(&sparse, 1), 1);
+        assert_eq!(first_at_or_after(&sparse, 11), 2);
+        assert_eq!(first_at_or_after(&sparse, 12), 3);
+        assert_eq!(first_at_or_after(&sparse, 103), 4);
+        assert_eq!(first_at_or_after::<()>(&[], 3), 0);
+    }
 }

@@ -3,27 +3,33 @@
 use crate::keylog::KeyLog;
 use crate::{Entry, Error, InsertOutcome};
 use alloc::borrow::ToOwned;
-use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use core::borrow::Borrow;
+use core::hash::Hash;
+use hashbrown::hash_map::RawEntryMut;
+use hashbrown::HashMap;
 
-/// Per-key logs of `(offset, msg)` plus committed offsets, over a `BTreeMap` of keys each
+/// Per-key logs of `(offset, msg)` plus committed offsets, over a hash map of keys
+/// (`hashbrown` with its default `foldhash` hasher: no_std, and one probe per lookup) each
 /// holding a `Vec` of entries sorted by offset.
 ///
-/// Complexity (n = entries of the key, k = keys): `append` O(log k) + amortized O(1);
-/// `insert_at` O(log k) + O(1) past the tail (the common case: replicas arrive roughly in
-/// order), else O(log n) search + O(entries after the position) shift; `read` O(log k +
-/// log n) to locate, then a borrowed slice. Key lookups take a borrowed form (`&str` for
-/// `String` keys) and allocate an owned key only when a key is first seen.
+/// Complexity (n = entries of the key): `append` one hash lookup + amortized O(1);
+/// `insert_at` one lookup + O(1) past the tail (the common case: replicas arrive roughly in
+/// order), else O(log n) search + O(entries after the position) shift; `read` one lookup,
+/// then O(1) to locate when the key's offsets are dense (every offset appended here) and
+/// O(log gap) otherwise, then a borrowed slice. Key lookups take a borrowed form (`&str`
+/// for `String` keys), hash the key once, and allocate an owned key only when a key is
+/// first seen. `foldhash` is not DoS-resistant; keys come from a test's clients, not from
+/// an adversary, and the map's size is bounded by the keys they use.
 #[derive(Debug)]
 pub struct OffsetLog<K, M> {
-    keys: BTreeMap<K, KeyLog<Vec<Entry<M>>, M>>,
+    keys: HashMap<K, KeyLog<Vec<Entry<M>>, M>>,
 }
 
 impl<K, M> Default for OffsetLog<K, M> {
     fn default() -> Self {
         OffsetLog {
-            keys: BTreeMap::new(),
+            keys: HashMap::new(),
         }
     }
 }
@@ -47,7 +53,7 @@ impl<K, M> RetentionPolicy<K, M> for KeepLast {
     }
 }
 
-impl<K: Ord, M> OffsetLog<K, M> {
+impl<K: Ord + Hash, M> OffsetLog<K, M> {
     /// An empty log.
     pub fn new() -> Self {
         Self::default()
@@ -56,15 +62,13 @@ impl<K: Ord, M> OffsetLog<K, M> {
     fn key_mut<Q>(&mut self, key: &Q) -> &mut KeyLog<Vec<Entry<M>>, M>
     where
         K: Borrow<Q>,
-        Q: Ord + ToOwned<Owned = K> + ?Sized,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
     {
-        // Two lookups on first sight of a key only; the hot path borrows without allocating.
-        if !self.keys.contains_key(key) {
-            self.keys.insert(key.to_owned(), KeyLog::default());
+        // One hash and one probe; an owned key is made only on first sight of a key.
+        match self.keys.raw_entry_mut().from_key(key) {
+            RawEntryMut::Occupied(e) => e.into_mut(),
+            RawEntryMut::Vacant(e) => e.insert(key.to_owned(), KeyLog::default()).1,
         }
-        self.keys
-            .get_mut(key)
-            .unwrap_or_else(|| unreachable!("key inserted above"))
     }
 
     /// Appends `msg` to `key`'s log at the next offset: one past the largest offset ever
@@ -73,7 +77,7 @@ impl<K: Ord, M> OffsetLog<K, M> {
     pub fn append<Q>(&mut self, key: &Q, msg: M) -> Result<u64, Error>
     where
         K: Borrow<Q>,
-        Q: Ord + ToOwned<Owned = K> + ?Sized,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
     {
         self.key_mut(key).append(msg)
     }
@@ -86,7 +90,7 @@ impl<K: Ord, M> OffsetLog<K, M> {
     pub fn insert_at<Q>(&mut self, key: &Q, offset: u64, msg: M) -> Result<InsertOutcome, Error>
     where
         K: Borrow<Q>,
-        Q: Ord + ToOwned<Owned = K> + ?Sized,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
         M: PartialEq,
     {
         if offset == u64::MAX {
@@ -100,7 +104,7 @@ impl<K: Ord, M> OffsetLog<K, M> {
     pub fn read<Q>(&self, key: &Q, from: u64, max: usize) -> &[Entry<M>]
     where
         K: Borrow<Q>,
-        Q: Ord + ?Sized,
+        Q: Hash + Eq + ?Sized,
     {
         self.keys.get(key).map_or(&[], |l| l.read(from, max))
     }
@@ -110,7 +114,7 @@ impl<K: Ord, M> OffsetLog<K, M> {
     pub fn commit<Q>(&mut self, key: &Q, offset: u64) -> u64
     where
         K: Borrow<Q>,
-        Q: Ord + ToOwned<Owned = K> + ?Sized,
+        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
     {
         self.key_mut(key).commit(offset)
     }
@@ -119,7 +123,7 @@ impl<K: Ord, M> OffsetLog<K, M> {
     pub fn committed<Q>(&self, key: &Q) -> Option<u64>
     where
         K: Borrow<Q>,
-        Q: Ord + ?Sized,
+        Q: Hash + Eq + ?Sized,
     {
         self.keys.get(key).and_then(|l| l.committed())
     }
@@ -128,7 +132,7 @@ impl<K: Ord, M> OffsetLog<K, M> {
     pub fn next_offset<Q>(&self, key: &Q) -> u64
     where
         K: Borrow<Q>,
-        Q: Ord + ?Sized,
+        Q: Hash + Eq + ?Sized,
     {
         self.keys.get(key).map_or(0, |l| l.next_offset())
     }
@@ -139,14 +143,15 @@ impl<K: Ord, M> OffsetLog<K, M> {
     pub fn truncate_before<Q>(&mut self, key: &Q, offset: u64) -> usize
     where
         K: Borrow<Q>,
-        Q: Ord + ?Sized,
+        Q: Hash + Eq + ?Sized,
     {
         self.keys
             .get_mut(key)
             .map_or(0, |l| l.truncate_before(offset))
     }
 
-    /// Runs `policy` over every key and truncates as it says; returns entries dropped.
+    /// Runs `policy` over every key (in no particular order) and truncates as it says;
+    /// returns entries dropped.
     pub fn apply_retention(&mut self, policy: &mut impl RetentionPolicy<K, M>) -> usize {
         let mut dropped = 0;
         for (k, l) in self.keys.iter_mut() {
@@ -157,16 +162,18 @@ impl<K: Ord, M> OffsetLog<K, M> {
         dropped
     }
 
-    /// The keys with a log or a commit, in key order.
+    /// The keys with a log or a commit, in key order (sorted on each call: O(k log k)).
     pub fn keys(&self) -> impl Iterator<Item = &K> + '_ {
-        self.keys.keys()
+        let mut keys: Vec<&K> = self.keys.keys().collect();
+        keys.sort_unstable();
+        keys.into_iter()
     }
 
     /// Number of stored entries of `key`.
     pub fn len<Q>(&self, key: &Q) -> usize
     where
         K: Borrow<Q>,
-        Q: Ord + ?Sized,
+        Q: Hash + Eq + ?Sized,
     {
         self.keys.get(key).map_or(0, |l| l.entries().len())
     }
