@@ -7,18 +7,13 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use glomers_benches::baseline::{decimal_id, merge_counter_map, LockedLog, LockedRegisters};
+use glomers_benches::clock::{coarse_unix_ms, precise_unix_ms};
 use glomers_flake::{Flake, NodeIndex, SharedFlake};
 use glomers_gcounter::{BoundedGCounter, MapGCounter};
 use glomers_offset_log::{ConcurrentLog, OffsetLog};
 use glomers_txn::{Isolation, LamportClock, MicroOp, RegisterMap};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
 
 fn now_us() -> u128 {
     SystemTime::now()
@@ -46,40 +41,75 @@ fn two_threads(iters: u64, per_thread: impl Fn(u64) + Sync) -> Duration {
     start.elapsed()
 }
 
+/// `iters` ids from one `Flake`, reading `clock` for each.
+fn mint_plain(iters: u64, clock: fn() -> u64) -> Duration {
+    let mut f = Flake::with_max_lead(node(), u64::MAX);
+    let start = Instant::now();
+    for _ in 0..iters {
+        match f.next_id(clock()) {
+            Ok(id) => {
+                black_box(id);
+            }
+            Err(e) => panic!("flake refused: {e}"),
+        }
+    }
+    start.elapsed()
+}
+
+/// `iters` ids from one `SharedFlake` minted by two threads, each reading `clock` per id.
+fn mint_shared(iters: u64, clock: fn() -> u64) -> Duration {
+    let f = SharedFlake::with_max_lead(node(), u64::MAX);
+    two_threads(iters, |n| {
+        for _ in 0..n {
+            match f.next_id(clock()) {
+                Ok(id) => {
+                    black_box(id);
+                }
+                Err(e) => panic!("shared flake refused: {e}"),
+            }
+        }
+    })
+}
+
+/// Ids per thread a `Lease` claims from the shared generator at a time.
+const LEASE_BLOCK: u16 = 64;
+
+/// Like [`mint_shared`], each thread minting through its own `Lease` of the generator.
+fn mint_leased(iters: u64, clock: fn() -> u64) -> Duration {
+    let f = SharedFlake::with_max_lead(node(), u64::MAX);
+    two_threads(iters, |n| {
+        let mut lease = f.lease(LEASE_BLOCK);
+        for _ in 0..n {
+            match lease.next_id(clock()) {
+                Ok(id) => {
+                    black_box(id);
+                }
+                Err(e) => panic!("leased flake refused: {e}"),
+            }
+        }
+    })
+}
+
 fn flake(c: &mut Criterion) {
     let mut g = c.benchmark_group("flake");
     g.throughput(Throughput::Elements(1));
-    // A fresh generator per sample keeps the logical clock's lead over the wall clock far
-    // below the default bound even though the benchmark mints far more than 4096 ids/ms.
+    // Generators with an unbounded lead: one thread mints well above the 4096 ids per
+    // millisecond the id format holds, so logical time runs ahead of the wall clock by
+    // seconds within one warm-up, past the default 10 s bound, which would refuse ids.
     g.bench_function("flake-1t", |b| {
-        b.iter_custom(|iters| {
-            let mut f = Flake::new(node());
-            let start = Instant::now();
-            for _ in 0..iters {
-                match f.next_id(now_ms()) {
-                    Ok(id) => {
-                        black_box(id);
-                    }
-                    Err(e) => panic!("flake refused: {e}"),
-                }
-            }
-            start.elapsed()
-        })
+        b.iter_custom(|iters| mint_plain(iters, coarse_unix_ms))
+    });
+    g.bench_function("flake-1t-precise", |b| {
+        b.iter_custom(|iters| mint_plain(iters, precise_unix_ms))
     });
     g.bench_function("shared-flake-2t", |b| {
-        b.iter_custom(|iters| {
-            let f = SharedFlake::new(node());
-            two_threads(iters, |n| {
-                for _ in 0..n {
-                    match f.next_id(now_ms()) {
-                        Ok(id) => {
-                            black_box(id);
-                        }
-                        Err(e) => panic!("shared flake refused: {e}"),
-                    }
-                }
-            })
-        })
+        b.iter_custom(|iters| mint_shared(iters, coarse_unix_ms))
+    });
+    g.bench_function("shared-flake-2t-precise", |b| {
+        b.iter_custom(|iters| mint_shared(iters, precise_unix_ms))
+    });
+    g.bench_function("leased-flake-2t", |b| {
+        b.iter_custom(|iters| mint_leased(iters, coarse_unix_ms))
     });
     g.bench_function("uuid-v4-1t", |b| b.iter(|| black_box(uuid::Uuid::new_v4())));
     g.bench_function("uuid-v4-2t", |b| {

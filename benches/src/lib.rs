@@ -12,10 +12,12 @@
 //! - [`alloc_count`]: a global allocator wrapper counting allocations and bytes.
 //! - [`table`]: reads criterion's `estimates.json`/`benchmark.json` files and renders the
 //!   markdown table with ratios and targets.
+//! - [`clock`]: the precise and the coarse wall clock the id benchmarks read per id.
 //! - [`paths`]: where the target directory, the `echo` binary and criterion's output are.
 
 pub mod alloc_count;
 pub mod baseline;
+pub mod clock;
 pub mod paths;
 pub mod pipe;
 pub mod table;

@@ -188,7 +188,7 @@ pub struct Row {
 /// The rows of `BENCHMARKS.md`, in order; the ids are those the bench targets register.
 pub const ROWS: &[Row] = &[
     Row {
-        figure: "flake `Flake::next_id` + clock read, 1 thread",
+        figure: "flake `Flake::next_id` + coarse clock read, 1 thread",
         ours: "flake/flake-1t",
         baseline_label: "`uuid` v4, 1 thread",
         baseline: "flake/uuid-v4-1t",
@@ -196,7 +196,7 @@ pub const ROWS: &[Row] = &[
         target: Target::Speedup(10.0),
     },
     Row {
-        figure: "flake `Flake::next_id` + clock read, 1 thread",
+        figure: "flake `Flake::next_id` + coarse clock read, 1 thread",
         ours: "flake/flake-1t",
         baseline_label: "decimal-string id, 1 thread",
         baseline: "flake/decimal-1t",
@@ -204,18 +204,42 @@ pub const ROWS: &[Row] = &[
         target: Target::None,
     },
     Row {
-        figure: "flake `SharedFlake`, 2 threads sharing one generator",
-        ours: "flake/shared-flake-2t",
+        figure: "flake `SharedFlake` through a 64-id `Lease` per thread + coarse clock read, 2 threads sharing one generator",
+        ours: "flake/leased-flake-2t",
         baseline_label: "`uuid` v4, 2 threads",
         baseline: "flake/uuid-v4-2t",
         unit: "ids",
         target: Target::Speedup(10.0),
     },
     Row {
-        figure: "flake `SharedFlake`, 2 threads sharing one generator",
+        figure: "flake `SharedFlake::next_id` + coarse clock read, 2 threads sharing one generator",
         ours: "flake/shared-flake-2t",
+        baseline_label: "`uuid` v4, 2 threads",
+        baseline: "flake/uuid-v4-2t",
+        unit: "ids",
+        target: Target::None,
+    },
+    Row {
+        figure: "flake `SharedFlake` through a 64-id `Lease` per thread + coarse clock read, 2 threads sharing one generator",
+        ours: "flake/leased-flake-2t",
         baseline_label: "decimal-string id, 2 threads",
         baseline: "flake/decimal-2t",
+        unit: "ids",
+        target: Target::None,
+    },
+    Row {
+        figure: "flake `Flake::next_id` + precise clock read (`SystemTime`), 1 thread",
+        ours: "flake/flake-1t-precise",
+        baseline_label: "`uuid` v4, 1 thread",
+        baseline: "flake/uuid-v4-1t",
+        unit: "ids",
+        target: Target::None,
+    },
+    Row {
+        figure: "flake `SharedFlake` + precise clock read (`SystemTime`), 2 threads",
+        ours: "flake/shared-flake-2t-precise",
+        baseline_label: "`uuid` v4, 2 threads",
+        baseline: "flake/uuid-v4-2t",
         unit: "ids",
         target: Target::None,
     },

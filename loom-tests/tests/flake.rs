@@ -1,5 +1,7 @@
 //! loom models of `glomers_flake::SharedFlake`, the lock-free id generator shared by
-//! threads (one compare-and-swap loop over the packed `(ms, seq)` counter).
+//! threads (a wait-free `fetch_add` while the packed `(ms, seq)` counter is ahead of the
+//! clock reading, a compare-and-swap loop to move it up to the reading otherwise), and of
+//! its per-thread `Lease`s, which claim blocks of counter values the same way.
 //!
 //! Invariant checked in every explored interleaving: the ids returned by all threads are
 //! pairwise distinct, each thread's ids strictly increase, every id carries the node and a
@@ -175,6 +177,50 @@ fn refused_call_consumes_nothing() {
         let max = ok.iter().copied().max().expect("at least two ids");
         let after = gen.next_id(T + 5).expect("not ahead of the clock").get();
         assert_eq!(after, max + 1, "a refused call consumed an id");
+    });
+    assert!(runs > 1, "loom explored a single interleaving");
+}
+
+/// Two threads mint three ids each through their own `Lease` of blocks of 2, with the
+/// clock standing still at `T` for one and stepping forward for the other, so blocks run
+/// out and go stale while the other thread claims.
+///
+/// Invariant: ids distinct, strictly increasing per lease, never earlier than the
+/// reading; an id minted directly after both threads finished is above all of them (the
+/// claimed blocks were all accounted for in the shared counter).
+#[test]
+fn two_leases_claim_disjoint_blocks() {
+    const CLOCKS: &[&[u64]] = &[&[T, T, T], &[T, T + 1, T + 1]];
+    let runs = explore(|| {
+        let gen = Arc::new(SharedFlake::new(NodeIndex::new(NODE).expect("valid index")));
+        let handles: Vec<_> = CLOCKS
+            .iter()
+            .map(|readings| {
+                let gen = Arc::clone(&gen);
+                thread::spawn(move || {
+                    let mut lease = gen.lease(2);
+                    readings
+                        .iter()
+                        .map(|&now| {
+                            lease
+                                .next_id(now)
+                                .expect("the lead bound is not reached")
+                                .get()
+                        })
+                        .collect::<Vec<u64>>()
+                })
+            })
+            .collect();
+        let ids: Vec<Vec<u64>> = handles
+            .into_iter()
+            .map(|h| h.join().expect("minting thread panicked"))
+            .collect();
+        check_ids(&ids, CLOCKS);
+        let max = ids.iter().flatten().copied().max().expect("six ids");
+        assert!(
+            mint_shared(&gen, T) > max,
+            "a claimed block was not accounted for"
+        );
     });
     assert!(runs > 1, "loom explored a single interleaving");
 }

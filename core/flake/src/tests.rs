@@ -48,15 +48,21 @@ fn readings(start: u64, script: &[(Tick, u16)]) -> Vec<u64> {
     out
 }
 
-/// Checks the per-generator invariants of one run; returns the ids issued.
-fn check_run(gen: &mut Flake, reads: &[u64], max_lead: u64) -> Result<Vec<FlakeId>, TestCaseError> {
+/// Checks the per-generator invariants of one run of `mint` (a [`Flake`], or a lone
+/// [`Lease`]) stamping `node`; returns the ids issued.
+fn check_run(
+    node: NodeIndex,
+    mut mint: impl FnMut(u64) -> Result<FlakeId, FlakeError>,
+    reads: &[u64],
+    max_lead: u64,
+) -> Result<Vec<FlakeId>, TestCaseError> {
     let mut ids: Vec<FlakeId> = Vec::new();
     for &now in reads {
-        match gen.next_id(now) {
+        match mint(now) {
             Ok(id) => {
                 let p = id.parts();
                 prop_assert!(id.get() < (1 << 63), "sign bit set");
-                prop_assert_eq!(p.node, gen.node());
+                prop_assert_eq!(p.node, node);
                 prop_assert!(p.unix_ms >= now, "id behind its clock reading");
                 prop_assert!(p.unix_ms - now <= max_lead, "lead bound broken");
                 if let Some(last) = ids.last() {
@@ -87,7 +93,7 @@ proptest! {
     fn ids_unique_and_increasing_under_any_clock(script in ticks(), n in 0u16..1024) {
         let reads = readings(T0, &script);
         let mut gen = Flake::with_max_lead(node(n), u64::MAX);
-        let ids = check_run(&mut gen, &reads, u64::MAX)?;
+        let ids = check_run(gen.node(), |now| gen.next_id(now), &reads, u64::MAX)?;
         prop_assert_eq!(ids.len(), reads.len(), "an unbounded generator never refuses");
         let set: BTreeSet<_> = ids.iter().collect();
         prop_assert_eq!(set.len(), ids.len());
@@ -97,7 +103,7 @@ proptest! {
     fn lead_bound_is_kept_and_refusals_change_nothing(script in ticks(), lead in 0u64..300) {
         let reads = readings(T0, &script);
         let mut gen = Flake::with_max_lead(node(3), lead);
-        check_run(&mut gen, &reads, lead)?;
+        check_run(gen.node(), |now| gen.next_id(now), &reads, lead)?;
     }
 
     #[test]
@@ -111,13 +117,55 @@ proptest! {
     }
 
     #[test]
+    fn a_lone_lease_keeps_every_invariant(
+        script in ticks(),
+        block in prop_oneof![Just(1u16), 2u16..70, Just(SEQ_PER_MS)],
+        lead in prop_oneof![Just(u64::MAX), 0u64..300],
+    ) {
+        let reads = readings(T0, &script);
+        let shared = SharedFlake::with_max_lead(node(4), lead);
+        let mut lease = shared.lease(block);
+        check_run(node(4), |now| lease.next_id(now), &reads, lead)?;
+    }
+
+    /// Two leases and direct calls on one generator, interleaved in any order under one
+    /// advancing clock: every id distinct, each lease's ids strictly increasing.
+    #[test]
+    fn leases_and_direct_calls_never_collide(
+        schedule in proptest::collection::vec((0u8..3, 0u64..3), 1..400),
+        blocks in (1u16..9, 1u16..9),
+    ) {
+        let shared = SharedFlake::with_max_lead(node(2), u64::MAX);
+        let mut leases = [shared.lease(blocks.0), shared.lease(blocks.1)];
+        let mut per_lease: [Vec<FlakeId>; 2] = [Vec::new(), Vec::new()];
+        let mut all = BTreeSet::new();
+        let mut now = T0;
+        for (who, advance) in schedule {
+            now += advance;
+            let id = match who {
+                0 | 1 => {
+                    let id = leases[usize::from(who)].next_id(now).unwrap();
+                    per_lease[usize::from(who)].push(id);
+                    id
+                }
+                _ => shared.next_id(now).unwrap(),
+            };
+            prop_assert!(id.parts().unix_ms >= now, "id behind its clock reading");
+            prop_assert!(all.insert(id), "duplicate id {:?}", id);
+        }
+        for ids in &per_lease {
+            prop_assert!(ids.windows(2).all(|w| w[0] < w[1]), "lease order broken");
+        }
+    }
+
+    #[test]
     fn distinct_nodes_never_collide(a in ticks(), b in ticks(), na in 0u16..1024, nb in 0u16..1024) {
         prop_assume!(na != nb);
         let mut ga = Flake::with_max_lead(node(na), u64::MAX);
         let mut gb = Flake::with_max_lead(node(nb), u64::MAX);
         // Same starting clock, so the time fields overlap heavily.
-        let ia: BTreeSet<_> = check_run(&mut ga, &readings(T0, &a), u64::MAX)?.into_iter().collect();
-        let ib: BTreeSet<_> = check_run(&mut gb, &readings(T0, &b), u64::MAX)?.into_iter().collect();
+        let ia: BTreeSet<_> = check_run(ga.node(), |now| ga.next_id(now), &readings(T0, &a), u64::MAX)?.into_iter().collect();
+        let ib: BTreeSet<_> = check_run(gb.node(), |now| gb.next_id(now), &readings(T0, &b), u64::MAX)?.into_iter().collect();
         prop_assert!(ia.is_disjoint(&ib));
     }
 
@@ -126,12 +174,12 @@ proptest! {
         before in ticks(), after in ticks(), gap in 1u64..5000,
     ) {
         let mut old = Flake::with_max_lead(node(5), u64::MAX);
-        let old_ids = check_run(&mut old, &readings(T0, &before), u64::MAX)?;
+        let old_ids = check_run(old.node(), |now| old.next_id(now), &readings(T0, &before), u64::MAX)?;
         let last_logical = old_ids.last().map(|id| id.parts().unix_ms).unwrap_or(T0);
         // The restarted node's first reading is later than the old logical time; later
         // readings may go back again.
         let mut new = Flake::with_max_lead(node(5), u64::MAX);
-        let new_ids = check_run(&mut new, &readings(last_logical + gap, &after), u64::MAX)?;
+        let new_ids = check_run(new.node(), |now| new.next_id(now), &readings(last_logical + gap, &after), u64::MAX)?;
         let old_set: BTreeSet<_> = old_ids.into_iter().collect();
         for id in new_ids {
             prop_assert!(!old_set.contains(&id), "restart repeated {:?}", id);
@@ -364,4 +412,49 @@ fn shared_from_two_threads_unique_and_per_thread_increasing() {
     }
     let all: BTreeSet<_> = a.iter().chain(b.iter()).collect();
     assert_eq!(all.len(), 2 * PER_THREAD, "duplicate id across threads");
+}
+
+static LEASED: SharedFlake = SharedFlake::with_max_lead(NodeIndex::MIN, u64::MAX);
+
+#[test]
+fn leases_from_two_threads_unique_and_per_thread_increasing() {
+    const PER_THREAD: u64 = 20_000;
+    let run = |block: u16| {
+        move || {
+            let mut lease = LEASED.lease(block);
+            (0..PER_THREAD)
+                .map(|i| lease.next_id(T0 + i / 64).unwrap())
+                .collect::<Vec<_>>()
+        }
+    };
+    let a = std::thread::spawn(run(64));
+    let b = std::thread::spawn(run(7));
+    let (a, b) = (a.join().unwrap(), b.join().unwrap());
+    for ids in [&a, &b] {
+        assert!(
+            ids.windows(2).all(|w| w[0] < w[1]),
+            "per-lease order broken"
+        );
+    }
+    let all: BTreeSet<_> = a.iter().chain(b.iter()).collect();
+    assert_eq!(
+        all.len(),
+        2 * PER_THREAD as usize,
+        "duplicate id across leases"
+    );
+}
+
+#[test]
+fn a_stale_block_is_given_up_when_the_clock_passes_it() {
+    let shared = SharedFlake::new(node(1));
+    let mut lease = shared.lease(100);
+    let first = lease.next_id(T0).unwrap();
+    let second = lease.next_id(T0).unwrap();
+    assert_eq!(second.get(), first.get() + 1, "same block");
+    // The clock moves on: the rest of the block (ms T0) would lag it.
+    let later = lease.next_id(T0 + 5).unwrap();
+    assert_eq!(later.parts().unix_ms, T0 + 5);
+    assert_eq!(later.parts().seq, 0);
+    // The skipped values are never issued by anyone: the generator is past the old block.
+    assert!(shared.next_id(T0).unwrap() > later);
 }
