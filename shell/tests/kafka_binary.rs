@@ -1,154 +1,21 @@
 //! Drives the real `kafka` binary over stdin/stdout: the client RPCs on one node, error
 //! replies, and replication between two processes connected by an in-test router.
 
-use std::collections::VecDeque;
+mod common;
+
+use common::cluster::Cluster;
+use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
+use std::process::{Command, Stdio};
+use std::sync::mpsc::channel;
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
-
-/// One node process with a thread turning its stdout lines into JSON values.
-struct Proc {
-    child: Child,
-    stdin: ChildStdin,
-    lines: Receiver<Value>,
-}
-
-impl Proc {
-    fn spawn(tick_ms: u64) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_kafka"))
-            .arg("--tick-ms")
-            .arg(tick_ms.to_string())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("kafka binary starts");
-        let stdin = child.stdin.take().expect("piped stdin");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (tx, lines) = channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                let value: Value = serde_json::from_str(&line)
-                    .unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {line}"));
-                if tx.send(value).is_err() {
-                    break;
-                }
-            }
-        });
-        Self {
-            child,
-            stdin,
-            lines,
-        }
-    }
-
-    fn write(&mut self, message: &Value) {
-        writeln!(self.stdin, "{message}").expect("node reads stdin");
-        self.stdin.flush().expect("flush");
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Nodes `n0..` plus a router that forwards node-to-node lines and queues client lines.
-struct Cluster {
-    procs: Vec<Proc>,
-    to_clients: VecDeque<Value>,
-    next_msg_id: u64,
-    /// While set, node-to-node lines are dropped (a full partition).
-    partitioned: bool,
-    /// Node-to-node lines dropped so far.
-    dropped: u64,
-}
-
-impl Cluster {
-    fn start(n: usize, tick_ms: u64) -> Self {
-        let ids: Vec<String> = (0..n).map(|i| format!("n{i}")).collect();
-        let mut cluster = Self {
-            procs: (0..n).map(|_| Proc::spawn(tick_ms)).collect(),
-            to_clients: VecDeque::new(),
-            next_msg_id: 100,
-            partitioned: false,
-            dropped: 0,
-        };
-        for (i, id) in ids.iter().enumerate() {
-            cluster.procs[i].write(&json!({"id": i, "src": format!("c{i}"), "dest": id,
-                "body": {"type": "init", "msg_id": 1, "node_id": id, "node_ids": ids}}));
-            let reply = cluster
-                .await_client_message(|m| m["dest"] == format!("c{i}"))
-                .expect("init answered");
-            assert_eq!(reply["body"], json!({"type": "init_ok", "in_reply_to": 1}));
-            assert_eq!(reply["src"], json!(id));
-        }
-        cluster
-    }
-
-    /// Moves every pending line once: node-to-node lines to their node, client lines to the
-    /// client queue.
-    fn pump(&mut self) {
-        for i in 0..self.procs.len() {
-            loop {
-                match self.procs[i].lines.recv_timeout(Duration::from_millis(1)) {
-                    Ok(line) => {
-                        let dest = line["dest"].as_str().expect("dest is a string").to_owned();
-                        if let Some(j) =
-                            dest.strip_prefix('n').and_then(|d| d.parse::<usize>().ok())
-                        {
-                            assert_eq!(line["src"], json!(format!("n{i}")), "src is the sender");
-                            if self.partitioned {
-                                self.dropped += 1;
-                            } else {
-                                self.procs[j].write(&line);
-                            }
-                        } else {
-                            self.to_clients.push_back(line);
-                        }
-                    }
-                    Err(RecvTimeoutError::Timeout) => break,
-                    Err(RecvTimeoutError::Disconnected) => panic!("node n{i} exited"),
-                }
-            }
-        }
-    }
-
-    fn await_client_message(&mut self, wanted: impl Fn(&Value) -> bool) -> Option<Value> {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            self.pump();
-            if let Some(pos) = self.to_clients.iter().position(&wanted) {
-                return self.to_clients.remove(pos);
-            }
-        }
-        None
-    }
-
-    /// Sends `body` from client `c9` to node `node` and returns the reply body.
-    fn call(&mut self, node: usize, mut body: Value) -> Value {
-        self.next_msg_id += 1;
-        let id = self.next_msg_id;
-        body["msg_id"] = json!(id);
-        self.procs[node]
-            .write(&json!({"id": 1, "src": "c9", "dest": format!("n{node}"), "body": body}));
-        let reply = self
-            .await_client_message(|m| m["body"]["in_reply_to"] == json!(id))
-            .unwrap_or_else(|| panic!("no reply to msg_id {id}"));
-        assert_eq!(reply["dest"], json!("c9"));
-        reply["body"].clone()
-    }
-}
+/// The binary under test.
+const BIN: &str = env!("CARGO_BIN_EXE_kafka");
 
 #[test]
 fn single_node_round_trip() {
-    let mut cluster = Cluster::start(1, 10);
+    let mut cluster = Cluster::start(BIN, 1, 10);
     let first = cluster.call(0, json!({"type": "send", "key": "3", "msg": 7}));
     assert_eq!(first["type"], "send_ok");
     let second = cluster.call(
@@ -181,7 +48,7 @@ fn single_node_round_trip() {
 
 #[test]
 fn malformed_requests_get_error_12_and_unknown_types_error_10() {
-    let mut cluster = Cluster::start(1, 10);
+    let mut cluster = Cluster::start(BIN, 1, 10);
     let missing_key = cluster.call(0, json!({"type": "send", "msg": 1}));
     assert_eq!(missing_key["type"], "error");
     assert_eq!(missing_key["code"], 12);
@@ -196,7 +63,7 @@ fn malformed_requests_get_error_12_and_unknown_types_error_10() {
 
 #[test]
 fn two_nodes_replicate_and_expose_the_same_order() {
-    let mut cluster = Cluster::start(2, 5);
+    let mut cluster = Cluster::start(BIN, 2, 5);
     let mut sent = Vec::new();
     for i in 0..10u64 {
         let node = (i % 2) as usize;
@@ -245,7 +112,7 @@ fn two_nodes_replicate_and_expose_the_same_order() {
 
 #[test]
 fn a_partition_heals_and_both_sides_end_with_one_order() {
-    let mut cluster = Cluster::start(2, 5);
+    let mut cluster = Cluster::start(BIN, 2, 5);
     cluster.partitioned = true;
     let mut sent = Vec::new();
     let mut early_polls = Vec::new();
@@ -298,7 +165,6 @@ fn a_partition_heals_and_both_sides_end_with_one_order() {
 /// few seconds, through a threaded router that counts node-to-node messages. Checks the
 /// efficiency targets: at most 1 server message per operation and p99 latency under 5 ms.
 #[test]
-#[ignore = "load test; run with --ignored"]
 fn load_like_5c_stays_under_one_server_message_per_op() {
     use std::collections::HashMap;
     use std::sync::atomic::{AtomicU64, Ordering};

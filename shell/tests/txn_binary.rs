@@ -1,154 +1,21 @@
 //! Drives the real `txn` binary over stdin/stdout: transactions on one node, error
 //! replies, and replication between two processes connected by an in-test router.
 
-use std::collections::VecDeque;
+mod common;
+
+use common::cluster::Cluster;
+use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc::{channel, Receiver, RecvTimeoutError};
+use std::process::{Command, Stdio};
+use std::sync::mpsc::channel;
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
-
-/// One node process with a thread turning its stdout lines into JSON values.
-struct Proc {
-    child: Child,
-    stdin: ChildStdin,
-    lines: Receiver<Value>,
-}
-
-impl Proc {
-    fn spawn(tick_ms: u64) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_txn"))
-            .arg("--tick-ms")
-            .arg(tick_ms.to_string())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("txn binary starts");
-        let stdin = child.stdin.take().expect("piped stdin");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (tx, lines) = channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                let value: Value = serde_json::from_str(&line)
-                    .unwrap_or_else(|e| panic!("stdout line is not JSON ({e}): {line}"));
-                if tx.send(value).is_err() {
-                    break;
-                }
-            }
-        });
-        Self {
-            child,
-            stdin,
-            lines,
-        }
-    }
-
-    fn write(&mut self, message: &Value) {
-        writeln!(self.stdin, "{message}").expect("node reads stdin");
-        self.stdin.flush().expect("flush");
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Nodes `n0..` plus a router that forwards node-to-node lines and queues client lines.
-struct Cluster {
-    procs: Vec<Proc>,
-    to_clients: VecDeque<Value>,
-    next_msg_id: u64,
-    /// While set, node-to-node lines are dropped (a full partition).
-    partitioned: bool,
-    /// Node-to-node lines dropped so far.
-    dropped: u64,
-}
-
-impl Cluster {
-    fn start(n: usize, tick_ms: u64) -> Self {
-        let ids: Vec<String> = (0..n).map(|i| format!("n{i}")).collect();
-        let mut cluster = Self {
-            procs: (0..n).map(|_| Proc::spawn(tick_ms)).collect(),
-            to_clients: VecDeque::new(),
-            next_msg_id: 100,
-            partitioned: false,
-            dropped: 0,
-        };
-        for (i, id) in ids.iter().enumerate() {
-            cluster.procs[i].write(&json!({"id": i, "src": format!("c{i}"), "dest": id,
-                "body": {"type": "init", "msg_id": 1, "node_id": id, "node_ids": ids}}));
-            let reply = cluster
-                .await_client_message(|m| m["dest"] == format!("c{i}"))
-                .expect("init answered");
-            assert_eq!(reply["body"], json!({"type": "init_ok", "in_reply_to": 1}));
-            assert_eq!(reply["src"], json!(id));
-        }
-        cluster
-    }
-
-    /// Moves every pending line once: node-to-node lines to their node, client lines to the
-    /// client queue.
-    fn pump(&mut self) {
-        for i in 0..self.procs.len() {
-            loop {
-                match self.procs[i].lines.recv_timeout(Duration::from_millis(1)) {
-                    Ok(line) => {
-                        let dest = line["dest"].as_str().expect("dest is a string").to_owned();
-                        if let Some(j) =
-                            dest.strip_prefix('n').and_then(|d| d.parse::<usize>().ok())
-                        {
-                            assert_eq!(line["src"], json!(format!("n{i}")), "src is the sender");
-                            if self.partitioned {
-                                self.dropped += 1;
-                            } else {
-                                self.procs[j].write(&line);
-                            }
-                        } else {
-                            self.to_clients.push_back(line);
-                        }
-                    }
-                    Err(RecvTimeoutError::Timeout) => break,
-                    Err(RecvTimeoutError::Disconnected) => panic!("node n{i} exited"),
-                }
-            }
-        }
-    }
-
-    fn await_client_message(&mut self, wanted: impl Fn(&Value) -> bool) -> Option<Value> {
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            self.pump();
-            if let Some(pos) = self.to_clients.iter().position(&wanted) {
-                return self.to_clients.remove(pos);
-            }
-        }
-        None
-    }
-
-    /// Sends `body` from client `c9` to node `node` and returns the reply body.
-    fn call(&mut self, node: usize, mut body: Value) -> Value {
-        self.next_msg_id += 1;
-        let id = self.next_msg_id;
-        body["msg_id"] = json!(id);
-        self.procs[node]
-            .write(&json!({"id": 1, "src": "c9", "dest": format!("n{node}"), "body": body}));
-        let reply = self
-            .await_client_message(|m| m["body"]["in_reply_to"] == json!(id))
-            .unwrap_or_else(|| panic!("no reply to msg_id {id}"));
-        assert_eq!(reply["dest"], json!("c9"));
-        reply["body"].clone()
-    }
-}
+/// The binary under test.
+const BIN: &str = env!("CARGO_BIN_EXE_txn");
 
 #[test]
 fn single_node_round_trip() {
-    let mut cluster = Cluster::start(1, 10);
+    let mut cluster = Cluster::start(BIN, 1, 10);
     let first = cluster.call(
         0,
         json!({"type": "txn", "txn": [["r", 1, null], ["w", 1, 6], ["r", 1, null], ["w", 2, 9]]}),
@@ -169,7 +36,7 @@ fn single_node_round_trip() {
 
 #[test]
 fn malformed_transactions_get_error_12() {
-    let mut cluster = Cluster::start(1, 10);
+    let mut cluster = Cluster::start(BIN, 1, 10);
     for bad in [
         json!({"type": "txn", "txn": [["w", 1]]}),
         json!({"type": "txn", "txn": [["x", 1, 2]]}),
@@ -188,7 +55,7 @@ fn malformed_transactions_get_error_12() {
 
 #[test]
 fn two_nodes_converge_by_last_writer_wins() {
-    let mut cluster = Cluster::start(2, 5);
+    let mut cluster = Cluster::start(BIN, 2, 5);
     cluster.call(0, json!({"type": "txn", "txn": [["w", 1, 1], ["w", 2, 1]]}));
     cluster.call(1, json!({"type": "txn", "txn": [["w", 1, 2]]}));
     cluster.call(0, json!({"type": "txn", "txn": [["w", 3, 1]]}));
@@ -214,7 +81,7 @@ fn two_nodes_converge_by_last_writer_wins() {
 
 #[test]
 fn both_sides_of_a_partition_stay_available_and_converge_after_the_heal() {
-    let mut cluster = Cluster::start(2, 5);
+    let mut cluster = Cluster::start(BIN, 2, 5);
     cluster.partitioned = true;
     for i in 1..=5i64 {
         for node in 0..2usize {
@@ -265,7 +132,6 @@ fn both_sides_of_a_partition_stay_available_and_converge_after_the_heal() {
 /// few seconds, through a threaded router that counts node-to-node messages. Checks the
 /// targets: every transaction answered `txn_ok`, at most 0.5 server messages per operation.
 #[test]
-#[ignore = "load test; run with --ignored"]
 fn load_like_6c_stays_under_half_a_server_message_per_op() {
     use std::collections::HashMap;
     use std::sync::atomic::{AtomicU64, Ordering};
