@@ -3,11 +3,8 @@
 
 mod common;
 
-use common::cluster::Cluster;
+use common::cluster::{load, Cluster};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
-use std::sync::mpsc::channel;
 use std::time::{Duration, Instant};
 
 /// The binary under test.
@@ -129,124 +126,33 @@ fn both_sides_of_a_partition_stay_available_and_converge_after_the_heal() {
 }
 
 /// The shape of the 6c line (2 nodes, 4 clients, about 1000 transactions per second) for a
-/// few seconds, through a threaded router that counts node-to-node messages. Checks the
-/// targets: every transaction answered `txn_ok`, at most 0.5 server messages per operation.
+/// few seconds: every transaction answered `txn_ok`, at most 0.5 server messages per
+/// operation. (The harness's `glomers challenge 6c` measures latencies and checks
+/// isolation; a unit test does not time.)
 #[test]
 fn load_like_6c_stays_under_half_a_server_message_per_op() {
-    use std::collections::HashMap;
-    use std::sync::atomic::{AtomicU64, Ordering};
-    use std::sync::mpsc::Sender;
-    use std::sync::{Arc, Mutex};
-
-    let n = 2;
-    let ids: Vec<String> = (0..n).map(|i| format!("n{i}")).collect();
-    let mut children = Vec::new();
-    let mut stdins = Vec::new();
-    let mut stdouts = Vec::new();
-    for _ in 0..n {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_txn"))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("txn binary starts");
-        stdins.push(Arc::new(Mutex::new(child.stdin.take().expect("stdin"))));
-        stdouts.push(child.stdout.take().expect("stdout"));
-        children.push(child);
-    }
-    let server_messages = Arc::new(AtomicU64::new(0));
-    let routes: Arc<Mutex<HashMap<String, Sender<Value>>>> = Arc::default();
-    for (i, stdout) in stdouts.into_iter().enumerate() {
-        let stdins = stdins.clone();
-        let routes = routes.clone();
-        let server_messages = server_messages.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                let value: Value = serde_json::from_str(&line).expect("JSON line");
-                let dest = value["dest"].as_str().unwrap_or_default().to_owned();
-                if let Some(j) = dest.strip_prefix('n').and_then(|d| d.parse::<usize>().ok()) {
-                    server_messages.fetch_add(1, Ordering::Relaxed);
-                    let mut stdin = stdins[j].lock().expect("lock");
-                    let _ = writeln!(stdin, "{line}");
-                    let _ = stdin.flush();
-                } else if let Some(tx) = routes.lock().expect("lock").get(&dest) {
-                    let _ = tx.send(value);
+    let report = load(
+        BIN,
+        2,
+        4,
+        Duration::from_secs(4),
+        Duration::from_millis(4),
+        |c| {
+            move |ops: u64, last: Option<&Value>| {
+                if let Some(reply) = last {
+                    assert_eq!(reply["type"], "txn_ok", "{reply}");
                 }
-                let _ = i;
+                // Values unique per key: client index in the low digits.
+                let value = ops * 10 + c as u64;
+                json!({"type": "txn", "txn": [
+                    ["r", ops % 5, null],
+                    ["w", ops % 5, value],
+                    ["r", (ops + 1) % 5, null]
+                ]})
             }
-        });
-    }
-    let write = |node: usize, message: &Value| {
-        let mut stdin = stdins[node].lock().expect("lock");
-        writeln!(stdin, "{message}").expect("write");
-        stdin.flush().expect("flush");
-    };
-    for (i, id) in ids.iter().enumerate() {
-        let (tx, rx) = channel();
-        routes.lock().expect("lock").insert(format!("c{i}"), tx);
-        write(
-            i,
-            &json!({"src": format!("c{i}"), "dest": id,
-            "body": {"type": "init", "msg_id": 1, "node_id": id, "node_ids": ids}}),
-        );
-        rx.recv_timeout(Duration::from_secs(5)).expect("init_ok");
-    }
-    let run_for = Duration::from_secs(4);
-    let per_client_gap = Duration::from_micros(4_000); // 4 clients x 250/s = 1000 ops/s
-    let write = Arc::new(write);
-    let results: Vec<(u64, Vec<Duration>)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..4usize)
-            .map(|c| {
-                let write = write.clone();
-                let routes = routes.clone();
-                scope.spawn(move || {
-                    let name = format!("c{}", 10 + c);
-                    let (tx, rx) = channel();
-                    routes.lock().expect("lock").insert(name.clone(), tx);
-                    let node = c % 2;
-                    let mut latencies = Vec::new();
-                    let start = Instant::now();
-                    let mut ops = 0u64;
-                    while start.elapsed() < run_for {
-                        ops += 1;
-                        // Values unique per key: client index in the low digits.
-                        let value = ops * 10 + c as u64;
-                        let txn = json!([
-                            ["r", ops % 5, null],
-                            ["w", ops % 5, value],
-                            ["r", (ops + 1) % 5, null]
-                        ]);
-                        let body = json!({"type": "txn", "txn": txn, "msg_id": ops});
-                        let sent_at = Instant::now();
-                        write(
-                            node,
-                            &json!({"src": name, "dest": format!("n{node}"), "body": body}),
-                        );
-                        let reply = rx.recv_timeout(Duration::from_secs(5)).expect("reply");
-                        latencies.push(sent_at.elapsed());
-                        assert_eq!(reply["body"]["type"], "txn_ok", "{reply}");
-                        std::thread::sleep(per_client_gap.saturating_sub(sent_at.elapsed()));
-                    }
-                    (ops, latencies)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("client thread"))
-            .collect()
-    });
-    let ops: u64 = results.iter().map(|(ops, _)| ops).sum();
-    let mut latencies: Vec<Duration> = results.into_iter().flat_map(|(_, l)| l).collect();
-    latencies.sort_unstable();
-    let p99 = latencies[latencies.len() * 99 / 100];
-    let per_op = server_messages.load(Ordering::Relaxed) as f64 / ops as f64;
-    eprintln!("ops {ops}, server messages per op {per_op:.3}, p99 latency {p99:?}");
-    for mut child in children {
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-    assert!(per_op <= 0.5, "{per_op} server messages per operation");
-    assert!(p99 < Duration::from_millis(5), "p99 latency {p99:?}");
+        },
+    );
+    eprintln!("{report:?}");
+    assert!(report.ops > 100, "too few operations: {report:?}");
+    assert!(report.per_op() <= 0.5, "{report:?}");
 }

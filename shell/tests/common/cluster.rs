@@ -146,3 +146,140 @@ impl Cluster {
         reply["body"].clone()
     }
 }
+
+/// What [`load`] measured.
+#[derive(Debug)]
+pub struct LoadReport {
+    /// Client operations answered.
+    pub ops: u64,
+    /// Node-to-node messages the router carried meanwhile.
+    pub server_messages: u64,
+}
+
+impl LoadReport {
+    /// Node-to-node messages per client operation.
+    pub fn per_op(&self) -> f64 {
+        self.server_messages as f64 / self.ops.max(1) as f64
+    }
+}
+
+/// Runs `nodes` processes of `program` under `clients` client threads for `run_for`, each
+/// client sending one request every `gap` to node `client % nodes` and waiting for its
+/// reply, through a threaded router that counts node-to-node lines.
+///
+/// `client(c)` builds client `c`'s request maker: called with the operation number
+/// (from 1) and the previous reply body (`None` first), it returns the next request body
+/// without `msg_id`. Every reply must come within 5 s.
+pub fn load<C>(
+    program: &str,
+    nodes: usize,
+    clients: usize,
+    run_for: Duration,
+    gap: Duration,
+    client: impl Fn(usize) -> C + Sync,
+) -> LoadReport
+where
+    C: FnMut(u64, Option<&Value>) -> Value + Send,
+{
+    use std::collections::HashMap;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::mpsc::{channel, Sender};
+    use std::sync::{Arc, Mutex};
+
+    let ids: Vec<String> = (0..nodes).map(|i| format!("n{i}")).collect();
+    let mut children = Vec::new();
+    let mut stdins = Vec::new();
+    let mut stdouts = Vec::new();
+    for _ in 0..nodes {
+        let mut child = Command::new(program)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{program} starts: {e}"));
+        stdins.push(Arc::new(Mutex::new(child.stdin.take().expect("stdin"))));
+        stdouts.push(child.stdout.take().expect("stdout"));
+        children.push(child);
+    }
+    let server_messages = Arc::new(AtomicU64::new(0));
+    let routes: Arc<Mutex<HashMap<String, Sender<Value>>>> = Arc::default();
+    for stdout in stdouts {
+        let stdins = stdins.clone();
+        let routes = routes.clone();
+        let server_messages = server_messages.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                let value: Value = serde_json::from_str(&line).expect("JSON line");
+                let dest = value["dest"].as_str().unwrap_or_default().to_owned();
+                if let Some(j) = dest.strip_prefix('n').and_then(|d| d.parse::<usize>().ok()) {
+                    server_messages.fetch_add(1, Ordering::Relaxed);
+                    let mut stdin = stdins[j].lock().expect("lock");
+                    let _ = writeln!(stdin, "{line}");
+                    let _ = stdin.flush();
+                } else if let Some(tx) = routes.lock().expect("lock").get(&dest) {
+                    let _ = tx.send(value);
+                }
+            }
+        });
+    }
+    let write = |node: usize, message: &Value| {
+        let mut stdin = stdins[node].lock().expect("lock");
+        writeln!(stdin, "{message}").expect("write");
+        stdin.flush().expect("flush");
+    };
+    for (i, id) in ids.iter().enumerate() {
+        let (tx, rx) = channel();
+        routes.lock().expect("lock").insert(format!("c{i}"), tx);
+        write(
+            i,
+            &json!({"src": format!("c{i}"), "dest": id,
+            "body": {"type": "init", "msg_id": 1, "node_id": id, "node_ids": ids}}),
+        );
+        rx.recv_timeout(Duration::from_secs(5)).expect("init_ok");
+    }
+    let ops: u64 = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..clients)
+            .map(|c| {
+                let write = &write;
+                let routes = routes.clone();
+                let mut next = client(c);
+                scope.spawn(move || {
+                    let name = format!("c{}", 10 + c);
+                    let (tx, rx) = channel();
+                    routes.lock().expect("lock").insert(name.clone(), tx);
+                    let node = c % nodes;
+                    let start = Instant::now();
+                    let mut ops = 0u64;
+                    let mut last: Option<Value> = None;
+                    while start.elapsed() < run_for {
+                        ops += 1;
+                        let mut body = next(ops, last.as_ref());
+                        body["msg_id"] = json!(ops);
+                        let sent_at = Instant::now();
+                        write(
+                            node,
+                            &json!({"src": name, "dest": format!("n{node}"), "body": body}),
+                        );
+                        let reply = rx.recv_timeout(Duration::from_secs(5)).expect("reply");
+                        last = Some(reply["body"].clone());
+                        std::thread::sleep(gap.saturating_sub(sent_at.elapsed()));
+                    }
+                    ops
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("client thread"))
+            .sum()
+    });
+    for mut child in children {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    LoadReport {
+        ops,
+        server_messages: server_messages.load(Ordering::Relaxed),
+    }
+}
