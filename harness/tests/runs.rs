@@ -283,8 +283,17 @@ fn processes_running(path: &str) -> Vec<String> {
 
 #[test]
 fn no_node_process_survives_a_run() {
-    let copy = std::env::temp_dir().join(format!("glomers-survivor-{}.py", std::process::id()));
-    std::fs::copy(mutant("broadcast_node.py"), &copy).unwrap_or_else(|e| panic!("copy: {e}"));
+    // A copy under a unique name, next to the module it imports, so that its processes can
+    // be told apart from those of other tests.
+    let dir = std::env::temp_dir().join(format!("glomers-survivor-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("mkdir: {e}"));
+    let copy = dir.join("survivor_broadcast_node.py");
+    for (from, to) in [
+        ("broadcast_node.py", copy.clone()),
+        ("maelstrom_node.py", dir.join("maelstrom_node.py")),
+    ] {
+        std::fs::copy(mutant(from), &to).unwrap_or_else(|e| panic!("copy {from}: {e}"));
+    }
     let p = copy.to_str().unwrap_or_default().to_owned();
     let r = run(
         "survivor",
@@ -306,7 +315,7 @@ fn no_node_process_survives_a_run() {
     );
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     let left = processes_running(&p);
-    let _ = std::fs::remove_file(&copy);
+    let _ = std::fs::remove_dir_all(&dir);
     assert!(left.is_empty(), "still running: {left:?}");
 }
 

@@ -1,24 +1,24 @@
 #!/usr/bin/env python3
 """Mutant echo node: exits with status 3 after its third echo."""
-import json
+import os
 import sys
 
-node_id = None
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from maelstrom_node import serve, unsupported  # noqa: E402
+
 seen = 0
-for line in sys.stdin:
-    msg = json.loads(line)
-    body = msg["body"]
-    reply = {"in_reply_to": body.get("msg_id")}
-    if body["type"] == "init":
-        node_id = body["node_id"]
-        reply["type"] = "init_ok"
-    elif body["type"] == "echo":
-        seen += 1
-        if seen == 3:
-            print("giving up after three echoes", file=sys.stderr, flush=True)
-            sys.exit(3)
-        reply["type"] = "echo_ok"
-        reply["echo"] = body["echo"]
-    else:
-        continue
-    print(json.dumps({"src": node_id, "dest": msg["src"], "body": reply}), flush=True)
+
+
+def handle(node, msg, body):
+    global seen
+    if body["type"] != "echo":
+        return None
+    seen += 1
+    if seen == 3:
+        print("giving up after three echoes", file=sys.stderr, flush=True)
+        sys.exit(3)
+    return {"type": "echo_ok", "echo": body["echo"]}
+
+
+serve(handle)

@@ -1,21 +1,21 @@
 #!/usr/bin/env python3
-"""A correct echo node: answers init and echo."""
-import json
+"""A correct echo node: answers init and echo, numbering its replies."""
+import os
 import sys
 
-node_id = None
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from maelstrom_node import serve, unsupported  # noqa: E402
+
 next_id = 0
-for line in sys.stdin:
-    msg = json.loads(line)
-    body = msg["body"]
+
+
+def handle(node, msg, body):
+    global next_id
+    if body["type"] != "echo":
+        return None
     next_id += 1
-    reply = {"msg_id": next_id, "in_reply_to": body.get("msg_id")}
-    if body["type"] == "init":
-        node_id = body["node_id"]
-        reply["type"] = "init_ok"
-    elif body["type"] == "echo":
-        reply["type"] = "echo_ok"
-        reply["echo"] = body["echo"]
-    else:
-        continue
-    print(json.dumps({"src": node_id, "dest": msg["src"], "body": reply}), flush=True)
+    return {"type": "echo_ok", "echo": body["echo"], "msg_id": next_id}
+
+
+serve(handle)

@@ -1,19 +1,17 @@
 #!/usr/bin/env python3
 """Mutant echo node: answers with a different body than it was sent."""
-import json
+import os
 import sys
 
-node_id = None
-for line in sys.stdin:
-    msg = json.loads(line)
-    body = msg["body"]
-    reply = {"in_reply_to": body.get("msg_id")}
-    if body["type"] == "init":
-        node_id = body["node_id"]
-        reply["type"] = "init_ok"
-    elif body["type"] == "echo":
-        reply["type"] = "echo_ok"
-        reply["echo"] = str(body["echo"]) + "!"
-    else:
-        continue
-    print(json.dumps({"src": node_id, "dest": msg["src"], "body": reply}), flush=True)
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from maelstrom_node import serve, unsupported  # noqa: E402
+
+
+def handle(node, msg, body):
+    if body["type"] != "echo":
+        return None
+    return {"type": "echo_ok", "echo": str(body["echo"]) + "!"}
+
+
+serve(handle)

@@ -4,58 +4,49 @@
 - crdt:  a per-node count map, gossiped whole every 0.2 s, merged by maximum; reads sum it.
 - local: counts only its own adds (mutant).
 """
-import json
+import os
 import sys
 import threading
 import time
 
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from maelstrom_node import serve  # noqa: E402
+
 mode = sys.argv[1] if len(sys.argv) > 1 else "crdt"
 lock = threading.Lock()
-node_id = None
-peers = []
 counts = {}
 
 
-def send(dest, body):
-    line = json.dumps({"src": node_id, "dest": dest, "body": body})
-    with lock:
-        sys.stdout.write(line + "\n")
-        sys.stdout.flush()
-
-
-def gossip():
+def gossip(node):
     while True:
         time.sleep(0.2)
         with lock:
             snapshot = dict(counts)
-        for p in peers:
-            send(p, {"type": "gossip", "counts": snapshot})
+        for p in node.peers:
+            node.send(p, {"type": "gossip", "counts": snapshot})
 
 
-for line in sys.stdin:
-    msg = json.loads(line)
-    body = msg["body"]
+def on_init(node):
+    if mode == "crdt":
+        threading.Thread(target=gossip, args=(node,), daemon=True).start()
+
+
+def handle(node, msg, body):
     t = body.get("type")
-    reply = {"in_reply_to": body.get("msg_id")}
-    if t == "init":
-        node_id = body["node_id"]
-        peers = [n for n in body["node_ids"] if n != node_id]
-        reply["type"] = "init_ok"
-        if mode == "crdt":
-            threading.Thread(target=gossip, daemon=True).start()
-    elif t == "add":
+    if t == "add":
         with lock:
-            counts[node_id] = counts.get(node_id, 0) + body["delta"]
-        reply["type"] = "add_ok"
-    elif t == "gossip":
+            counts[node.id] = counts.get(node.id, 0) + body["delta"]
+        return {"type": "add_ok"}
+    if t == "gossip":
         with lock:
             for k, v in body["counts"].items():
                 counts[k] = max(counts.get(k, 0), v)
-        continue
-    elif t == "read":
+        return None
+    if t == "read":
         with lock:
-            reply["value"] = sum(counts.values())
-        reply["type"] = "read_ok"
-    else:
-        continue
-    send(msg["src"], reply)
+            return {"type": "read_ok", "value": sum(counts.values())}
+    return None
+
+
+serve(handle, on_init)

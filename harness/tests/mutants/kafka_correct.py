@@ -6,30 +6,24 @@ Environment variable MUTANT selects a deliberate bug (the kafka_*.py mutants set
   skip           a poll returning 3 or more messages leaves out the second one
   out-of-order   a poll returning 2 or more messages returns them newest first
 """
-import json
 import os
 import sys
+
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from maelstrom_node import serve, unsupported  # noqa: E402
 
 MUTANT = os.environ.get("MUTANT", "")
 
 
 def main():
-    node_id = None
     logs = {}       # key -> list of [offset, msg], offsets dense from 0
     committed = {}  # key -> committed offset
     sends = {}      # key -> number of sends received
-    for line in sys.stdin:
-        line = line.strip()
-        if not line:
-            continue
-        msg = json.loads(line)
-        body = msg.get("body", {})
+
+    def handle(node, msg, body):
         kind = body.get("type")
-        reply = None
-        if kind == "init":
-            node_id = body["node_id"]
-            reply = {"type": "init_ok"}
-        elif kind == "send":
+        if kind == "send":
             key, value = body["key"], body["msg"]
             log = logs.setdefault(key, [])
             sends[key] = sends.get(key, 0) + 1
@@ -39,8 +33,8 @@ def main():
             else:
                 offset = len(log)
                 log.append([offset, value])
-            reply = {"type": "send_ok", "offset": offset}
-        elif kind == "poll":
+            return {"type": "send_ok", "offset": offset}
+        if kind == "poll":
             msgs = {}
             for key, start in body["offsets"].items():
                 got = [p for p in logs.get(key, []) if p[0] >= start]
@@ -50,20 +44,17 @@ def main():
                     got = list(reversed(got))
                 if got:
                     msgs[key] = got
-            reply = {"type": "poll_ok", "msgs": msgs}
-        elif kind == "commit_offsets":
+            return {"type": "poll_ok", "msgs": msgs}
+        if kind == "commit_offsets":
             for key, offset in body["offsets"].items():
                 committed[key] = max(committed.get(key, 0), offset)
-            reply = {"type": "commit_offsets_ok"}
-        elif kind == "list_committed_offsets":
-            reply = {"type": "list_committed_offsets_ok",
-                     "offsets": {k: committed[k] for k in body["keys"] if k in committed}}
-        else:
-            reply = {"type": "error", "code": 10, "text": "unsupported: %s" % kind}
-        reply["in_reply_to"] = body.get("msg_id")
-        out = {"src": node_id or msg.get("dest"), "dest": msg["src"], "body": reply}
-        sys.stdout.write(json.dumps(out) + "\n")
-        sys.stdout.flush()
+            return {"type": "commit_offsets_ok"}
+        if kind == "list_committed_offsets":
+            return {"type": "list_committed_offsets_ok",
+                    "offsets": {k: committed[k] for k in body["keys"] if k in committed}}
+        return unsupported(kind)
+
+    serve(handle)
 
 
 if __name__ == "__main__":

@@ -13,21 +13,22 @@ import os
 import select
 import sys
 
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from maelstrom_node import Node as Wire, unsupported  # noqa: E402
+
 MUTANT = os.environ.get("MUTANT", "")
 
 
 class Node:
     def __init__(self):
-        self.node_id = None
+        self.wire = Wire()
         self.store = {}
         self.txns_with_writes = 0
         self.parked = None  # (msg, txn result so far, remaining micro-ops)
 
     def send(self, msg, reply):
-        reply["in_reply_to"] = msg["body"].get("msg_id")
-        out = {"src": self.node_id or msg.get("dest"), "dest": msg["src"], "body": reply}
-        sys.stdout.write(json.dumps(out) + "\n")
-        sys.stdout.flush()
+        self.wire.reply(msg, reply)
 
     def apply(self, mops, done):
         for f, k, v in mops:
@@ -48,11 +49,10 @@ class Node:
         body = msg.get("body", {})
         kind = body.get("type")
         if kind == "init":
-            self.node_id = body["node_id"]
-            self.send(msg, {"type": "init_ok"})
+            self.wire.init(msg)
             return
         if kind != "txn":
-            self.send(msg, {"type": "error", "code": 10, "text": "unsupported"})
+            self.send(msg, unsupported(kind))
             return
         txn = body["txn"]
         writes = [m for m in txn if m[0] == "w"]

@@ -1,21 +1,21 @@
 #!/usr/bin/env python3
 """Mutant unique-ids node: a per-node counter, so ids repeat across nodes."""
-import json
+import os
 import sys
 
-node_id = None
+sys.dont_write_bytecode = True
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from maelstrom_node import serve, unsupported  # noqa: E402
+
 counter = 0
-for line in sys.stdin:
-    msg = json.loads(line)
-    body = msg["body"]
-    reply = {"in_reply_to": body.get("msg_id")}
-    if body["type"] == "init":
-        node_id = body["node_id"]
-        reply["type"] = "init_ok"
-    elif body["type"] == "generate":
-        counter += 1
-        reply["type"] = "generate_ok"
-        reply["id"] = counter
-    else:
-        continue
-    print(json.dumps({"src": node_id, "dest": msg["src"], "body": reply}), flush=True)
+
+
+def handle(node, msg, body):
+    global counter
+    if body["type"] != "generate":
+        return None
+    counter += 1
+    return {"type": "generate_ok", "id": counter}
+
+
+serve(handle)
