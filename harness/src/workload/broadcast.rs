@@ -9,8 +9,8 @@ use rand::rngs::StdRng;
 use rand::Rng;
 use serde_json::{json, Value};
 
-use super::rpc::{complete, ErrorStyle, FieldKind, DEFAULT_TIMEOUT};
-use super::{Client, Generator, Next, OpSpec, Phase, Reply, Step};
+use super::rpc::{ErrorStyle, FieldKind, WriteReadClient, WriteReadSpec};
+use super::{Generator, Next, OpSpec, Phase};
 
 /// Broadcast's generator. Invariant: broadcast values are unique and increase in the
 /// order the generator hands them out; each thread gets at most one final read.
@@ -67,60 +67,24 @@ pub fn topology_ok(reply: &Value) -> bool {
 }
 
 /// The broadcast client: `broadcast` → `broadcast_ok` (ok value = the message sent),
-/// `read` → `read_ok` (ok value = the `messages` array).
-#[derive(Debug, Default)]
-pub struct BroadcastClient {
-    current: Option<OpSpec>,
-}
+/// `read` → `read_ok` (ok value = the `messages` array); `read` is idempotent.
+pub const CLIENT: WriteReadSpec = WriteReadSpec {
+    write: "broadcast",
+    write_field: "message",
+    write_style: ErrorStyle::Wrapped { idempotent: false },
+    read_field: ("messages", FieldKind::Array),
+    read_style: ErrorStyle::Wrapped { idempotent: true },
+};
 
-impl Client for BroadcastClient {
-    fn start(&mut self, op: &OpSpec) -> Step {
-        self.current = Some(op.clone());
-        let body = if op.f == "broadcast" {
-            json!({"type": "broadcast", "message": op.value})
-        } else {
-            json!({"type": "read"})
-        };
-        Step::Call {
-            body,
-            timeout: DEFAULT_TIMEOUT,
-        }
-    }
-
-    fn on_reply(&mut self, reply: Reply) -> Step {
-        let op = self.current.take().unwrap_or(OpSpec {
-            f: "read".into(),
-            value: Value::Null,
-        });
-        let completion = if op.f == "broadcast" {
-            complete(
-                ErrorStyle::Wrapped { idempotent: false },
-                &reply,
-                "broadcast_ok",
-                &[],
-                |_| op.value.clone(),
-            )
-        } else {
-            complete(
-                ErrorStyle::Wrapped { idempotent: true },
-                &reply,
-                "read_ok",
-                &[("messages", FieldKind::Array)],
-                |o| o.get("messages").cloned().unwrap_or(Value::Null),
-            )
-        };
-        Step::Done(completion)
-    }
-
-    fn reusable(&self) -> bool {
-        false
-    }
+/// A broadcast client.
+pub fn client() -> WriteReadClient {
+    WriteReadClient::new(CLIENT)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::workload::Completion;
+    use crate::workload::{Client, Completion, Reply, Step};
     use rand::SeedableRng;
 
     #[test]
@@ -150,7 +114,7 @@ mod tests {
 
     #[test]
     fn read_timeout_fails_broadcast_timeout_is_info() {
-        let mut c = BroadcastClient::default();
+        let mut c = client();
         c.start(&OpSpec {
             f: "read".into(),
             value: Value::Null,

@@ -8,8 +8,8 @@ use rand::rngs::StdRng;
 use rand::Rng;
 use serde_json::{json, Value};
 
-use super::rpc::{complete, ErrorStyle, FieldKind, DEFAULT_TIMEOUT};
-use super::{Client, Generator, Next, OpSpec, Phase, Reply, Step};
+use super::rpc::{ErrorStyle, FieldKind, WriteReadClient, WriteReadSpec};
+use super::{Generator, Next, OpSpec, Phase};
 
 /// G-counter's generator. Invariant: add deltas are in 0..=4; each thread gets at most
 /// one final read.
@@ -56,56 +56,24 @@ impl Generator for GCounterGenerator {
 }
 
 /// The g-counter client: `add` → `add_ok` (ok value = the delta), `read` → `read_ok`
-/// (ok value = the integer `value`).
-#[derive(Debug, Default)]
-pub struct GCounterClient {
-    current: Option<OpSpec>,
-}
+/// (ok value = the integer `value`); no error wrapper.
+pub const CLIENT: WriteReadSpec = WriteReadSpec {
+    write: "add",
+    write_field: "delta",
+    write_style: ErrorStyle::Unwrapped,
+    read_field: ("value", FieldKind::Int),
+    read_style: ErrorStyle::Unwrapped,
+};
 
-impl Client for GCounterClient {
-    fn start(&mut self, op: &OpSpec) -> Step {
-        self.current = Some(op.clone());
-        let body = if op.f == "add" {
-            json!({"type": "add", "delta": op.value})
-        } else {
-            json!({"type": "read"})
-        };
-        Step::Call {
-            body,
-            timeout: DEFAULT_TIMEOUT,
-        }
-    }
-
-    fn on_reply(&mut self, reply: Reply) -> Step {
-        let op = self.current.take().unwrap_or(OpSpec {
-            f: "read".into(),
-            value: Value::Null,
-        });
-        let completion = if op.f == "add" {
-            complete(ErrorStyle::Unwrapped, &reply, "add_ok", &[], |_| {
-                op.value.clone()
-            })
-        } else {
-            complete(
-                ErrorStyle::Unwrapped,
-                &reply,
-                "read_ok",
-                &[("value", FieldKind::Int)],
-                |o| o.get("value").cloned().unwrap_or(Value::Null),
-            )
-        };
-        Step::Done(completion)
-    }
-
-    fn reusable(&self) -> bool {
-        false
-    }
+/// A g-counter client.
+pub fn client() -> WriteReadClient {
+    WriteReadClient::new(CLIENT)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::workload::Completion;
+    use crate::workload::{Client, Completion, Reply, Step};
     use rand::SeedableRng;
 
     #[test]
@@ -128,7 +96,7 @@ mod tests {
 
     #[test]
     fn definite_errors_are_still_info() {
-        let mut c = GCounterClient::default();
+        let mut c = client();
         c.start(&OpSpec {
             f: "add".into(),
             value: json!(2),

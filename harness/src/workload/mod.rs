@@ -216,11 +216,11 @@ pub fn build(
         ),
         WorkloadKind::Broadcast => (
             Box::new(broadcast::BroadcastGenerator::default()),
-            Box::new(|| Box::new(broadcast::BroadcastClient::default()) as Box<dyn Client>),
+            Box::new(|| Box::new(broadcast::client()) as Box<dyn Client>),
         ),
         WorkloadKind::GCounter => (
             Box::new(g_counter::GCounterGenerator::default()),
-            Box::new(|| Box::new(g_counter::GCounterClient::default()) as Box<dyn Client>),
+            Box::new(|| Box::new(g_counter::client()) as Box<dyn Client>),
         ),
         WorkloadKind::Kafka => (
             Box::new(kafka::KafkaGenerator::new(kafka::KafkaOpts {
