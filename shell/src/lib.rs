@@ -15,7 +15,8 @@
 //! (Maelstrom error codes, definite or not), [`io`] (bounded line reader, the one stdout
 //! writer), [`inbox`] (`init` and early messages), [`rpc`] (`msg_id`s and pending calls),
 //! [`kv`] (typed `lin-kv`/`seq-kv`/`lww-kv` clients), [`reliable`] (acknowledged resending
-//! with backoff), [`logging`] (stderr only, filter from `GLOMERS_LOG`). Node logic for the
+//! with backoff), [`replica`] (the machine adapter of nodes that replicate in batches on a
+//! tick), [`logging`] (stderr only, filter from `GLOMERS_LOG`). Node logic for the
 //! challenges: [`unique`], [`counter`], [`broadcast`], [`kafka`], [`txn`].
 //!
 //! Which style to pick: the machine style for anything hot or order-sensitive (no locks, one
@@ -63,6 +64,7 @@ pub mod machine;
 pub mod node;
 pub mod protocol;
 pub mod reliable;
+pub mod replica;
 pub mod rpc;
 pub mod unique;
 

@@ -1,94 +1,66 @@
-//! [`KafkaMachine`]: the kafka node wired onto the runtime's [`Machine`] trait.
+//! [`KafkaMachine`]: the kafka node on the runtime, through the shared
+//! [`ReplicaMachine`] adapter.
 
-use std::time::Duration;
-
-use serde::Serialize;
-
-use super::node::{KafkaConfig, KafkaNode, KafkaRefusal};
-use super::wire::{KafkaReply, KafkaRequest};
-use crate::error::{ErrorBody, ErrorCode};
-use crate::inbox::NodeInfo;
-use crate::machine::{Machine, Outbox};
-use crate::protocol::Incoming;
+use super::node::{KafkaConfig, KafkaNode, KafkaNodeError, KafkaRefusal};
+use super::wire::{KafkaReply, KafkaRequest, ReplicateBatch};
+use crate::error::ErrorCode;
+use crate::replica::{ReplicaMachine, ReplicaNode, ReplicaOut};
 
 /// Everything a kafka node sends: replies to clients and batches to peers.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(untagged)]
-pub enum KafkaOut {
-    /// A reply to a client request.
-    Reply(KafkaReply),
-    /// A message to a peer (a replication batch).
-    Peer(KafkaRequest),
-}
+pub type KafkaOut = ReplicaOut<KafkaReply, KafkaRequest>;
 
 /// A [`KafkaNode`] driven by the runtime: requests are answered at once, replication
-/// batches go out on every tick of `tick`.
-#[derive(Debug)]
-pub struct KafkaMachine {
-    node: KafkaNode,
-    tick: Duration,
-}
+/// batches go out on every tick.
+pub type KafkaMachine = ReplicaMachine<KafkaNode>;
 
-impl KafkaMachine {
-    /// Builds the node for the identity from `init`. An `init` whose node list lacks the
-    /// node's own id is logged and the id appended, so the node still serves clients.
-    pub fn from_info(info: &NodeInfo, config: KafkaConfig, tick: Duration) -> Self {
-        let node = KafkaNode::new(&info.id, &info.ids, config.clone()).unwrap_or_else(|error| {
-            tracing::error!(%error, "init without own id in node_ids; appending it");
-            let mut ids = info.ids.clone();
-            ids.push(info.id.clone());
-            KafkaNode::new(&info.id, &ids, config)
-                .unwrap_or_else(|_| unreachable!("own id appended to the list"))
-        });
-        Self { node, tick }
+impl ReplicaNode for KafkaNode {
+    type Config = KafkaConfig;
+    type Request = KafkaRequest;
+    type Reply = KafkaReply;
+    type Refusal = KafkaRefusal;
+    type Batch = ReplicateBatch;
+    type NewError = KafkaNodeError;
+
+    fn new(id: &str, ids: &[String], config: KafkaConfig) -> Result<Self, KafkaNodeError> {
+        KafkaNode::new(id, ids, config)
     }
 
-    /// The node logic, for inspection.
-    pub fn node(&self) -> &KafkaNode {
-        &self.node
+    fn handle(
+        &mut self,
+        now_ms: u64,
+        src: &str,
+        request: KafkaRequest,
+    ) -> Option<Result<KafkaReply, KafkaRefusal>> {
+        KafkaNode::handle(self, now_ms, src, request)
     }
-}
 
-/// The Maelstrom error for a refusal (all refusals are definite).
-pub fn refusal_error(refusal: &KafkaRefusal) -> ErrorBody {
-    match refusal {
-        KafkaRefusal::BacklogFull(_) | KafkaRefusal::OffsetsExhausted(_) => {
-            ErrorBody::new(ErrorCode::TemporarilyUnavailable, refusal.to_string())
+    fn on_tick(&mut self, now_ms: u64, out: &mut Vec<(String, ReplicateBatch)>) {
+        KafkaNode::on_tick(self, now_ms, out)
+    }
+
+    fn replicate(batch: ReplicateBatch) -> KafkaRequest {
+        KafkaRequest::KafkaReplicate(batch)
+    }
+
+    fn refusal_code(refusal: &KafkaRefusal) -> ErrorCode {
+        match refusal {
+            KafkaRefusal::BacklogFull(_) | KafkaRefusal::OffsetsExhausted(_) => {
+                ErrorCode::TemporarilyUnavailable
+            }
         }
-    }
-}
-
-impl Machine for KafkaMachine {
-    type In = KafkaRequest;
-    type Out = KafkaOut;
-
-    fn on_message(&mut self, now_ms: u64, msg: Incoming<KafkaRequest>, out: &mut Outbox<KafkaOut>) {
-        match self.node.handle(now_ms, &msg.origin.src, msg.body) {
-            None => {}
-            Some(Ok(reply)) => out.reply(&msg.origin, KafkaOut::Reply(reply)),
-            Some(Err(refusal)) => out.reply_error(&msg.origin, refusal_error(&refusal)),
-        }
-    }
-
-    /// Adds at most one batch per peer.
-    fn on_tick(&mut self, now_ms: u64, out: &mut Outbox<KafkaOut>) {
-        let mut batches = Vec::new();
-        self.node.on_tick(now_ms, &mut batches);
-        for (dest, batch) in batches {
-            out.send(dest, KafkaOut::Peer(KafkaRequest::KafkaReplicate(batch)));
-        }
-    }
-
-    fn tick_interval(&self) -> Option<Duration> {
-        Some(self.tick)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::inbox::NodeInfo;
+    use crate::machine::{Machine, Outbox};
+    use crate::protocol::Incoming;
     use crate::protocol::Origin;
+    use crate::replica::refusal_error;
     use serde_json::json;
+    use std::time::Duration;
 
     fn machine(id: &str, ids: &[&str]) -> KafkaMachine {
         let info = NodeInfo {
@@ -233,7 +205,7 @@ mod tests {
             KafkaRefusal::BacklogFull(3),
             KafkaRefusal::OffsetsExhausted("k".into()),
         ] {
-            let error = refusal_error(&refusal);
+            let error = refusal_error::<KafkaNode>(&refusal);
             assert_eq!(error.code, ErrorCode::TemporarilyUnavailable);
             assert!(error.is_definite());
         }

@@ -1,94 +1,65 @@
-//! [`TxnMachine`]: the txn node wired onto the runtime's [`Machine`] trait.
+//! [`TxnMachine`]: the txn node on the runtime, through the shared [`ReplicaMachine`]
+//! adapter.
 
-use std::time::Duration;
-
-use serde::Serialize;
-
-use super::node::{TxnConfig, TxnNode, TxnRefusal};
-use super::wire::{TxnReply, TxnRequest};
-use crate::error::{ErrorBody, ErrorCode};
-use crate::inbox::NodeInfo;
-use crate::machine::{Machine, Outbox};
-use crate::protocol::Incoming;
+use super::node::{TxnConfig, TxnNode, TxnNodeError, TxnRefusal};
+use super::wire::{TxnBatch, TxnReply, TxnRequest};
+use crate::error::ErrorCode;
+use crate::replica::{ReplicaMachine, ReplicaNode, ReplicaOut};
 
 /// Everything a txn node sends: replies to clients and batches to peers.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(untagged)]
-pub enum TxnOut {
-    /// A reply to a client transaction.
-    Reply(TxnReply),
-    /// A message to a peer (a replication batch).
-    Peer(TxnRequest),
-}
+pub type TxnOut = ReplicaOut<TxnReply, TxnRequest>;
 
 /// A [`TxnNode`] driven by the runtime: transactions are answered at once, replication
-/// batches go out on every tick of `tick`.
-#[derive(Debug, Clone)]
-pub struct TxnMachine {
-    node: TxnNode,
-    tick: Duration,
-}
+/// batches go out on every tick.
+pub type TxnMachine = ReplicaMachine<TxnNode>;
 
-impl TxnMachine {
-    /// Builds the node for the identity from `init`. An `init` whose node list lacks the
-    /// node's own id is logged and the id appended, so the node still serves clients.
-    pub fn from_info(info: &NodeInfo, config: TxnConfig, tick: Duration) -> Self {
-        let node = TxnNode::new(&info.id, &info.ids, config.clone()).unwrap_or_else(|error| {
-            tracing::error!(%error, "init without own id in node_ids; appending it");
-            let mut ids = info.ids.clone();
-            ids.push(info.id.clone());
-            TxnNode::new(&info.id, &ids, config)
-                .unwrap_or_else(|_| unreachable!("own id appended to the list"))
-        });
-        Self { node, tick }
+impl ReplicaNode for TxnNode {
+    type Config = TxnConfig;
+    type Request = TxnRequest;
+    type Reply = TxnReply;
+    type Refusal = TxnRefusal;
+    type Batch = TxnBatch;
+    type NewError = TxnNodeError;
+
+    fn new(id: &str, ids: &[String], config: TxnConfig) -> Result<Self, TxnNodeError> {
+        TxnNode::new(id, ids, config)
     }
 
-    /// The node logic, for inspection.
-    pub fn node(&self) -> &TxnNode {
-        &self.node
+    fn handle(
+        &mut self,
+        now_ms: u64,
+        src: &str,
+        request: TxnRequest,
+    ) -> Option<Result<TxnReply, TxnRefusal>> {
+        TxnNode::handle(self, now_ms, src, request)
     }
-}
 
-/// The Maelstrom error for a refusal (all refusals are definite).
-pub fn refusal_error(refusal: &TxnRefusal) -> ErrorBody {
-    let code = match refusal {
-        TxnRefusal::BacklogFull(_) => ErrorCode::TemporarilyUnavailable,
-    };
-    ErrorBody::new(code, refusal.to_string())
-}
+    fn on_tick(&mut self, now_ms: u64, out: &mut Vec<(String, TxnBatch)>) {
+        TxnNode::on_tick(self, now_ms, out)
+    }
 
-impl Machine for TxnMachine {
-    type In = TxnRequest;
-    type Out = TxnOut;
+    fn replicate(batch: TxnBatch) -> TxnRequest {
+        TxnRequest::TxnReplicate(batch)
+    }
 
-    fn on_message(&mut self, now_ms: u64, msg: Incoming<TxnRequest>, out: &mut Outbox<TxnOut>) {
-        match self.node.handle(now_ms, &msg.origin.src, msg.body) {
-            None => {}
-            Some(Ok(reply)) => out.reply(&msg.origin, TxnOut::Reply(reply)),
-            Some(Err(refusal)) => out.reply_error(&msg.origin, refusal_error(&refusal)),
+    fn refusal_code(refusal: &TxnRefusal) -> ErrorCode {
+        match refusal {
+            TxnRefusal::BacklogFull(_) => ErrorCode::TemporarilyUnavailable,
         }
-    }
-
-    /// Adds at most one batch per peer.
-    fn on_tick(&mut self, now_ms: u64, out: &mut Outbox<TxnOut>) {
-        let mut batches = Vec::new();
-        self.node.on_tick(now_ms, &mut batches);
-        for (dest, batch) in batches {
-            out.send(dest, TxnOut::Peer(TxnRequest::TxnReplicate(batch)));
-        }
-    }
-
-    fn tick_interval(&self) -> Option<Duration> {
-        Some(self.tick)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::inbox::NodeInfo;
+    use crate::machine::{Machine, Outbox};
+    use crate::protocol::Incoming;
     use crate::protocol::Origin;
+    use crate::replica::refusal_error;
     use crate::txn::wire::MicroOp;
     use serde_json::json;
+    use std::time::Duration;
 
     fn machine(id: &str) -> TxnMachine {
         let info = NodeInfo {
@@ -143,7 +114,7 @@ mod tests {
 
     #[test]
     fn refusals_map_to_definite_codes() {
-        let error = refusal_error(&TxnRefusal::BacklogFull(1));
+        let error = refusal_error::<TxnNode>(&TxnRefusal::BacklogFull(1));
         assert_eq!(error.code, ErrorCode::TemporarilyUnavailable);
         assert!(error.is_definite());
     }
