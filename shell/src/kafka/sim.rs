@@ -2,8 +2,7 @@
 //! random delivery delays (with reordering) and random directed partitions that drop
 //! messages at delivery time, as Maelstrom's network does.
 
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -11,6 +10,7 @@ use serde_json::{json, Value};
 
 use super::node::{KafkaConfig, KafkaNode};
 use super::wire::{KafkaReply, KafkaRequest, Offset, ReplicateBatch};
+use crate::replica::sim::{net_event, Adversary, Net, NetEvent};
 
 /// One completed poll: the client's requested offsets and what came back.
 struct PollRecord {
@@ -28,103 +28,33 @@ struct SendRecord {
 }
 
 struct Sim {
-    rng: StdRng,
-    nodes: Vec<KafkaNode>,
-    ids: Vec<String>,
-    now: u64,
-    tick_ms: u64,
-    max_delay: u64,
-    seq: u64,
-    queue: BinaryHeap<Reverse<(u64, u64)>>,
-    in_flight: BTreeMap<u64, (usize, usize, ReplicateBatch)>,
-    /// Directed pairs (receiver, sender) whose messages the receiver drops.
-    blocked: BTreeSet<(usize, usize)>,
+    net: Net<KafkaNode>,
     sends: Vec<SendRecord>,
     polls: Vec<PollRecord>,
-    server_messages: u64,
 }
 
 impl Sim {
     fn new(seed: u64, n: usize, tick_ms: u64, max_delay: u64) -> Self {
-        let ids: Vec<String> = (0..n).map(|i| format!("n{i}")).collect();
         let config = KafkaConfig {
             retransmit_ms: 50,
             max_batch_entries: 32,
             poll_limit: 10_000,
             max_backlog: 1_000_000,
         };
-        let nodes = ids
-            .iter()
-            .map(|id| KafkaNode::new(id, &ids, config.clone()).expect("own id is in the list"))
-            .collect();
         Self {
-            rng: StdRng::seed_from_u64(seed),
-            nodes,
-            ids,
-            now: 0,
-            tick_ms,
-            max_delay,
-            seq: 0,
-            queue: BinaryHeap::new(),
-            in_flight: BTreeMap::new(),
-            blocked: BTreeSet::new(),
+            net: Net::new(n, &config, StdRng::seed_from_u64(seed), tick_ms, max_delay),
             sends: Vec::new(),
             polls: Vec::new(),
-            server_messages: 0,
         }
     }
 
-    fn index_of(&self, id: &str) -> usize {
-        self.ids
-            .iter()
-            .position(|x| x == id)
-            .expect("known node id")
-    }
-
-    /// Advances one millisecond: deliveries, then ticks.
     fn step(&mut self) {
-        while let Some(Reverse((at, seq))) = self.queue.peek().copied() {
-            if at > self.now {
-                break;
-            }
-            self.queue.pop();
-            let (src, dest, batch) = self.in_flight.remove(&seq).expect("queued message");
-            if self.blocked.contains(&(dest, src)) {
-                continue;
-            }
-            let src_id = self.ids[src].clone();
-            let reply =
-                self.nodes[dest].handle(self.now, &src_id, KafkaRequest::KafkaReplicate(batch));
-            assert!(
-                reply.is_none(),
-                "replication batches are never answered directly"
-            );
-        }
-        if self.now % self.tick_ms == 0 {
-            for i in 0..self.nodes.len() {
-                let mut out = Vec::new();
-                self.nodes[i].on_tick(self.now, &mut out);
-                for (dest, batch) in out {
-                    let dest = self.index_of(&dest);
-                    assert_ne!(dest, i, "a node never replicates to itself");
-                    let delay = if self.max_delay == 0 {
-                        0
-                    } else {
-                        self.rng.random_range(0..=self.max_delay)
-                    };
-                    self.seq += 1;
-                    self.server_messages += 1;
-                    self.queue.push(Reverse((self.now + delay, self.seq)));
-                    self.in_flight.insert(self.seq, (i, dest, batch));
-                }
-            }
-        }
-        self.now += 1;
+        self.net.step();
     }
 
     fn request(&mut self, node: usize, request: KafkaRequest) -> KafkaReply {
-        self.nodes[node]
-            .handle(self.now, "c1", request)
+        self.net.nodes[node]
+            .handle(self.net.now, "c1", request)
             .expect("client requests are answered")
             .expect("no refusal with an unbounded backlog")
     }
@@ -150,18 +80,8 @@ fn run(seed: u64, n: usize, partitions: bool) -> Sim {
     let mut next_msg: BTreeMap<String, u64> = BTreeMap::new();
     let main_ms = 2_000;
     for _ in 0..main_ms {
-        if partitions && n > 1 && rng.random_bool(0.005) {
-            if sim.blocked.is_empty() {
-                for a in 0..n {
-                    for b in 0..n {
-                        if a != b && rng.random_bool(0.5) {
-                            sim.blocked.insert((a, b));
-                        }
-                    }
-                }
-            } else {
-                sim.blocked.clear();
-            }
+        if partitions {
+            sim.net.maybe_toggle_partition(&mut rng, 0.005);
         }
         for client in clients.iter_mut() {
             if !rng.random_bool(0.3) {
@@ -227,10 +147,7 @@ fn run(seed: u64, n: usize, partitions: bool) -> Sim {
         }
         sim.step();
     }
-    sim.blocked.clear();
-    for _ in 0..5_000 {
-        sim.step();
-    }
+    sim.net.settle(5_000);
     sim
 }
 
@@ -252,7 +169,7 @@ fn converged_logs(nodes: &[KafkaNode]) -> BTreeMap<String, Vec<(Offset, Value)>>
 }
 
 fn check(sim: &Sim) {
-    check_history(&sim.nodes, &sim.sends, &sim.polls);
+    check_history(&sim.net.nodes, &sim.sends, &sim.polls);
 }
 
 /// Checks a finished run: converged logs, every acknowledged send at its offset, per-node
@@ -325,7 +242,7 @@ fn single_node_is_a_local_log() {
     for seed in 0..5 {
         let sim = run(seed, 1, false);
         assert!(!sim.sends.is_empty());
-        assert_eq!(sim.server_messages, 0, "one node sends nothing");
+        assert_eq!(sim.net.server_messages, 0, "one node sends nothing");
         check(&sim);
     }
 }
@@ -355,12 +272,12 @@ fn partitions_and_reordering_never_break_polls_and_heal_fully() {
 #[test]
 fn idle_cluster_stops_sending() {
     let mut sim = run(7, 2, false);
-    let before = sim.server_messages;
+    let before = sim.net.server_messages;
     for _ in 0..2_000 {
         sim.step();
     }
-    assert_eq!(sim.server_messages, before, "no traffic without news");
-    for node in &sim.nodes {
+    assert_eq!(sim.net.server_messages, before, "no traffic without news");
+    for node in &sim.net.nodes {
         assert_eq!(node.backlog(), 0, "every entry acknowledged");
     }
 }
@@ -411,14 +328,8 @@ enum Event {
     Send { node: usize, key: u8 },
     /// Client `client` polls its assigned keys.
     Poll { client: usize },
-    /// `node` runs its tick.
-    Tick { node: usize },
-    /// The in-flight message at `pick` (modulo their number) is delivered now.
-    Deliver { pick: usize },
-    /// The in-flight message at `pick` is lost (a partition at delivery time).
-    Drop { pick: usize },
-    /// Time passes.
-    Advance { ms: u64 },
+    /// A tick, a delivery, a loss or a wait.
+    Net(NetEvent),
 }
 
 fn event() -> impl proptest::strategy::Strategy<Value = Event> {
@@ -426,10 +337,7 @@ fn event() -> impl proptest::strategy::Strategy<Value = Event> {
     prop_oneof![
         3 => (0..3usize, 0..3u8).prop_map(|(node, key)| Event::Send { node, key }),
         3 => (0..6usize).prop_map(|client| Event::Poll { client }),
-        3 => (0..3usize).prop_map(|node| Event::Tick { node }),
-        4 => any::<usize>().prop_map(|pick| Event::Deliver { pick }),
-        1 => any::<usize>().prop_map(|pick| Event::Drop { pick }),
-        2 => (1..80u64).prop_map(|ms| Event::Advance { ms }),
+        10 => net_event().prop_map(Event::Net),
     ]
 }
 
@@ -443,32 +351,18 @@ proptest::proptest! {
         n in 1..=3usize,
         events in proptest::collection::vec(event(), 1..300),
     ) {
-        let ids: Vec<String> = (0..n).map(|i| format!("n{i}")).collect();
         let config = KafkaConfig { retransmit_ms: 50, max_batch_entries: 3, ..KafkaConfig::default() };
-        let mut nodes: Vec<KafkaNode> = ids
-            .iter()
-            .map(|id| KafkaNode::new(id, &ids, config.clone()).expect("own id is in the list"))
-            .collect();
-        let mut in_flight: Vec<(usize, usize, ReplicateBatch)> = Vec::new();
+        let mut net: Adversary<KafkaNode> = Adversary::new(n, &config);
         let mut clients: Vec<BTreeMap<String, Offset>> = vec![BTreeMap::new(); 6];
         let (mut sends, mut polls) = (Vec::new(), Vec::new());
-        let mut now = 0u64;
         let mut counter = 0u64;
-        let tick = |nodes: &mut Vec<KafkaNode>, in_flight: &mut Vec<(usize, usize, ReplicateBatch)>, i: usize, now: u64| {
-            let mut out = Vec::new();
-            nodes[i].on_tick(now, &mut out);
-            for (dest, batch) in out {
-                let dest = ids.iter().position(|x| *x == dest).expect("known peer");
-                in_flight.push((i, dest, batch));
-            }
-        };
         for event in events {
             match event {
                 Event::Send { node, key } => {
                     let node = node % n;
                     counter += 1;
                     let key = format!("k{key}");
-                    let reply = nodes[node].handle(now, "c1", KafkaRequest::Send { key: key.clone(), msg: json!(counter) });
+                    let reply = net.nodes[node].handle(net.now, "c1", KafkaRequest::Send { key: key.clone(), msg: json!(counter) });
                     let Some(Ok(KafkaReply::SendOk { offset })) = reply else { panic!("send refused: {reply:?}") };
                     for client in clients.iter_mut().skip(node).step_by(n) {
                         client.entry(key.clone()).or_insert(0);
@@ -478,7 +372,7 @@ proptest::proptest! {
                 Event::Poll { client } => {
                     let node = client % n;
                     let requested = clients[client].clone();
-                    let reply = nodes[node].handle(now, "c1", KafkaRequest::Poll { offsets: requested.clone() });
+                    let reply = net.nodes[node].handle(net.now, "c1", KafkaRequest::Poll { offsets: requested.clone() });
                     let Some(Ok(KafkaReply::PollOk { msgs })) = reply else { panic!("poll refused: {reply:?}") };
                     for (key, pairs) in &msgs {
                         if let Some((last, _)) = pairs.last() {
@@ -487,34 +381,11 @@ proptest::proptest! {
                     }
                     polls.push(PollRecord { node, requested, msgs });
                 }
-                Event::Tick { node } => tick(&mut nodes, &mut in_flight, node % n, now),
-                Event::Deliver { pick } => {
-                    if !in_flight.is_empty() {
-                        let (src, dest, batch) = in_flight.remove(pick % in_flight.len());
-                        let reply = nodes[dest].handle(now, &ids[src], KafkaRequest::KafkaReplicate(batch));
-                        proptest::prop_assert!(reply.is_none());
-                    }
-                }
-                Event::Drop { pick } => {
-                    if !in_flight.is_empty() {
-                        in_flight.remove(pick % in_flight.len());
-                    }
-                }
-                Event::Advance { ms } => now += ms,
+                Event::Net(step) => net.apply(step),
             }
         }
-        // A fair network from here on: every message delivered in order, ticks past the
-        // retransmission window.
-        for _ in 0..200 {
-            now += 30;
-            for i in 0..n {
-                tick(&mut nodes, &mut in_flight, i, now);
-            }
-            for (src, dest, batch) in std::mem::take(&mut in_flight) {
-                nodes[dest].handle(now, &ids[src], KafkaRequest::KafkaReplicate(batch));
-            }
-        }
-        check_history(&nodes, &sends, &polls);
+        net.heal();
+        check_history(&net.nodes, &sends, &polls);
     }
 }
 

@@ -2,14 +2,14 @@
 //! delivery delays (with reordering) and directed partitions dropping messages at
 //! delivery time, as Maelstrom's network does.
 
-use std::cmp::Reverse;
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::node::{Isolation, Stamp, TxnConfig, TxnNode};
 use super::wire::{MicroOp, TxnBatch, TxnKey, TxnReply, TxnRequest, TxnValue, WriteSet};
+use crate::replica::sim::{net_event, Adversary, Net, NetEvent};
 
 struct TxnRecord {
     node: usize,
@@ -19,106 +19,34 @@ struct TxnRecord {
     before: BTreeMap<TxnKey, Option<(TxnValue, Stamp)>>,
 }
 
-struct Sim {
-    rng: StdRng,
-    nodes: Vec<TxnNode>,
-    ids: Vec<String>,
-    now: u64,
-    tick_ms: u64,
-    max_delay: u64,
-    seq: u64,
-    queue: BinaryHeap<Reverse<(u64, u64)>>,
-    in_flight: BTreeMap<u64, (usize, usize, TxnBatch)>,
-    blocked: BTreeSet<(usize, usize)>,
-    server_messages: u64,
-}
-
-impl Sim {
-    fn new(seed: u64, n: usize, isolation: Isolation) -> Self {
-        let mut rng = StdRng::seed_from_u64(seed);
-        let ids: Vec<String> = (0..n).map(|i| format!("n{i}")).collect();
-        let config = TxnConfig {
-            isolation,
-            retransmit_ms: 50,
-            max_batch_sets: 16,
-            max_backlog: 1_000_000,
-        };
-        let nodes = ids
-            .iter()
-            .map(|id| TxnNode::new(id, &ids, config.clone()).expect("own id is in the list"))
-            .collect();
-        let tick_ms = rng.random_range(1..=25);
-        let max_delay = rng.random_range(0..=30);
-        Self {
-            rng,
-            nodes,
-            ids,
-            now: 0,
-            tick_ms,
-            max_delay,
-            seq: 0,
-            queue: BinaryHeap::new(),
-            in_flight: BTreeMap::new(),
-            blocked: BTreeSet::new(),
-            server_messages: 0,
-        }
-    }
-
-    fn step(&mut self) {
-        while let Some(Reverse((at, seq))) = self.queue.peek().copied() {
-            if at > self.now {
-                break;
-            }
-            self.queue.pop();
-            let (src, dest, batch) = self.in_flight.remove(&seq).expect("queued message");
-            if self.blocked.contains(&(dest, src)) {
-                continue;
-            }
-            let src_id = self.ids[src].clone();
-            let reply = self.nodes[dest].handle(self.now, &src_id, TxnRequest::TxnReplicate(batch));
-            assert!(reply.is_none());
-        }
-        if self.now % self.tick_ms == 0 {
-            for i in 0..self.nodes.len() {
-                let mut out = Vec::new();
-                self.nodes[i].on_tick(self.now, &mut out);
-                for (dest, batch) in out {
-                    let dest = self
-                        .ids
-                        .iter()
-                        .position(|x| *x == dest)
-                        .expect("known peer");
-                    let delay = self.rng.random_range(0..=self.max_delay);
-                    self.seq += 1;
-                    self.server_messages += 1;
-                    self.queue.push(Reverse((self.now + delay, self.seq)));
-                    self.in_flight.insert(self.seq, (i, dest, batch));
-                }
-            }
-        }
-        self.now += 1;
-    }
+/// A txn cluster on the simulated network; tick and delay drawn from the seed.
+fn sim(seed: u64, n: usize, isolation: Isolation) -> Net<TxnNode> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let config = TxnConfig {
+        isolation,
+        retransmit_ms: 50,
+        max_batch_sets: 16,
+        max_backlog: 1_000_000,
+    };
+    let tick_ms = rng.random_range(1..=25);
+    let max_delay = rng.random_range(0..=30);
+    Net::new(n, &config, rng, tick_ms, max_delay)
 }
 
 /// Runs a random workload; returns the simulation after heal and quiet, plus the history.
-fn run(seed: u64, n: usize, isolation: Isolation, partitions: bool) -> (Sim, Vec<TxnRecord>) {
-    let mut sim = Sim::new(seed, n, isolation);
+fn run(
+    seed: u64,
+    n: usize,
+    isolation: Isolation,
+    partitions: bool,
+) -> (Net<TxnNode>, Vec<TxnRecord>) {
+    let mut sim = sim(seed, n, isolation);
     let mut rng = StdRng::seed_from_u64(seed ^ 0x7a11);
     let mut next_value: BTreeMap<TxnKey, TxnValue> = BTreeMap::new();
     let mut history = Vec::new();
     for _ in 0..2_000 {
-        if partitions && n > 1 && rng.random_bool(0.005) {
-            if sim.blocked.is_empty() {
-                for a in 0..n {
-                    for b in 0..n {
-                        if a != b && rng.random_bool(0.5) {
-                            sim.blocked.insert((a, b));
-                        }
-                    }
-                }
-            } else {
-                sim.blocked.clear();
-            }
+        if partitions {
+            sim.maybe_toggle_partition(&mut rng, 0.005);
         }
         for client in 0..2 * n {
             if !rng.random_bool(0.3) {
@@ -161,14 +89,11 @@ fn run(seed: u64, n: usize, isolation: Isolation, partitions: bool) -> (Sim, Vec
         }
         sim.step();
     }
-    sim.blocked.clear();
-    for _ in 0..3_000 {
-        sim.step();
-    }
+    sim.settle(3_000);
     (sim, history)
 }
 
-fn check(sim: &Sim, history: &[TxnRecord]) {
+fn check(sim: &Net<TxnNode>, history: &[TxnRecord]) {
     check_nodes(&sim.nodes, history);
 }
 
@@ -324,14 +249,8 @@ fn idle_cluster_stops_sending() {
 enum Event {
     /// A client of `node` runs a transaction of these micro-operation seeds.
     Txn { node: usize, ops: Vec<(bool, u8)> },
-    /// `node` runs its tick.
-    Tick { node: usize },
-    /// The in-flight message at `pick` (modulo their number) is delivered now.
-    Deliver { pick: usize },
-    /// The in-flight message at `pick` is lost.
-    Drop { pick: usize },
-    /// Time passes.
-    Advance { ms: u64 },
+    /// A tick, a delivery, a loss or a wait.
+    Net(NetEvent),
 }
 
 fn event() -> impl proptest::strategy::Strategy<Value = Event> {
@@ -339,10 +258,7 @@ fn event() -> impl proptest::strategy::Strategy<Value = Event> {
     prop_oneof![
         4 => (0..3usize, proptest::collection::vec((any::<bool>(), 0..4u8), 1..5))
             .prop_map(|(node, ops)| Event::Txn { node, ops }),
-        3 => (0..3usize).prop_map(|node| Event::Tick { node }),
-        4 => any::<usize>().prop_map(|pick| Event::Deliver { pick }),
-        1 => any::<usize>().prop_map(|pick| Event::Drop { pick }),
-        2 => (1..80u64).prop_map(|ms| Event::Advance { ms }),
+        10 => net_event().prop_map(Event::Net),
     ]
 }
 
@@ -358,25 +274,11 @@ proptest::proptest! {
         read_uncommitted in proptest::prelude::any::<bool>(),
         events in proptest::collection::vec(event(), 1..300),
     ) {
-        let ids: Vec<String> = (0..n).map(|i| format!("n{i}")).collect();
         let isolation = if read_uncommitted { Isolation::ReadUncommitted } else { Isolation::ReadCommitted };
         let config = TxnConfig { isolation, retransmit_ms: 50, max_batch_sets: 3, ..TxnConfig::default() };
-        let mut nodes: Vec<TxnNode> = ids
-            .iter()
-            .map(|id| TxnNode::new(id, &ids, config.clone()).expect("own id is in the list"))
-            .collect();
-        let mut in_flight: Vec<(usize, usize, TxnBatch)> = Vec::new();
+        let mut net: Adversary<TxnNode> = Adversary::new(n, &config);
         let mut next_value: BTreeMap<TxnKey, TxnValue> = BTreeMap::new();
         let mut history = Vec::new();
-        let mut now = 0u64;
-        let tick = |nodes: &mut Vec<TxnNode>, in_flight: &mut Vec<(usize, usize, TxnBatch)>, i: usize, now: u64| {
-            let mut out = Vec::new();
-            nodes[i].on_tick(now, &mut out);
-            for (dest, batch) in out {
-                let dest = ids.iter().position(|x| *x == dest).expect("known peer");
-                in_flight.push((i, dest, batch));
-            }
-        };
         for event in events {
             match event {
                 Event::Txn { node, ops } => {
@@ -394,37 +296,16 @@ proptest::proptest! {
                             }
                         })
                         .collect();
-                    let before = request.iter().map(|op| (*op.key(), nodes[node].read(*op.key()))).collect();
-                    let reply = nodes[node].handle(now, "c1", TxnRequest::Txn { txn: request.clone() });
+                    let before = request.iter().map(|op| (*op.key(), net.nodes[node].read(*op.key()))).collect();
+                    let reply = net.nodes[node].handle(net.now, "c1", TxnRequest::Txn { txn: request.clone() });
                     let Some(Ok(TxnReply::TxnOk { txn })) = reply else { panic!("txn refused: {reply:?}") };
                     history.push(TxnRecord { node, request, reply: txn, before });
                 }
-                Event::Tick { node } => tick(&mut nodes, &mut in_flight, node % n, now),
-                Event::Deliver { pick } => {
-                    if !in_flight.is_empty() {
-                        let (src, dest, batch) = in_flight.remove(pick % in_flight.len());
-                        let reply = nodes[dest].handle(now, &ids[src], TxnRequest::TxnReplicate(batch));
-                        proptest::prop_assert!(reply.is_none());
-                    }
-                }
-                Event::Drop { pick } => {
-                    if !in_flight.is_empty() {
-                        in_flight.remove(pick % in_flight.len());
-                    }
-                }
-                Event::Advance { ms } => now += ms,
+                Event::Net(step) => net.apply(step),
             }
         }
-        for _ in 0..200 {
-            now += 30;
-            for i in 0..n {
-                tick(&mut nodes, &mut in_flight, i, now);
-            }
-            for (src, dest, batch) in std::mem::take(&mut in_flight) {
-                nodes[dest].handle(now, &ids[src], TxnRequest::TxnReplicate(batch));
-            }
-        }
-        check_nodes(&nodes, &history);
+        net.heal();
+        check_nodes(&net.nodes, &history);
     }
 }
 

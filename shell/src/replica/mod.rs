@@ -113,3 +113,6 @@ impl<N: ReplicaNode> Machine for ReplicaMachine<N> {
         Some(self.tick)
     }
 }
+
+#[cfg(test)]
+pub(crate) mod sim;
