@@ -62,17 +62,31 @@ fn quick<'a>(bin: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     v
 }
 
+/// A short run (see [`quick`]) of the node program `file` from tests/mutants with `args`.
+fn run_node(tag: &str, file: &str, args: &[&str]) -> Run {
+    let path = mutant(file);
+    run(tag, &quick(path.to_str().unwrap_or_default(), args))
+}
+
+impl Run {
+    /// Asserts the exit code, showing the run's output when it differs.
+    fn expect_code(&self, code: i32) {
+        assert_eq!(self.code, code, "{}{}", self.stdout, self.stderr);
+    }
+
+    /// The workload checker's count `name` in `details` (0 when absent).
+    fn count(&self, name: &str) -> u64 {
+        self.results["workload"]["details"][name]
+            .as_u64()
+            .unwrap_or(0)
+    }
+}
+
 #[test]
 fn echo_correct_passes_and_wrong_body_fails() {
-    let ok = mutant("echo_ok.py");
-    let r = run(
-        "echo-ok",
-        &quick(
-            ok.to_str().unwrap_or_default(),
-            &["-w", "echo", "--node-count", "1"],
-        ),
-    );
-    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let args = ["-w", "echo", "--node-count", "1"];
+    let r = run_node("echo-ok", "echo_ok.py", &args);
+    r.expect_code(0);
     assert_eq!(r.results["valid"], "valid");
     assert!(
         r.results["stats"]["details"]["ok_count"]
@@ -81,15 +95,8 @@ fn echo_correct_passes_and_wrong_body_fails() {
             > 0
     );
 
-    let bad = mutant("echo_wrong_body.py");
-    let r = run(
-        "echo-bad",
-        &quick(
-            bad.to_str().unwrap_or_default(),
-            &["-w", "echo", "--node-count", "1"],
-        ),
-    );
-    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    let r = run_node("echo-bad", "echo_wrong_body.py", &args);
+    r.expect_code(1);
     assert_eq!(r.results["workload"]["valid"], "invalid");
     let problems = r.results["workload"]["problems"].to_string();
     assert!(problems.contains('!'), "{problems}");
@@ -97,7 +104,6 @@ fn echo_correct_passes_and_wrong_body_fails() {
 
 #[test]
 fn unique_ids_correct_passes_and_repeats_fail() {
-    let ok = mutant("unique_ids_ok.py");
     let args = [
         "-w",
         "unique-ids",
@@ -110,53 +116,38 @@ fn unique_ids_correct_passes_and_repeats_fail() {
         "--nemesis",
         "partition",
     ];
-    let r = run("ids-ok", &quick(ok.to_str().unwrap_or_default(), &args));
-    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let r = run_node("ids-ok", "unique_ids_ok.py", &args);
+    r.expect_code(0);
     assert_eq!(r.results["workload"]["details"]["duplicated_count"], 0);
 
-    let bad = mutant("unique_ids_repeat.py");
-    let r = run("ids-bad", &quick(bad.to_str().unwrap_or_default(), &args));
-    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
-    assert!(
-        r.results["workload"]["details"]["duplicated_count"]
-            .as_u64()
-            .unwrap_or(0)
-            > 0
-    );
+    let r = run_node("ids-bad", "unique_ids_repeat.py", &args);
+    r.expect_code(1);
+    assert!(r.count("duplicated_count") > 0);
 }
 
 fn broadcast(tag: &str, mode: &str, partition: bool) -> Run {
-    let b = mutant("broadcast_node.py");
-    let mut args = quick(
-        b.to_str().unwrap_or_default(),
-        &[
-            "-w",
-            "broadcast",
-            "--node-count",
-            "3",
-            "--rate",
-            "20",
-            "--seed",
-            "5",
-        ],
-    );
+    let mut args = vec![
+        "-w",
+        "broadcast",
+        "--node-count",
+        "3",
+        "--rate",
+        "20",
+        "--seed",
+        "5",
+    ];
     if partition {
         args.extend(["--nemesis", "partition", "--nemesis-interval", "1"]);
     }
     args.push(mode);
-    run(tag, &args)
+    run_node(tag, "broadcast_node.py", &args)
 }
 
 #[test]
 fn broadcast_gossip_survives_partitions() {
     let r = broadcast("bc-gossip", "gossip", true);
-    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    assert!(
-        r.results["workload"]["details"]["stable_count"]
-            .as_u64()
-            .unwrap_or(0)
-            > 0
-    );
+    r.expect_code(0);
+    assert!(r.count("stable_count") > 0);
     assert!(
         r.stdout.contains("start-partition"),
         "nemesis ops are in the history"
@@ -166,25 +157,15 @@ fn broadcast_gossip_survives_partitions() {
 #[test]
 fn broadcast_that_never_forwards_loses_values() {
     let r = broadcast("bc-local", "local", false);
-    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
-    assert!(
-        r.results["workload"]["details"]["lost_count"]
-            .as_u64()
-            .unwrap_or(0)
-            > 0
-    );
+    r.expect_code(1);
+    assert!(r.count("lost_count") > 0);
 }
 
 #[test]
 fn broadcast_without_retries_loses_values_across_partitions() {
     let r = broadcast("bc-once", "once", true);
-    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
-    assert!(
-        r.results["workload"]["details"]["lost_count"]
-            .as_u64()
-            .unwrap_or(0)
-            > 0
-    );
+    r.expect_code(1);
+    assert!(r.count("lost_count") > 0);
     let healthy = broadcast("bc-once-healthy", "once", false);
     assert_eq!(
         healthy.code, 0,
@@ -195,9 +176,7 @@ fn broadcast_without_retries_loses_values_across_partitions() {
 
 #[test]
 fn g_counter_crdt_passes_and_local_counting_fails() {
-    let g = mutant("g_counter_node.py");
-    let g = g.to_str().unwrap_or_default();
-    let args = [
+    let mut args = vec![
         "-w",
         "g-counter",
         "--node-count",
@@ -209,26 +188,21 @@ fn g_counter_crdt_passes_and_local_counting_fails() {
         "--nemesis-interval",
         "1",
     ];
-    let mut ok = quick(g, &args);
-    ok.push("crdt");
-    let r = run("gc-ok", &ok);
-    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    let mut bad = quick(g, &args);
-    bad.push("local");
-    let r = run("gc-bad", &bad);
-    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    args.push("crdt");
+    run_node("gc-ok", "g_counter_node.py", &args).expect_code(0);
+    args.pop();
+    args.push("local");
+    let r = run_node("gc-bad", "g_counter_node.py", &args);
+    r.expect_code(1);
     assert!(r.results["workload"]["details"]["errors"].is_array());
 }
 
 #[test]
 fn a_non_json_line_is_reported_with_node_and_line() {
-    let b = mutant("echo_bad_line.py");
-    let r = run(
+    let r = run_node(
         "bad-line",
-        &quick(
-            b.to_str().unwrap_or_default(),
-            &["-w", "echo", "--node-count", "1", "--rate", "10"],
-        ),
+        "echo_bad_line.py",
+        &["-w", "echo", "--node-count", "1", "--rate", "10"],
     );
     let p = &r.results["node_problems"][0];
     assert_eq!(p["kind"], "bad_line", "{}", r.results);
@@ -250,13 +224,10 @@ fn a_non_json_line_is_reported_with_node_and_line() {
 
 #[test]
 fn a_node_that_exits_early_is_reported_as_crashed() {
-    let b = mutant("echo_exits_early.py");
-    let r = run(
+    let r = run_node(
         "early-exit",
-        &quick(
-            b.to_str().unwrap_or_default(),
-            &["-w", "echo", "--node-count", "1", "--rate", "10"],
-        ),
+        "echo_exits_early.py",
+        &["-w", "echo", "--node-count", "1", "--rate", "10"],
     );
     assert_eq!(r.code, 255, "{}", r.stdout);
     let p = &r.results["node_problems"][0];
@@ -313,7 +284,7 @@ fn no_node_process_survives_a_run() {
             "gossip",
         ],
     );
-    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    r.expect_code(0);
     let left = processes_running(&p);
     let _ = std::fs::remove_dir_all(&dir);
     assert!(left.is_empty(), "still running: {left:?}");
