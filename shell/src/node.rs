@@ -71,7 +71,7 @@ use serde::Serialize;
 use tokio::io::{AsyncBufRead, AsyncWrite, BufReader};
 use tokio::sync::{Notify, Semaphore};
 
-use crate::error::{ErrorBody, ErrorCode};
+use crate::error::{ErrorBody, ErrorCode, TaggedError};
 use crate::inbox::{reject, Event, Inbox, NodeInfo, Rejected};
 use crate::io::{spawn_writer, Outlet, Push, PushError, INPUT_BUFFER_BYTES};
 use crate::protocol::{self, Frame, Incoming, Origin};
@@ -228,6 +228,44 @@ impl Node {
         }
     }
 
+    /// Sends a handler's [`Answer`] to `to`, as [`Node::reply`] and [`Node::reply_error`] do.
+    fn answer<'a, R: Serialize>(
+        &'a self,
+        to: &ReplyTo,
+        answer: &Answer<R>,
+    ) -> impl Future<Output = ()> + Send + 'a {
+        let dest = to.src();
+        let queued = match (to.msg_id, answer) {
+            (_, Ok(None)) => None,
+            (Some(id), Ok(Some(resp))) => Some(self.shared.outlet.push_with(|buf| {
+                protocol::encode_line_into(buf, self.id(), dest, None, Some(id), resp)
+            })),
+            (Some(id), Err(e)) => Some(self.shared.outlet.push_with(|buf| {
+                protocol::encode_line_into(
+                    buf,
+                    self.id(),
+                    dest,
+                    None,
+                    Some(id),
+                    &TaggedError::Error(e),
+                )
+            })),
+            (None, Ok(Some(_))) => {
+                tracing::debug!(dest, "reply to a message without msg_id skipped");
+                None
+            }
+            (None, Err(error)) => {
+                tracing::debug!(dest, %error, "error to a message without msg_id skipped");
+                None
+            }
+        };
+        async move {
+            if let Some(queued) = queued {
+                let _ = Self::written(queued).await;
+            }
+        }
+    }
+
     /// Replies an error to `to` (skipped when `to` has no `msg_id`).
     pub fn reply_error(
         &self,
@@ -333,6 +371,48 @@ where
         make,
     )
     .await
+}
+
+/// Where a handler's answer goes: the request's `src` (copied inline when short, which
+/// Maelstrom's ids are, so answering allocates nothing) and `msg_id`.
+struct ReplyTo {
+    src: Id,
+    msg_id: Option<u64>,
+}
+
+/// Longest id kept inline.
+const INLINE_ID: usize = 30;
+
+enum Id {
+    Inline { len: u8, bytes: [u8; INLINE_ID] },
+    Heap(String),
+}
+
+impl ReplyTo {
+    fn of(origin: &Origin) -> Self {
+        let src = match u8::try_from(origin.src.len()) {
+            Ok(len) if usize::from(len) <= INLINE_ID => {
+                let mut bytes = [0; INLINE_ID];
+                bytes[..usize::from(len)].copy_from_slice(origin.src.as_bytes());
+                Id::Inline { len, bytes }
+            }
+            _ => Id::Heap(origin.src.clone()),
+        };
+        Self {
+            src,
+            msg_id: origin.msg_id,
+        }
+    }
+
+    fn src(&self) -> &str {
+        match &self.src {
+            // Copied whole from a `str`, so always UTF-8.
+            Id::Inline { len, bytes } => {
+                std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or("")
+            }
+            Id::Heap(s) => s,
+        }
+    }
 }
 
 /// What the reader keeps of one message.
@@ -454,13 +534,9 @@ where
                 let node = node.clone();
                 let handler = Arc::clone(handler);
                 let request = async move {
-                    let origin = msg.origin.clone();
+                    let to = ReplyTo::of(&msg.origin);
                     let answer = handler.handle(&node, msg).await;
-                    match answer {
-                        Ok(Some(resp)) => node.reply(&origin, &resp).await,
-                        Ok(None) => {}
-                        Err(e) => node.reply_error(&origin, &e).await,
-                    }
+                    node.answer(&to, &answer).await;
                     drop(permit);
                 };
                 // The box of the last request that finished here is reused.

@@ -32,8 +32,9 @@ pub struct Frame<'a> {
 
 #[derive(Clone, Debug, PartialEq)]
 enum FrameBody<'a> {
-    /// Read in one pass (the usual case).
-    Tree(Object<'a>),
+    /// Read in one pass (the usual case), with the position of the entry holding a string
+    /// `type`.
+    Tree(Object<'a>, Option<usize>),
     /// Read by [`parse_line`], for a line the one-pass reader leaves to it.
     Value(Value),
 }
@@ -65,16 +66,23 @@ pub fn read_frame(line: &str) -> Result<Frame<'_>, LineError> {
 
 impl<'a> Frame<'a> {
     fn from_tree(src: Cow<'a, str>, dest: Cow<'a, str>, body: Object<'a>) -> Self {
-        let number = |key| match json::last(&body, key) {
-            Some(Json::Number(n)) => n.as_u64(),
-            _ => None,
-        };
+        // The last entry of each header key counts, as in a `Value` object; one of another
+        // JSON type counts as absent.
+        let (mut kind, mut msg_id, mut in_reply_to) = (None, None, None);
+        for (i, (key, value)) in body.iter().enumerate() {
+            match key.as_ref() {
+                "type" => kind = matches!(value, Json::Str(_)).then_some(i),
+                "msg_id" => msg_id = as_u64(value),
+                "in_reply_to" => in_reply_to = as_u64(value),
+                _ => {}
+            }
+        }
         Frame {
-            msg_id: number("msg_id"),
-            in_reply_to: number("in_reply_to"),
+            msg_id,
+            in_reply_to,
             src,
             dest,
-            body: FrameBody::Tree(body),
+            body: FrameBody::Tree(body, kind),
         }
     }
 
@@ -92,8 +100,8 @@ impl<'a> Frame<'a> {
     /// The body's `type`, when it is a string.
     pub fn kind(&self) -> Option<&str> {
         match &self.body {
-            FrameBody::Tree(body) => match json::last(body, "type") {
-                Some(Json::Str(s)) => Some(s.as_ref()),
+            FrameBody::Tree(body, kind) => match kind.and_then(|i| body.get(i)) {
+                Some((_, Json::Str(s))) => Some(s.as_ref()),
                 _ => None,
             },
             FrameBody::Value(v) => v.get("type").and_then(Value::as_str),
@@ -120,7 +128,7 @@ impl<'a> Frame<'a> {
     /// [`decode_body`] on the body's `Value`, errors and their classification included.
     pub fn decode<P: DeserializeOwned>(&self) -> Result<P, DecodeError> {
         match &self.body {
-            FrameBody::Tree(body) => {
+            FrameBody::Tree(body, _) => {
                 // Without a string `type` the `Value` path answers without trying `P`.
                 if self.kind().is_some() {
                     if let Ok(p) = json::from_object(body) {
@@ -136,7 +144,7 @@ impl<'a> Frame<'a> {
     /// Deserializes the body into any `T` (a plain struct, say): the result of
     /// `serde_json::from_value` on the body's `Value`.
     pub fn decode_as<T: DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
-        if let FrameBody::Tree(body) = &self.body {
+        if let FrameBody::Tree(body, _) = &self.body {
             if let Ok(t) = json::from_object(body) {
                 return Ok(t);
             }
@@ -147,7 +155,7 @@ impl<'a> Frame<'a> {
     /// The body as a `Value` (built on each call; the hot path never needs it).
     pub fn body_value(&self) -> Value {
         match &self.body {
-            FrameBody::Tree(body) => Value::Object(json::object_to_map(body)),
+            FrameBody::Tree(body, _) => Value::Object(json::object_to_map(body)),
             FrameBody::Value(v) => v.clone(),
         }
     }
@@ -160,7 +168,7 @@ impl<'a> Frame<'a> {
             msg_id: self.msg_id,
             in_reply_to: self.in_reply_to,
             body: match self.body {
-                FrameBody::Tree(body) => FrameBody::Tree(json::object_into_owned(body)),
+                FrameBody::Tree(body, kind) => FrameBody::Tree(json::object_into_owned(body), kind),
                 FrameBody::Value(v) => FrameBody::Value(v),
             },
         }
@@ -174,7 +182,7 @@ impl<'a> Frame<'a> {
             in_reply_to: self.in_reply_to,
         };
         let body = match self.body {
-            FrameBody::Tree(body) => Value::Object(json::object_to_map(&body)),
+            FrameBody::Tree(body, _) => Value::Object(json::object_to_map(&body)),
             FrameBody::Value(v) => v,
         };
         Envelope {
@@ -183,6 +191,13 @@ impl<'a> Frame<'a> {
             head,
             body,
         }
+    }
+}
+
+fn as_u64(value: &Json<'_>) -> Option<u64> {
+    match value {
+        Json::Number(n) => n.as_u64(),
+        _ => None,
     }
 }
 

@@ -80,14 +80,6 @@ pub(crate) fn object_into_owned(entries: Object<'_>) -> Object<'static> {
         .collect()
 }
 
-/// The value of the last entry named `key`: what a `Value` object holds for it.
-pub(crate) fn last<'o, 'a>(
-    entries: &'o [(Cow<'a, str>, Json<'a>)],
-    key: &str,
-) -> Option<&'o Json<'a>> {
-    entries.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v)
-}
-
 impl<'de> de::Deserialize<'de> for Json<'de> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_any(JsonVisitor)
