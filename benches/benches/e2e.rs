@@ -1,7 +1,9 @@
 //! A node end to end: echo requests through the release `echo` binary's stdin/stdout, next
 //! to the same pipe loop through `cat` (the pipes' own ceiling), and the allocations of the
 //! shell's protocol path per message, counted by a global allocator in an in-process
-//! decode → handle → encode loop over `glomers_shell::protocol`.
+//! decode → handle → encode loop over `glomers_shell::protocol`: the calls the handler
+//! runtime makes for each request (`read_frame`, `Frame::decode`, `encode_line_into` into the
+//! reused output buffer).
 //!
 //! The `echo` binary is `<target>/release/echo` (see `glomers_benches::paths`); it is built
 //! with cargo when missing. Writes `paths::e2e_report()` for the table generator.
@@ -17,7 +19,7 @@ use glomers_benches::alloc_count::CountingAlloc;
 use glomers_benches::paths;
 use glomers_benches::pipe::{echo_block, Piped};
 use glomers_benches::table::{AllocFigure, E2eReport, ReplyCheck};
-use glomers_shell::protocol::{decode_body, encode_line, parse_line};
+use glomers_shell::protocol::{encode_line_into, read_frame};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -75,15 +77,21 @@ struct OutBody<'a> {
 }
 
 /// One message through the shell's protocol path, as the echo node handles it: parse the
-/// line, decode the body, answer, encode the reply line. Returns the reply's length.
-fn shell_step(line: &str) -> usize {
-    let Ok(env) = parse_line(line) else { return 0 };
-    let origin = env.origin();
-    let Ok(Request::Echo { echo }) = decode_body::<Request>(&env.body) else {
+/// line, decode the body, answer, encode the reply line into a reused buffer (as the
+/// runtime's output buffer is). Returns the reply's length.
+fn shell_step(line: &str, out: &mut Vec<u8>) -> usize {
+    let Ok(frame) = read_frame(line) else {
+        return 0;
+    };
+    let Ok(Request::Echo { echo }) = frame.decode::<Request>() else {
         return 0;
     };
     let reply = Response::EchoOk { echo };
-    encode_line(&env.dest, &origin.src, None, origin.msg_id, &reply).map_or(0, |s| s.len())
+    out.clear();
+    match encode_line_into(out, &frame.dest, &frame.src, None, frame.msg_id, &reply) {
+        Ok(()) => out.len(),
+        Err(_) => 0,
+    }
 }
 
 /// The same with typed borrowed structs and a reused output buffer.
@@ -220,7 +228,7 @@ fn main() {
         g.bench_function("inproc-shell", |b| {
             b.iter(|| {
                 i = (i + 1) % lines.len();
-                black_box(shell_step(&lines[i]))
+                black_box(shell_step(&lines[i], &mut out))
             })
         });
         g.bench_function("inproc-typed-serde-json", |b| {
@@ -232,12 +240,12 @@ fn main() {
         g.finish();
     }
     // Correctness of both loops before their counts are reported.
-    assert!(shell_step(&lines[0]) > 0 && typed_step(&lines[0], &mut out) > 0);
+    assert!(shell_step(&lines[0], &mut out) > 0 && typed_step(&lines[0], &mut out) > 0);
     let alloc = vec![
         count_allocs(
-            "`glomers_shell::protocol`: `parse_line` → `decode_body` → `encode_line` (the echo node's path)",
+            "`glomers_shell::protocol`: `read_frame` → `Frame::decode` → `encode_line_into` (the echo node's path)",
             &lines,
-            shell_step,
+            |l| shell_step(l, &mut out),
         ),
         count_allocs(
             "typed serde_json: borrowed structs, reply into a reused buffer",

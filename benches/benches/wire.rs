@@ -1,9 +1,10 @@
 //! Wire formats: decode and encode of four typical messages with `serde_json` and with
 //! `serde-json-core`, over the same typed structs (so the parsers are compared, not the
-//! types), and the shell's own path (`glomers_shell::protocol`, through `serde_json::Value`)
-//! for reference. Before timing, every message is decoded and encoded by both libraries and
-//! the results are compared, so a figure is only recorded for a library that handles the
-//! message correctly.
+//! types), and the shell's own path (`glomers_shell::protocol`: `read_frame` and
+//! `Frame::decode` on the way in, `encode_line_into` a reused buffer on the way out, as the
+//! runtime does) for reference. Before timing, every message is decoded and encoded by both
+//! libraries and the results are compared, so a figure is only recorded for a library that
+//! handles the message correctly.
 //!
 //! What serde-json-core cannot do, and so cannot represent: `deserialize_any` (no
 //! `serde_json::Value`, no internally tagged enums, no untagged enums), so an `echo` body's
@@ -18,7 +19,7 @@ use std::hint::black_box;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use glomers_shell::broadcast::BroadcastIn;
 use glomers_shell::kafka::KafkaReply;
-use glomers_shell::protocol::{decode_body, encode_line, parse_line};
+use glomers_shell::protocol::{encode_line, encode_line_into, read_frame};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -300,8 +301,8 @@ fn wire(c: &mut Criterion) {
     });
     g.bench_function("decode-echo-shell", |b| {
         b.iter(|| {
-            let env = parse_line(black_box(ECHO)).ok();
-            black_box(env.and_then(|e| match decode_body::<ShellEchoIn>(&e.body) {
+            let frame = read_frame(black_box(ECHO)).ok();
+            black_box(frame.and_then(|f| match f.decode::<ShellEchoIn>() {
                 Ok(ShellEchoIn::Echo { echo }) => Some(echo),
                 Err(_) => None,
             }))
@@ -315,7 +316,16 @@ fn wire(c: &mut Criterion) {
     });
     g.bench_function("encode-echo-ok-shell", |b| {
         b.iter(|| {
-            black_box(encode_line("n0", "c1", None, Some(35), black_box(&shell_echo_ok)).ok())
+            vec_out.clear();
+            let line = encode_line_into(
+                &mut vec_out,
+                "n0",
+                "c1",
+                None,
+                Some(35),
+                black_box(&shell_echo_ok),
+            );
+            black_box(line.map(|()| vec_out.len()).ok())
         })
     });
 
@@ -332,8 +342,8 @@ fn wire(c: &mut Criterion) {
     });
     g.bench_function("decode-broadcast-shell", |b| {
         b.iter(|| {
-            let env = parse_line(black_box(BROADCAST)).ok();
-            black_box(env.map(|e| decode_body::<BroadcastIn>(&e.body).is_ok()))
+            let frame = read_frame(black_box(BROADCAST)).ok();
+            black_box(frame.map(|f| f.decode::<BroadcastIn>().is_ok()))
         })
     });
     g.bench_function("encode-broadcast-ok-serde-json", |b| {
@@ -361,7 +371,18 @@ fn wire(c: &mut Criterion) {
         b.iter(|| black_box(sjc_encode(black_box(&read_ok), &mut out)))
     });
     g.bench_function("encode-read-ok-shell", |b| {
-        b.iter(|| black_box(encode_line("n1", "c3", None, Some(9), black_box(&shell_read_ok)).ok()))
+        b.iter(|| {
+            vec_out.clear();
+            let line = encode_line_into(
+                &mut vec_out,
+                "n1",
+                "c3",
+                None,
+                Some(9),
+                black_box(&shell_read_ok),
+            );
+            black_box(line.map(|()| vec_out.len()).ok())
+        })
     });
 
     g.bench_function("decode-poll-ok-serde-json", |b| {
@@ -382,7 +403,18 @@ fn wire(c: &mut Criterion) {
         b.iter(|| black_box(sjc_encode(black_box(&poll_ok), &mut out)))
     });
     g.bench_function("encode-poll-ok-shell", |b| {
-        b.iter(|| black_box(encode_line("n0", "c2", None, Some(4), black_box(&shell_poll_ok)).ok()))
+        b.iter(|| {
+            vec_out.clear();
+            let line = encode_line_into(
+                &mut vec_out,
+                "n0",
+                "c2",
+                None,
+                Some(4),
+                black_box(&shell_poll_ok),
+            );
+            black_box(line.map(|()| vec_out.len()).ok())
+        })
     });
     g.finish();
 }

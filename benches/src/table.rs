@@ -340,7 +340,7 @@ pub const ROWS: &[Row] = &[
         target: Target::None,
     },
     Row {
-        figure: "wire decode `echo`: shell path (`parse_line` + `decode_body`)",
+        figure: "wire decode `echo`: shell path (`read_frame` + `Frame::decode`)",
         ours: "wire/decode-echo-shell",
         baseline_label: "serde_json, typed",
         baseline: "wire/decode-echo-serde-json",
@@ -356,7 +356,7 @@ pub const ROWS: &[Row] = &[
         target: Target::None,
     },
     Row {
-        figure: "wire encode `echo_ok`: shell path (`encode_line`)",
+        figure: "wire encode `echo_ok`: shell path (`encode_line_into`)",
         ours: "wire/encode-echo-ok-shell",
         baseline_label: "serde_json, typed",
         baseline: "wire/encode-echo-ok-serde-json",

@@ -17,8 +17,8 @@ use std::collections::VecDeque;
 use tokio::io::AsyncBufRead;
 
 use crate::error::{ErrorBody, ErrorCode};
-use crate::io::{read_line_bounded, LineRead, Outlet, MAX_LINE_BYTES};
-use crate::protocol::{self, Envelope, InitBody, InitOk, Origin};
+use crate::io::{read_line_bounded, LineRead, Outlet, Push, PushError, MAX_LINE_BYTES};
+use crate::protocol::{self, Envelope, Frame, InitBody, InitOk, Origin};
 
 /// Messages kept while waiting for `init`.
 pub const EARLY_CAPACITY: usize = 1024;
@@ -52,20 +52,26 @@ impl NodeInfo {
 
 /// What reception hands to a runtime.
 #[derive(Debug)]
-pub enum Event {
+pub enum Event<M = Envelope> {
     /// `init` was answered; emitted exactly once, before any [`Event::Message`].
     Init(NodeInfo),
-    /// Any other well-formed message, after `init`.
-    Message(Envelope),
+    /// Any other well-formed message, after `init`: what the runtime's `take` function made of
+    /// it (see [`Inbox::next_with`]), or the [`Envelope`] itself from [`Inbox::next`].
+    Message(M),
 }
 
 /// Reads lines from `reader` and produces [`Event`]s.
 pub struct Inbox<R> {
     reader: R,
     line: Vec<u8>,
+    state: Reception,
+}
+
+/// Everything but the input: kept apart so that it can change while a frame borrows the line.
+struct Reception {
     outlet: Outlet,
     info: Option<NodeInfo>,
-    early: VecDeque<Envelope>,
+    early: VecDeque<Frame<'static>>,
 }
 
 fn excerpt(line: &[u8]) -> String {
@@ -79,26 +85,43 @@ impl<R: AsyncBufRead + Unpin> Inbox<R> {
         Self {
             reader,
             line: Vec::with_capacity(4096),
-            outlet,
-            info: None,
-            early: VecDeque::new(),
+            state: Reception {
+                outlet,
+                info: None,
+                early: VecDeque::new(),
+            },
         }
     }
 
     /// The node identity, once initialised.
     pub fn info(&self) -> Option<&NodeInfo> {
-        self.info.as_ref()
+        self.state.info.as_ref()
     }
 
-    /// The next event, or `None` at end of input (or on a read error, which is logged).
+    /// The next event, with each message as an owned [`Envelope`]; `None` at end of input
+    /// (or on a read error, which is logged).
+    ///
+    /// Not cancel-safe, like [`Inbox::next_with`].
+    pub async fn next(&mut self) -> Option<Event> {
+        self.next_with(|_, frame| frame.into_envelope()).await
+    }
+
+    /// The next event; `None` at end of input (or on a read error, which is logged).
+    ///
+    /// A message is handed to `take` as a [`Frame`] borrowing the input line (strings and
+    /// body are not copied), together with the node identity; `take` returns what the runtime
+    /// keeps of it. Messages held from before `init` come the same way.
     ///
     /// Not cancel-safe: a partially read line is lost if the future is dropped, so call it
     /// from a task dedicated to reading.
-    pub async fn next(&mut self) -> Option<Event> {
+    pub async fn next_with<T, F>(&mut self, take: F) -> Option<Event<T>>
+    where
+        F: FnOnce(&NodeInfo, Frame<'_>) -> T,
+    {
         loop {
-            if self.info.is_some() {
-                if let Some(env) = self.early.pop_front() {
-                    return Some(Event::Message(env));
+            if let Some(info) = &self.state.info {
+                if let Some(frame) = self.state.early.pop_front() {
+                    return Some(Event::Message(take(info, frame)));
                 }
             }
             match read_line_bounded(&mut self.reader, &mut self.line, MAX_LINE_BYTES).await {
@@ -124,105 +147,139 @@ impl<R: AsyncBufRead + Unpin> Inbox<R> {
                 tracing::warn!(line = %excerpt(&self.line), "input line is not UTF-8; skipped");
                 continue;
             };
-            let env = match protocol::parse_line(text) {
-                Ok(env) => env,
+            let frame = match protocol::read_frame(text) {
+                Ok(frame) => frame,
                 Err(e) => {
                     tracing::warn!(error = %e, line = %excerpt(&self.line), "bad input line; skipped");
                     continue;
                 }
             };
-            if env.head.kind.as_deref() == Some("init") {
-                if let Some(info) = self.handle_init(env).await {
+            if frame.kind() == Some("init") {
+                if let Some(info) = self.state.handle_init(&frame).await {
                     return Some(Event::Init(info));
                 }
                 continue;
             }
-            if self.info.is_some() {
-                return Some(Event::Message(env));
+            if let Some(info) = &self.state.info {
+                return Some(Event::Message(take(info, frame)));
             }
-            self.hold_early(env).await;
+            self.state.hold_early(frame.into_owned()).await;
         }
     }
+}
 
-    async fn handle_init(&mut self, env: Envelope) -> Option<NodeInfo> {
-        let origin = env.origin();
-        let init: InitBody = match serde_json::from_value(env.body) {
+impl Reception {
+    async fn handle_init(&mut self, frame: &Frame<'_>) -> Option<NodeInfo> {
+        let origin = frame.origin();
+        let init: InitBody = match frame.decode_as() {
             Ok(b) => b,
             Err(e) => {
                 tracing::warn!(error = %e, "malformed init");
                 let err = ErrorBody::new(ErrorCode::MalformedRequest, format!("bad init: {e}"));
-                let me = self
-                    .info
-                    .as_ref()
-                    .map_or(env.dest.as_str(), |i| i.id.as_str());
-                send_encoded(&self.outlet, protocol::encode_error(me, &origin, &err)).await;
+                let me = self.info.as_ref().map_or(&*frame.dest, |i| i.id.as_str());
+                send_logged(
+                    self.outlet
+                        .push_with(|buf| protocol::encode_error_into(buf, me, &origin, &err)),
+                )
+                .await;
                 return None;
             }
         };
         if let Some(info) = &self.info {
             tracing::warn!(node = %info.id, "second init ignored");
-            let line =
-                protocol::encode_line(&info.id, &origin.src, None, origin.msg_id, &InitOk::InitOk);
-            send_encoded(&self.outlet, line).await;
+            send_logged(self.outlet.push_with(|buf| {
+                protocol::encode_line_into(
+                    buf,
+                    &info.id,
+                    &origin.src,
+                    None,
+                    origin.msg_id,
+                    &InitOk::InitOk,
+                )
+            }))
+            .await;
             return None;
         }
         let info = NodeInfo {
             id: init.node_id,
             ids: init.node_ids,
         };
-        let line =
-            protocol::encode_line(&info.id, &origin.src, None, origin.msg_id, &InitOk::InitOk);
-        send_encoded(&self.outlet, line).await;
+        send_logged(self.outlet.push_with(|buf| {
+            protocol::encode_line_into(
+                buf,
+                &info.id,
+                &origin.src,
+                None,
+                origin.msg_id,
+                &InitOk::InitOk,
+            )
+        }))
+        .await;
         tracing::info!(node = %info.id, nodes = info.ids.len(), early = self.early.len(), "initialised");
         self.info = Some(info.clone());
         Some(info)
     }
 
-    async fn hold_early(&mut self, env: Envelope) {
+    async fn hold_early(&mut self, frame: Frame<'static>) {
         if self.early.len() < EARLY_CAPACITY {
-            tracing::debug!(src = %env.src, "message before init held");
-            self.early.push_back(env);
+            tracing::debug!(src = %frame.src, "message before init held");
+            self.early.push_back(frame);
             return;
         }
-        tracing::warn!(src = %env.src, "message before init dropped: early buffer full");
-        if env.head.msg_id.is_some() {
+        tracing::warn!(src = %frame.src, "message before init dropped: early buffer full");
+        if frame.msg_id.is_some() {
             let err = ErrorBody::new(ErrorCode::TemporarilyUnavailable, "node not initialised");
-            let origin: Origin = env.origin();
-            send_encoded(
-                &self.outlet,
-                protocol::encode_error(&env.dest, &origin, &err),
+            let origin: Origin = frame.origin();
+            send_logged(
+                self.outlet
+                    .push_with(|buf| protocol::encode_error_into(buf, &frame.dest, &origin, &err)),
             )
             .await;
         }
     }
 }
 
-async fn send_encoded(outlet: &Outlet, line: Result<String, serde_json::Error>) {
-    match line {
-        Ok(l) => {
-            let _ = outlet.send_line(l).await;
+/// Awaits a queued reply, logging an encoding failure (a closed output needs no log: the
+/// runtime is stopping).
+async fn send_logged(queued: Push<'_>) {
+    if let Err(PushError::Encode(e)) = queued.await {
+        tracing::error!(error = %e, "could not encode a reply");
+    }
+}
+
+/// A message whose body did not decode, with what its log line and error reply need.
+pub(crate) struct Rejected {
+    origin: Origin,
+    error: protocol::DecodeError,
+    body: serde_json::Value,
+}
+
+impl Rejected {
+    /// The rejection of `frame`, which failed to decode with `error`.
+    pub(crate) fn of(frame: &Frame<'_>, error: protocol::DecodeError) -> Self {
+        Self {
+            origin: frame.origin(),
+            error,
+            body: frame.body_value(),
         }
-        Err(e) => tracing::error!(error = %e, "could not encode a reply"),
     }
 }
 
 /// Logs a body that did not decode and, when it is a request, answers it with error 10
 /// (unknown type) or 12 (malformed).
-pub(crate) async fn reject(
-    outlet: &Outlet,
-    me: &str,
-    origin: &Origin,
-    e: &protocol::DecodeError,
-    body: &serde_json::Value,
-) {
+pub(crate) async fn reject(outlet: &Outlet, me: &str, rejected: &Rejected) {
+    let Rejected {
+        origin,
+        error: e,
+        body,
+    } = rejected;
     tracing::warn!(error = %e, src = %origin.src, body = %body, "message rejected");
     if origin.msg_id.is_none() {
         return;
     }
-    match protocol::encode_error(me, origin, &e.to_error_body()) {
-        Ok(line) => {
-            let _ = outlet.send_line(line).await;
-        }
-        Err(err) => tracing::error!(error = %err, "could not encode an error reply"),
+    let error = e.to_error_body();
+    let queued = outlet.push_with(|buf| protocol::encode_error_into(buf, me, origin, &error));
+    if let Err(PushError::Encode(err)) = queued.await {
+        tracing::error!(error = %err, "could not encode an error reply");
     }
 }

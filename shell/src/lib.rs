@@ -1,19 +1,20 @@
 //! glomers shell: the Maelstrom protocol, the node runtime and the challenge binaries.
 //!
-//! A node is written in one of two styles, both on the same runtime (one stdin reader task,
-//! one stdout writer task fed by a bounded channel, `init` answered by the runtime, bad input
-//! logged to stderr and answered with error 10/12 when it is a request):
+//! A node is written in one of two styles, both on the same runtime (one stdin reader that
+//! reads each line in one pass, one stdout writer task draining a bounded output buffer,
+//! `init` answered by the runtime, bad input logged to stderr and answered with error 10/12
+//! when it is a request):
 //!
 //! - [`node`]: async handlers. A [`node::Handler`] returns the reply to each request; it may
 //!   call [`node::Node::rpc`] (per-node unique `msg_id`, per-call timeout, no leaked pending
-//!   entries) and run periodic work with [`node::Node::spawn_every`]. Requests run
-//!   concurrently.
+//!   entries) and run periodic work with [`node::Node::spawn_every`]. A request runs inline
+//!   until it first waits, then concurrently in its own task.
 //! - [`machine`]: sans-IO state machines. A [`machine::Machine`] gets messages and ticks one
 //!   at a time and fills an [`machine::Outbox`]; it is tested in-process with no I/O.
 //!
-//! Around them: [`protocol`] (envelopes, typed bodies, error 10 vs 12), [`error`]
-//! (Maelstrom error codes, definite or not), [`io`] (bounded line reader, the one stdout
-//! writer), [`inbox`] (`init` and early messages), [`rpc`] (`msg_id`s and pending calls),
+//! Around them: [`protocol`] (envelopes, one-pass frames, typed bodies, error 10 vs 12),
+//! [`error`] (Maelstrom error codes, definite or not), [`io`] (bounded line reader, the
+//! bounded output buffer and its one writer), [`inbox`] (`init` and early messages), [`rpc`] (`msg_id`s and pending calls),
 //! [`kv`] (typed `lin-kv`/`seq-kv`/`lww-kv` clients), [`reliable`] (acknowledged resending
 //! with backoff), [`replica`] (the machine adapter of nodes that replicate in batches on a
 //! tick), [`logging`] (stderr only, filter from `GLOMERS_LOG`). Node logic for the

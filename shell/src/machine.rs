@@ -68,9 +68,9 @@ use tokio::io::{AsyncBufRead, AsyncWrite, BufReader};
 use tokio::sync::mpsc;
 
 use crate::error::{ErrorBody, TaggedError};
-use crate::inbox::{reject, Event, Inbox, NodeInfo};
-use crate::io::{spawn_writer, Outlet};
-use crate::protocol::{self, DecodeError, Incoming, Origin};
+use crate::inbox::{reject, Event, Inbox, NodeInfo, Rejected};
+use crate::io::{spawn_writer, Outlet, PushError, INPUT_BUFFER_BYTES};
+use crate::protocol::{self, DecodeError, Frame, Incoming, Origin};
 
 /// Decoded messages queued between the reader task and the machine.
 pub const INPUT_CAPACITY: usize = 1024;
@@ -149,6 +149,24 @@ impl<O: Serialize> Outgoing<O> {
                 protocol::encode_line(src, &self.dest, self.msg_id, self.in_reply_to, o)
             }
             OutBody::Error(e) => protocol::encode_line(
+                src,
+                &self.dest,
+                self.msg_id,
+                self.in_reply_to,
+                &TaggedError::Error(e),
+            ),
+        }
+    }
+
+    /// Appends the output line for this message, sent from `src`, to `out` (the bytes
+    /// [`Outgoing::encode`] returns; `out` is unchanged on error).
+    pub fn encode_into(&self, src: &str, out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+        match &self.body {
+            OutBody::Message(o) => {
+                protocol::encode_line_into(out, src, &self.dest, self.msg_id, self.in_reply_to, o)
+            }
+            OutBody::Error(e) => protocol::encode_line_into(
+                out,
                 src,
                 &self.dest,
                 self.msg_id,
@@ -283,6 +301,12 @@ impl<O> Outbox<O> {
     }
 }
 
+/// What the reader keeps of one message.
+enum Taken<I> {
+    Message(Incoming<I>),
+    Rejected { me: String, rejected: Rejected },
+}
+
 enum Input<I> {
     Init(NodeInfo),
     Message(Incoming<I>),
@@ -295,7 +319,7 @@ where
     F: FnOnce(&NodeInfo, u64) -> M,
 {
     run_io(
-        BufReader::new(tokio::io::stdin()),
+        BufReader::with_capacity(INPUT_BUFFER_BYTES, tokio::io::stdin()),
         tokio::io::stdout(),
         make,
     )
@@ -368,13 +392,10 @@ where
 
 async fn flush<O: Serialize>(outlet: &Outlet, me: &str, out: &mut Outbox<O>) {
     for msg in out.drain() {
-        match msg.encode(me) {
-            Ok(line) => {
-                if outlet.send_line(line).await.is_err() {
-                    tracing::error!("output closed; message dropped");
-                }
-            }
-            Err(e) => {
+        match outlet.push_with(|buf| msg.encode_into(me, buf)).await {
+            Ok(()) => {}
+            Err(PushError::Closed(_)) => tracing::error!("output closed; message dropped"),
+            Err(PushError::Encode(e)) => {
                 tracing::error!(error = %e, dest = %msg.dest, "message did not serialize; dropped")
             }
         }
@@ -387,23 +408,24 @@ where
     I: DeserializeOwned,
 {
     let mut inbox = Inbox::new(reader, outlet.clone());
-    while let Some(event) = inbox.next().await {
+    let mut take = |info: &NodeInfo, frame: Frame<'_>| match frame.decode::<I>() {
+        Ok(body) => Taken::Message(Incoming {
+            in_reply_to: frame.in_reply_to,
+            origin: frame.into_origin(),
+            body,
+        }),
+        Err(e) => Taken::Rejected {
+            me: info.id.clone(),
+            rejected: Rejected::of(&frame, e),
+        },
+    };
+    while let Some(event) = inbox.next_with(&mut take).await {
         let input = match event {
             Event::Init(info) => Input::Init(info),
-            Event::Message(env) => {
-                let origin = env.origin();
-                match protocol::decode_body::<I>(&env.body) {
-                    Ok(body) => Input::Message(Incoming {
-                        origin,
-                        in_reply_to: env.head.in_reply_to,
-                        body,
-                    }),
-                    Err(e) => {
-                        let me = inbox.info().map_or(env.dest.as_str(), |i| i.id.as_str());
-                        reject(&outlet, me, &origin, &e, &env.body).await;
-                        continue;
-                    }
-                }
+            Event::Message(Taken::Message(msg)) => Input::Message(msg),
+            Event::Message(Taken::Rejected { me, rejected }) => {
+                reject(&outlet, &me, &rejected).await;
+                continue;
             }
         };
         if tx.send(input).await.is_err() {

@@ -1,5 +1,5 @@
-//! The async handler style: one task per request, replies returned from the handler, RPC with
-//! timeouts.
+//! The async handler style: replies returned from the handler, requests run inline until
+//! they wait, RPC with timeouts.
 //!
 //! ```no_run
 //! use glomers_shell::{node::{serve, Answer, Handler, Node}, protocol::Incoming};
@@ -34,12 +34,19 @@
 //!
 //! Contract:
 //! - The runtime answers `init` itself, then calls the factory once with the [`Node`] handle.
-//! - Each request decoding into `Handler::Request` runs in its own task, at most
-//!   [`MAX_IN_FLIGHT`] at once. The reader never waits for a handler to finish (it must keep
-//!   routing RPC replies): when all slots are taken it yields a few scheduler turns, and a
-//!   request still without a slot is refused with error 11 (temporarily-unavailable,
-//!   definite: it was not processed). Handlers run concurrently
-//!   and in no guaranteed order; use the [`crate::machine`] style when order matters.
+//! - Each request decoding into `Handler::Request` takes one of [`MAX_IN_FLIGHT`] slots and
+//!   is first run by the reader itself, up to its first wait: a handler that answers without
+//!   waiting is done before the next line is read (no task, no allocation for the request).
+//!   A handler that waits (on an RPC, a timer, room in the output buffer) continues in a task
+//!   of its own, keeping its slot until it finishes. So handler code must not block the
+//!   thread: whatever runs before its first wait delays the reading of input.
+//! - The reader never waits for a handler to finish (it must keep routing RPC replies): when
+//!   all slots are taken it yields a few scheduler turns, and a request still without a slot
+//!   is refused with error 11 (temporarily-unavailable, definite: it was not processed).
+//!   Handlers run concurrently and in no guaranteed order; use the [`crate::machine`] style
+//!   when order matters.
+//! - When a request waits for room in the output buffer (see [`crate::io`]), the reader stops
+//!   reading input until the buffer has room again: backpressure, not a growing pile of tasks.
 //! - The handler's [`Answer`] is sent for it, addressed to the request's `src` with the right
 //!   `in_reply_to`: `Ok(Some(r))` replies `r`, `Err(e)` replies error `e`, `Ok(None)` sends
 //!   nothing (one-way messages, or a reply sent later with [`Node::reply`]). A message without
@@ -53,8 +60,10 @@
 //!   periodic tasks, flushes output and returns.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use serde::de::DeserializeOwned;
@@ -62,10 +71,10 @@ use serde::Serialize;
 use tokio::io::{AsyncBufRead, AsyncWrite, BufReader};
 use tokio::sync::{Notify, Semaphore};
 
-use crate::error::{ErrorBody, ErrorCode};
-use crate::inbox::{reject, Event, Inbox, NodeInfo};
-use crate::io::{spawn_writer, Outlet};
-use crate::protocol::{self, Incoming, Origin};
+use crate::error::{ErrorBody, ErrorCode, TaggedError};
+use crate::inbox::{reject, Event, Inbox, NodeInfo, Rejected};
+use crate::io::{spawn_writer, Outlet, Push, PushError, INPUT_BUFFER_BYTES};
+use crate::protocol::{self, Frame, Incoming, Origin};
 use crate::rpc::{decode_reply, Calls, Completion, Reply, RpcError};
 
 /// Most handler tasks running at once.
@@ -168,17 +177,13 @@ impl Node {
         self.shared.stop.notify_waiters();
     }
 
-    /// Queues an already encoded line. Encoding happens before the first await so that no
-    /// borrow of the body is held across it.
-    async fn write(&self, line: Result<String, serde_json::Error>) -> Result<(), RpcError> {
-        match line {
-            Ok(l) => self
-                .shared
-                .outlet
-                .send_line(l)
-                .await
-                .map_err(|_| RpcError::Closed),
-            Err(e) => {
+    /// Turns a queued line's outcome into the runtime's error type, logging a body that did
+    /// not serialize.
+    async fn written(queued: Push<'_>) -> Result<(), RpcError> {
+        match queued.await {
+            Ok(()) => Ok(()),
+            Err(PushError::Closed(_)) => Err(RpcError::Closed),
+            Err(PushError::Encode(e)) => {
                 tracing::error!(error = %e, "body did not serialize; not sent");
                 Err(RpcError::Encode(e))
             }
@@ -187,29 +192,76 @@ impl Node {
 
     /// Sends a one-way message (no `msg_id`) to `dest`. Failures (a body that does not
     /// serialize, output closed) are logged.
+    ///
+    /// The line is encoded and queued when this is called; the returned future only waits
+    /// when the output buffer is full (see [`crate::io`]).
     pub fn send<B: Serialize>(&self, dest: &str, body: &B) -> impl Future<Output = ()> + Send + '_ {
-        let line = protocol::encode_line(self.id(), dest, None, None, body);
+        let queued = self
+            .shared
+            .outlet
+            .push_with(|buf| protocol::encode_line_into(buf, self.id(), dest, None, None, body));
         async move {
-            let _ = self.write(line).await;
+            let _ = Self::written(queued).await;
         }
     }
 
     /// Replies `body` to `to` (with `in_reply_to = to.msg_id`). A request without `msg_id`
-    /// cannot be answered and is skipped with a debug log.
+    /// cannot be answered and is skipped with a debug log. Encoded and queued like
+    /// [`Node::send`].
     pub fn reply<B: Serialize>(
         &self,
         to: &Origin,
         body: &B,
     ) -> impl Future<Output = ()> + Send + '_ {
-        let line = to
-            .msg_id
-            .map(|id| protocol::encode_line(self.id(), &to.src, None, Some(id), body));
-        if line.is_none() {
+        let queued = to.msg_id.map(|id| {
+            self.shared.outlet.push_with(|buf| {
+                protocol::encode_line_into(buf, self.id(), &to.src, None, Some(id), body)
+            })
+        });
+        if queued.is_none() {
             tracing::debug!(dest = %to.src, "reply to a message without msg_id skipped");
         }
         async move {
-            if let Some(line) = line {
-                let _ = self.write(line).await;
+            if let Some(queued) = queued {
+                let _ = Self::written(queued).await;
+            }
+        }
+    }
+
+    /// Sends a handler's [`Answer`] to `to`, as [`Node::reply`] and [`Node::reply_error`] do.
+    fn answer<'a, R: Serialize>(
+        &'a self,
+        to: &ReplyTo,
+        answer: &Answer<R>,
+    ) -> impl Future<Output = ()> + Send + 'a {
+        let dest = to.src();
+        let queued = match (to.msg_id, answer) {
+            (_, Ok(None)) => None,
+            (Some(id), Ok(Some(resp))) => Some(self.shared.outlet.push_with(|buf| {
+                protocol::encode_line_into(buf, self.id(), dest, None, Some(id), resp)
+            })),
+            (Some(id), Err(e)) => Some(self.shared.outlet.push_with(|buf| {
+                protocol::encode_line_into(
+                    buf,
+                    self.id(),
+                    dest,
+                    None,
+                    Some(id),
+                    &TaggedError::Error(e),
+                )
+            })),
+            (None, Ok(Some(_))) => {
+                tracing::debug!(dest, "reply to a message without msg_id skipped");
+                None
+            }
+            (None, Err(error)) => {
+                tracing::debug!(dest, %error, "error to a message without msg_id skipped");
+                None
+            }
+        };
+        async move {
+            if let Some(queued) = queued {
+                let _ = Self::written(queued).await;
             }
         }
     }
@@ -220,15 +272,17 @@ impl Node {
         to: &Origin,
         error: &ErrorBody,
     ) -> impl Future<Output = ()> + Send + '_ {
-        let line = to
-            .msg_id
-            .map(|_| protocol::encode_error(self.id(), to, error));
-        if line.is_none() {
+        let queued = to.msg_id.map(|_| {
+            self.shared
+                .outlet
+                .push_with(|buf| protocol::encode_error_into(buf, self.id(), to, error))
+        });
+        if queued.is_none() {
             tracing::debug!(dest = %to.src, %error, "error to a message without msg_id skipped");
         }
         async move {
-            if let Some(line) = line {
-                let _ = self.write(line).await;
+            if let Some(queued) = queued {
+                let _ = Self::written(queued).await;
             }
         }
     }
@@ -256,12 +310,15 @@ impl Node {
         timeout: Duration,
     ) -> impl Future<Output = Result<Reply, RpcError>> + Send + '_ {
         let prepared = self.shared.calls.register().map(|call| {
-            let line = protocol::encode_line(self.id(), dest, Some(call.msg_id()), None, body);
-            (call, line)
+            let id = call.msg_id();
+            let queued = self.shared.outlet.push_with(|buf| {
+                protocol::encode_line_into(buf, self.id(), dest, Some(id), None, body)
+            });
+            (call, queued)
         });
         async move {
-            let (call, line) = prepared?;
-            self.write(line).await?;
+            let (call, queued) = prepared?;
+            Self::written(queued).await?;
             call.wait(timeout).await
         }
     }
@@ -309,11 +366,63 @@ where
     F: FnOnce(&Node) -> H,
 {
     serve_io(
-        BufReader::new(tokio::io::stdin()),
+        BufReader::with_capacity(INPUT_BUFFER_BYTES, tokio::io::stdin()),
         tokio::io::stdout(),
         make,
     )
     .await
+}
+
+/// Where a handler's answer goes: the request's `src` (copied inline when short, which
+/// Maelstrom's ids are, so answering allocates nothing) and `msg_id`.
+struct ReplyTo {
+    src: Id,
+    msg_id: Option<u64>,
+}
+
+/// Longest id kept inline.
+const INLINE_ID: usize = 30;
+
+enum Id {
+    Inline { len: u8, bytes: [u8; INLINE_ID] },
+    Heap(String),
+}
+
+impl ReplyTo {
+    fn of(origin: &Origin) -> Self {
+        let src = match u8::try_from(origin.src.len()) {
+            Ok(len) if usize::from(len) <= INLINE_ID => {
+                let mut bytes = [0; INLINE_ID];
+                bytes[..usize::from(len)].copy_from_slice(origin.src.as_bytes());
+                Id::Inline { len, bytes }
+            }
+            _ => Id::Heap(origin.src.clone()),
+        };
+        Self {
+            src,
+            msg_id: origin.msg_id,
+        }
+    }
+
+    fn src(&self) -> &str {
+        match &self.src {
+            // Copied whole from a `str`, so always UTF-8.
+            Id::Inline { len, bytes } => {
+                std::str::from_utf8(&bytes[..usize::from(*len)]).unwrap_or("")
+            }
+            Id::Heap(s) => s,
+        }
+    }
+}
+
+/// What the reader keeps of one message.
+enum Work<P> {
+    /// A request for the handler.
+    Request(Incoming<P>),
+    /// A body that did not decode: answered with error 10 or 12 (when it has a `msg_id`).
+    Rejected(Rejected),
+    /// Nothing left to do (a reply, routed to its call).
+    Done,
 }
 
 /// Concurrency and shutdown bounds of the handler runtime.
@@ -360,7 +469,31 @@ where
     let mut running: Option<(Node, Arc<H>)> = None;
     let mut make = Some(make);
 
-    while let Some(event) = inbox.next().await {
+    // What the reader does with each message while its line is still borrowed: route a
+    // reply to its call, decode a request, or keep what a rejection needs.
+    let mut take = |_: &NodeInfo, frame: Frame<'_>| -> Work<H::Request> {
+        if let Some(irt) = frame.in_reply_to {
+            let reply = Reply {
+                body: frame.body_value(),
+                src: frame.src.into_owned(),
+            };
+            if calls.complete(irt, reply) == Completion::Unmatched {
+                tracing::debug!(in_reply_to = irt, "late or unmatched reply dropped");
+            }
+            return Work::Done;
+        }
+        match frame.decode::<H::Request>() {
+            Ok(body) => Work::Request(Incoming {
+                origin: frame.into_origin(),
+                in_reply_to: None,
+                body,
+            }),
+            Err(error) => Work::Rejected(Rejected::of(&frame, error)),
+        }
+    };
+
+    let mut spare = None;
+    while let Some(event) = inbox.next_with(&mut take).await {
         match event {
             Event::Init(info) => {
                 let node = Node::new(info, outlet.clone(), Arc::clone(&calls));
@@ -369,27 +502,17 @@ where
                     running = Some((node, handler));
                 }
             }
-            Event::Message(env) => {
+            Event::Message(work) => {
                 let Some((node, handler)) = &running else {
                     continue;
                 };
-                if let Some(irt) = env.head.in_reply_to {
-                    let reply = Reply {
-                        src: env.src,
-                        body: env.body,
-                    };
-                    if calls.complete(irt, reply) == Completion::Unmatched {
-                        tracing::debug!(in_reply_to = irt, "late or unmatched reply dropped");
-                    }
-                    continue;
-                }
-                let origin = env.origin();
-                let body = match protocol::decode_body::<H::Request>(&env.body) {
-                    Ok(b) => b,
-                    Err(e) => {
-                        reject(&outlet, node.id(), &origin, &e, &env.body).await;
+                let msg = match work {
+                    Work::Done => continue,
+                    Work::Rejected(rejected) => {
+                        reject(&outlet, node.id(), &rejected).await;
                         continue;
                     }
+                    Work::Request(msg) => msg,
                 };
                 // All slots taken: let running handlers progress for a few scheduler turns
                 // (they may just not have been polled yet), never waiting on anything that
@@ -403,28 +526,37 @@ where
                     permit = Arc::clone(&slots).try_acquire_owned().ok();
                 }
                 let Some(permit) = permit else {
-                    tracing::warn!(src = %origin.src, "too many running handlers; message refused");
+                    tracing::warn!(src = %msg.origin.src, "too many running handlers; message refused");
                     let busy = ErrorBody::new(ErrorCode::TemporarilyUnavailable, "node busy");
-                    node.reply_error(&origin, &busy).await;
+                    node.reply_error(&msg.origin, &busy).await;
                     continue;
                 };
                 let node = node.clone();
                 let handler = Arc::clone(handler);
-                let msg = Incoming {
-                    origin,
-                    in_reply_to: None,
-                    body,
-                };
-                tokio::spawn(async move {
-                    let origin = msg.origin.clone();
+                let request = async move {
+                    let to = ReplyTo::of(&msg.origin);
                     let answer = handler.handle(&node, msg).await;
-                    match answer {
-                        Ok(Some(resp)) => node.reply(&origin, &resp).await,
-                        Ok(None) => {}
-                        Err(e) => node.reply_error(&origin, &e).await,
-                    }
+                    node.answer(&to, &answer).await;
                     drop(permit);
-                });
+                };
+                // The box of the last request that finished here is reused.
+                let mut boxed = match spare.take() {
+                    Some(mut spare) => {
+                        Pin::set(&mut spare, request);
+                        spare
+                    }
+                    None => Box::pin(request),
+                };
+                // Run it here as far as it goes without waiting; only a handler that waits
+                // (on an RPC, a timer, a full output buffer) gets a task of its own.
+                let first = std::future::poll_fn(|cx| Poll::Ready(boxed.as_mut().poll(cx))).await;
+                if first.is_pending() {
+                    tokio::spawn(boxed);
+                    // If it waits for output room, read no further until there is some.
+                    outlet.uncongested().await;
+                } else {
+                    spare = Some(boxed);
+                }
             }
         }
     }

@@ -31,12 +31,29 @@
 //! [`decode_body`] tells an unknown `type` ([`DecodeError::UnknownType`], answered with error
 //! 10) from a known type with missing or mistyped fields ([`DecodeError::Malformed`], answered
 //! with error 12). It needs the message enum to be internally tagged (`#[serde(tag = "type")]`).
+//!
+//! Two ways in, one outcome. [`parse_line`] reads a line into a `serde_json::Value` based
+//! [`Envelope`]. The runtimes use [`read_frame`] instead: one pass over the line, strings
+//! borrowed from it, the body kept as a small tree that message types decode from directly
+//! ([`Frame::decode`]). Whenever that cannot give the same result as the `Value` path (a
+//! repeated envelope key, a non-string `src`, a body that is not an object, text that is not
+//! JSON, a decode that fails for any reason), the `Value` path runs and its result counts, so
+//! every reply, error code (10 vs 12) and log line is the same either way.
+//!
+//! On the way out, [`encode_line_into`] appends a line to a caller's buffer (the runtimes'
+//! output buffer); [`encode_line`] returns it as a `String`.
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{ErrorBody, TaggedError};
+
+mod frame;
+mod json;
+mod scan;
+
+pub use frame::{read_frame, Frame};
 
 /// Where a message came from and how to answer it.
 ///
@@ -248,44 +265,103 @@ impl serde::de::Error for ProbeError {
     }
 }
 
-#[derive(Serialize)]
-struct OutEnvelope<'a, B: Serialize> {
-    src: &'a str,
-    dest: &'a str,
-    body: OutBody<'a, B>,
-}
-
-#[derive(Serialize)]
-struct OutBody<'a, B: Serialize> {
-    #[serde(flatten)]
-    payload: &'a B,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    msg_id: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    in_reply_to: Option<u64>,
-}
-
 /// Serializes one output line (without the trailing newline).
 ///
 /// `payload` must serialize to a JSON object that carries its own `type` and has no
 /// `msg_id`/`in_reply_to` keys of its own (a tagged enum variant does). The result has exactly
 /// the keys `src`, `dest`, `body`, and contains no raw newline.
-pub fn encode_line<B: Serialize>(
+pub fn encode_line<B: Serialize + ?Sized>(
     src: &str,
     dest: &str,
     msg_id: Option<u64>,
     in_reply_to: Option<u64>,
     payload: &B,
 ) -> Result<String, serde_json::Error> {
-    serde_json::to_string(&OutEnvelope {
+    let mut out = Vec::with_capacity(128);
+    encode_line_into(&mut out, src, dest, msg_id, in_reply_to, payload)?;
+    // serde_json writes UTF-8 only; the check cannot fail.
+    String::from_utf8(out).map_err(<serde_json::Error as serde::ser::Error>::custom)
+}
+
+/// Appends one output line (without the trailing newline) to `out`: the bytes
+/// [`encode_line`] returns. On error `out` is left as it was.
+///
+/// The body is the payload's object with `msg_id` and `in_reply_to` (those that are set)
+/// appended after its own keys. A payload serializing to `null` (a unit) counts as an empty
+/// object; any other non-object payload is an error.
+pub fn encode_line_into<B: Serialize + ?Sized>(
+    out: &mut Vec<u8>,
+    src: &str,
+    dest: &str,
+    msg_id: Option<u64>,
+    in_reply_to: Option<u64>,
+    payload: &B,
+) -> Result<(), serde_json::Error> {
+    let start = out.len();
+    let written = write_line(out, src, dest, msg_id, in_reply_to, payload);
+    if written.is_err() {
+        out.truncate(start);
+    }
+    written
+}
+
+fn write_line<B: Serialize + ?Sized>(
+    out: &mut Vec<u8>,
+    src: &str,
+    dest: &str,
+    msg_id: Option<u64>,
+    in_reply_to: Option<u64>,
+    payload: &B,
+) -> Result<(), serde_json::Error> {
+    out.extend_from_slice(br#"{"src":"#);
+    serde_json::to_writer(&mut *out, src)?;
+    out.extend_from_slice(br#","dest":"#);
+    serde_json::to_writer(&mut *out, dest)?;
+    out.extend_from_slice(br#","body":"#);
+    let body = out.len();
+    serde_json::to_writer(&mut *out, payload)?;
+    if out[body..] == *b"null" {
+        out.truncate(body);
+        out.extend_from_slice(b"{}");
+    }
+    if out.get(body) != Some(&b'{') || out.last() != Some(&b'}') {
+        return Err(serde::ser::Error::custom(
+            "a message body must serialize to a JSON object",
+        ));
+    }
+    // Reopen the body object to append the header fields.
+    out.pop();
+    let mut empty = out.len() == body + 1;
+    for (key, value) in [("msg_id", msg_id), ("in_reply_to", in_reply_to)] {
+        let Some(value) = value else { continue };
+        if !empty {
+            out.push(b',');
+        }
+        out.push(b'"');
+        out.extend_from_slice(key.as_bytes());
+        out.extend_from_slice(b"\":");
+        serde_json::to_writer(&mut *out, &value)?;
+        empty = false;
+    }
+    out.extend_from_slice(b"}}");
+    Ok(())
+}
+
+/// Appends an error reply line to `to` to `out` (see [`encode_line_into`]).
+pub fn encode_error_into(
+    out: &mut Vec<u8>,
+    src: &str,
+    to: &Origin,
+    error: &ErrorBody,
+) -> Result<(), serde_json::Error> {
+    encode_line_into(
+        out,
         src,
-        dest,
-        body: OutBody {
-            payload,
-            msg_id,
-            in_reply_to,
-        },
-    })
+        &to.src,
+        None,
+        to.msg_id,
+        &TaggedError::Error(error),
+    )
 }
 
 /// Serializes an error reply line to `to`.

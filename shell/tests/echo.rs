@@ -136,3 +136,30 @@ fn a_burst_of_requests_is_answered_in_full() {
     assert!(rest.is_empty());
     assert!(stderr.is_empty(), "nothing worth a warning: {stderr}");
 }
+
+#[test]
+fn any_json_value_comes_back_equal() {
+    let mut n = echo();
+    n.init("n0", &["n0"]);
+    let values = [
+        r#"{"k":[1,{"x":null}],"b":true,"e":{}}"#,
+        r#"[1,-2,3.5,1e3,18446744073709551615,-9223372036854775808,[]]"#,
+        r#"0"#,
+        r#"-0.0"#,
+        r#""tab\t quote\" slash\\ nl\n \u00e9 é \ud83d\ude00 😀 \u0000""#,
+        r#""plain""#,
+        r#"{"dup":1,"dup":2}"#,
+        r#"  {  "spaced" : [ 1 , 2 ] }  "#,
+    ];
+    for (i, text) in values.iter().enumerate() {
+        let msg_id = 10 + i as u64;
+        n.send_raw(&format!(
+            r#"{{"src":"c1","dest":"n0","body":{{"type":"echo","msg_id":{msg_id},"echo":{text}}}}}"#
+        ));
+        let (reply, _) = n.recv_reply("c1", msg_id);
+        let sent: serde_json::Value = serde_json::from_str(text).expect("test value is JSON");
+        assert_eq!(reply["body"]["echo"], sent, "{text}");
+        assert_eq!(reply["body"]["type"], "echo_ok");
+    }
+    n.finish();
+}
