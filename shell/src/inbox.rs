@@ -169,6 +169,14 @@ impl<R: AsyncBufRead + Unpin> Inbox<R> {
 }
 
 impl Reception {
+    /// Answers an `init` from `origin` with `init_ok`, sent as node `me`.
+    async fn answer_init(&self, me: &str, origin: &Origin) {
+        send_logged(self.outlet.push_with(|buf| {
+            protocol::encode_line_into(buf, me, &origin.src, None, origin.msg_id, &InitOk::InitOk)
+        }))
+        .await;
+    }
+
     async fn handle_init(&mut self, frame: &Frame<'_>) -> Option<NodeInfo> {
         let origin = frame.origin();
         let init: InitBody = match frame.decode_as() {
@@ -187,34 +195,14 @@ impl Reception {
         };
         if let Some(info) = &self.info {
             tracing::warn!(node = %info.id, "second init ignored");
-            send_logged(self.outlet.push_with(|buf| {
-                protocol::encode_line_into(
-                    buf,
-                    &info.id,
-                    &origin.src,
-                    None,
-                    origin.msg_id,
-                    &InitOk::InitOk,
-                )
-            }))
-            .await;
+            self.answer_init(&info.id, &origin).await;
             return None;
         }
         let info = NodeInfo {
             id: init.node_id,
             ids: init.node_ids,
         };
-        send_logged(self.outlet.push_with(|buf| {
-            protocol::encode_line_into(
-                buf,
-                &info.id,
-                &origin.src,
-                None,
-                origin.msg_id,
-                &InitOk::InitOk,
-            )
-        }))
-        .await;
+        self.answer_init(&info.id, &origin).await;
         tracing::info!(node = %info.id, nodes = info.ids.len(), early = self.early.len(), "initialised");
         self.info = Some(info.clone());
         Some(info)
