@@ -1,6 +1,8 @@
 //! The handler runtime's reading and answering paths: every classification the same whichever
 //! reader takes a line (plain JSON, JSON with escapes, repeated keys), RPC replies routed from
 //! each, input arriving in one chunk, and backpressure from a slow consumer of the output.
+//! Each runs on a single-threaded runtime and on a two-worker one (where handlers that wait
+//! run beside the reader).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -106,7 +108,6 @@ fn by_request(out: &[Value]) -> BTreeMap<u64, Value> {
     map
 }
 
-#[tokio::test]
 async fn every_reader_classifies_alike() {
     // Each case in three spellings: plain (the scanner reads it), with an escape (the
     // serde_json reader), and with a repeated envelope key (the Value path).
@@ -181,7 +182,6 @@ async fn next(lines: &mut tokio::io::Lines<BufReader<tokio::io::DuplexStream>>) 
     serde_json::from_str::<Value>(&line).expect("JSON")
 }
 
-#[tokio::test]
 async fn replies_from_every_reader_complete_their_calls() {
     let (mut to_node, node_in) = tokio::io::duplex(1 << 16);
     let (node_out, from_node) = tokio::io::duplex(1 << 16);
@@ -226,7 +226,6 @@ async fn replies_from_every_reader_complete_their_calls() {
     }
 }
 
-#[tokio::test]
 async fn a_chunk_of_many_lines_is_answered_completely() {
     let total = 20_000u64;
     let mut input = String::new();
@@ -244,7 +243,6 @@ async fn a_chunk_of_many_lines_is_answered_completely() {
     }
 }
 
-#[tokio::test]
 async fn a_slow_consumer_slows_the_node_down_instead_of_refusing_requests() {
     // A small output pipe fills at once and the output buffer behind it soon after; with two
     // handler slots, requests would be refused with error 11 if the reader kept going.
@@ -268,3 +266,32 @@ async fn a_slow_consumer_slows_the_node_down_instead_of_refusing_requests() {
         "no request refused"
     );
 }
+
+/// Each scenario on both runtime flavours.
+macro_rules! on_both_runtimes {
+    ($($name:ident),* $(,)?) => {
+        mod current_thread {
+            $(
+                #[tokio::test(flavor = "current_thread")]
+                async fn $name() {
+                    super::$name().await
+                }
+            )*
+        }
+        mod multi_thread {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name().await
+                }
+            )*
+        }
+    };
+}
+
+on_both_runtimes!(
+    every_reader_classifies_alike,
+    replies_from_every_reader_complete_their_calls,
+    a_chunk_of_many_lines_is_answered_completely,
+    a_slow_consumer_slows_the_node_down_instead_of_refusing_requests
+);
