@@ -250,8 +250,7 @@ fn offset_log(c: &mut Criterion) {
             out.clear();
             out.extend(
                 ours.read(keys[k].as_str(), off, READ_MAX)
-                    .iter()
-                    .map(|e| (e.offset, e.msg)),
+                    .map(|(offset, &msg)| (offset, msg)),
             );
             black_box(out.len())
         })

@@ -162,11 +162,7 @@ mod tests {
             for start in [0usize, 1, 50, offs.len() - 1] {
                 base.read_into(k, offs[start], 10, &mut out);
                 let theirs: Vec<u64> = out.iter().map(|&(_, m)| m).collect();
-                let mine: Vec<u64> = ours
-                    .read(k, start as u64, 10)
-                    .iter()
-                    .map(|e| e.msg)
-                    .collect();
+                let mine: Vec<u64> = ours.read(k, start as u64, 10).map(|(_, &m)| m).collect();
                 assert_eq!(theirs, mine, "key {k} from entry {start}");
                 assert!(out.windows(2).all(|w| w[0].0 < w[1].0));
             }

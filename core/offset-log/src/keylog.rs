@@ -1,9 +1,10 @@
-//! The single-key log logic shared by [`crate::OffsetLog`] and [`crate::BoundedLog`],
-//! written once over a small storage trait.
+//! The flat single-key log of [`crate::BoundedLog`]: one sorted slice of entries, written
+//! over a small storage trait. ([`crate::OffsetLog`] keeps its keys in chunks instead, see
+//! the `chunked` module.)
 
 use crate::{Entry, Error, InsertOutcome};
 
-/// Contiguous storage of entries (a `Vec` or a `heapless::Vec`).
+/// Contiguous storage of entries (a `heapless::Vec`).
 pub(crate) trait EntryVec<M>: Default {
     fn as_slice(&self) -> &[Entry<M>];
     /// Appends; gives the entry back if the storage is full.
@@ -12,27 +13,6 @@ pub(crate) trait EntryVec<M>: Default {
     fn insert(&mut self, index: usize, e: Entry<M>) -> Result<(), Entry<M>>;
     /// Removes the first `n` (<= len) entries.
     fn remove_front(&mut self, n: usize);
-}
-
-#[cfg(feature = "alloc")]
-impl<M> EntryVec<M> for alloc::vec::Vec<Entry<M>> {
-    #[inline]
-    fn as_slice(&self) -> &[Entry<M>] {
-        self
-    }
-    #[inline]
-    fn push(&mut self, e: Entry<M>) -> Result<(), Entry<M>> {
-        alloc::vec::Vec::push(self, e);
-        Ok(())
-    }
-    #[inline]
-    fn insert(&mut self, index: usize, e: Entry<M>) -> Result<(), Entry<M>> {
-        alloc::vec::Vec::insert(self, index, e);
-        Ok(())
-    }
-    fn remove_front(&mut self, n: usize) {
-        self.drain(..n);
-    }
 }
 
 impl<M, const N: usize> EntryVec<M> for heapless::Vec<Entry<M>, N> {

@@ -12,10 +12,12 @@
 //!
 //! Invariants shared by every form:
 //! - the entries of a key are kept in strictly increasing offset order;
-//! - a read from offset `from` starts at the first *stored* offset `>= from` (found by
-//!   binary search) and returns consecutive stored entries, never skipping one;
-//! - memory grows only with the stored entries: one `Entry` per message, no per-offset
-//!   table, so offsets may be sparse (e.g. residue classes per node).
+//! - a read from offset `from` starts at the first *stored* offset `>= from` and returns
+//!   consecutive stored entries, never skipping one;
+//! - memory grows only with the stored entries, never with the span of offsets, so offsets
+//!   may be sparse (e.g. residue classes per node). `OffsetLog` stores one message per
+//!   entry in runs of consecutive offsets and a message plus its offset elsewhere;
+//!   `BoundedLog` and `ConcurrentLog` store an offset with every message.
 //!
 //! Offsets are `u64`; the largest storable offset is `u64::MAX - 1` (so that "one past
 //! the largest" always exists). Anything larger is refused with [`Error::Exhausted`].
@@ -29,12 +31,16 @@
 extern crate alloc;
 
 mod bounded;
+#[cfg(feature = "alloc")]
+mod chunked;
 mod concurrent;
 mod keylog;
 #[cfg(feature = "alloc")]
 mod map;
 
 pub use bounded::BoundedLog;
+#[cfg(feature = "alloc")]
+pub use chunked::Entries;
 pub use concurrent::{ConcurrentLog, Full};
 #[cfg(feature = "alloc")]
 pub use map::{KeepLast, OffsetLog, RetentionPolicy};

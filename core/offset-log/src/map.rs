@@ -1,7 +1,7 @@
 //! The multi-key growable log (feature `alloc`).
 
-use crate::keylog::KeyLog;
-use crate::{Entry, Error, InsertOutcome};
+use crate::chunked::{ChunkedLog, Entries};
+use crate::{Error, InsertOutcome};
 use alloc::borrow::ToOwned;
 use alloc::vec::Vec;
 use core::borrow::Borrow;
@@ -11,35 +11,58 @@ use hashbrown::HashMap;
 
 /// Per-key logs of `(offset, msg)` plus committed offsets, over a hash map of keys
 /// (`hashbrown` with its default `foldhash` hasher: no_std, and one probe per lookup) each
-/// holding a `Vec` of entries sorted by offset.
+/// holding its entries in offset order in chunks of at most [`OffsetLog::chunk_capacity`]
+/// entries (see the `chunked` module: a full chunk is never copied again, and a chunk of
+/// consecutive offsets stores no offsets at all).
 ///
-/// Complexity (n = entries of the key): `append` one hash lookup + amortized O(1);
-/// `insert_at` one lookup + O(1) past the tail (the common case: replicas arrive roughly in
-/// order), else O(log n) search + O(entries after the position) shift; `read` one lookup,
-/// then O(1) to locate when the key's offsets are dense (every offset appended here) and
-/// O(log gap) otherwise, then a borrowed slice. Key lookups take a borrowed form (`&str`
-/// for `String` keys), hash the key once, and allocate an owned key only when a key is
-/// first seen. `foldhash` is not DoS-resistant; keys come from a test's clients, not from
-/// an adversary, and the map's size is bounded by the keys they use.
+/// Complexity (n = entries of the key, c = chunk capacity): `append` one hash lookup + O(1)
+/// (one allocation per c appends); `insert_at` one lookup + O(1) past the tail (the common
+/// case: replicas arrive roughly in order), else O(log n) search + O(c) shift; `read` one
+/// lookup + O(log(n / c)) to locate, then a borrowed view, O(1) per entry. Key lookups take
+/// a borrowed form (`&str` for `String` keys), hash the key once, and allocate an owned key
+/// only when a key is first seen. `foldhash` is not DoS-resistant; keys come from a test's
+/// clients, not from an adversary, and the map's size is bounded by the keys they use.
 #[derive(Debug)]
 pub struct OffsetLog<K, M> {
-    keys: HashMap<K, KeyLog<Vec<Entry<M>>, M>>,
+    keys: HashMap<K, ChunkedLog<M>>,
+    chunk: usize,
 }
 
 impl<K, M> Default for OffsetLog<K, M> {
     fn default() -> Self {
+        Self::with_chunk_capacity(Self::DEFAULT_CHUNK)
+    }
+}
+
+impl<K, M> OffsetLog<K, M> {
+    /// Entries per chunk of [`OffsetLog::new`]: 512, a 4 KiB page of `u64` messages.
+    pub const DEFAULT_CHUNK: usize = 512;
+
+    /// An empty log whose keys store at most `capacity` entries per chunk (at least 2):
+    /// larger chunks mean fewer allocations, smaller ones cheaper out-of-order inserts.
+    pub fn with_chunk_capacity(capacity: usize) -> Self {
         OffsetLog {
             keys: HashMap::new(),
+            chunk: capacity.max(2),
         }
+    }
+
+    /// Entries per chunk.
+    pub fn chunk_capacity(&self) -> usize {
+        self.chunk
     }
 }
 
 /// Decides how much of each key's log to keep; applied by [`OffsetLog::apply_retention`].
 pub trait RetentionPolicy<K, M> {
-    /// Given a key's stored entries (sorted by offset) and committed offset, returns the
+    /// Given a key's stored entries (in offset order) and committed offset, returns the
     /// offset below which its entries may be dropped, or `None` to keep them all.
-    fn retain_from(&mut self, key: &K, entries: &[Entry<M>], committed: Option<u64>)
-        -> Option<u64>;
+    fn retain_from(
+        &mut self,
+        key: &K,
+        entries: Entries<'_, M>,
+        committed: Option<u64>,
+    ) -> Option<u64>;
 }
 
 /// Keeps the last `.0` stored entries of every key.
@@ -47,9 +70,14 @@ pub trait RetentionPolicy<K, M> {
 pub struct KeepLast(pub usize);
 
 impl<K, M> RetentionPolicy<K, M> for KeepLast {
-    fn retain_from(&mut self, _key: &K, entries: &[Entry<M>], _c: Option<u64>) -> Option<u64> {
+    fn retain_from(
+        &mut self,
+        _key: &K,
+        mut entries: Entries<'_, M>,
+        _: Option<u64>,
+    ) -> Option<u64> {
         let drop = entries.len().checked_sub(self.0)?;
-        entries.get(drop).map(|e| e.offset)
+        entries.nth(drop).map(|(offset, _)| offset)
     }
 }
 
@@ -59,7 +87,7 @@ impl<K: Ord + Hash, M> OffsetLog<K, M> {
         Self::default()
     }
 
-    fn key_mut<Q>(&mut self, key: &Q) -> &mut KeyLog<Vec<Entry<M>>, M>
+    fn key_mut<Q>(&mut self, key: &Q) -> &mut ChunkedLog<M>
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
@@ -67,7 +95,7 @@ impl<K: Ord + Hash, M> OffsetLog<K, M> {
         // One hash and one probe; an owned key is made only on first sight of a key.
         match self.keys.raw_entry_mut().from_key(key) {
             RawEntryMut::Occupied(e) => e.into_mut(),
-            RawEntryMut::Vacant(e) => e.insert(key.to_owned(), KeyLog::default()).1,
+            RawEntryMut::Vacant(e) => e.insert(key.to_owned(), ChunkedLog::default()).1,
         }
     }
 
@@ -79,7 +107,8 @@ impl<K: Ord + Hash, M> OffsetLog<K, M> {
         K: Borrow<Q>,
         Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
     {
-        self.key_mut(key).append(msg)
+        let chunk = self.chunk;
+        self.key_mut(key).append(msg, chunk)
     }
 
     /// Stores a replicated entry at its given `offset`, keeping the key's log sorted.
@@ -96,17 +125,30 @@ impl<K: Ord + Hash, M> OffsetLog<K, M> {
         if offset == u64::MAX {
             return Err(Error::Exhausted);
         }
-        self.key_mut(key).insert_at(offset, msg)
+        let chunk = self.chunk;
+        self.key_mut(key).insert_at(offset, msg, chunk)
     }
 
     /// At most `max` stored entries of `key`, in offset order, starting at the first
-    /// stored offset `>= from` (binary search) and skipping none. Empty for unknown keys.
-    pub fn read<Q>(&self, key: &Q, from: u64, max: usize) -> &[Entry<M>]
+    /// stored offset `>= from` and skipping none, as `(offset, &msg)`. Empty for unknown
+    /// keys.
+    pub fn read<Q>(&self, key: &Q, from: u64, max: usize) -> Entries<'_, M>
     where
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.keys.get(key).map_or(&[], |l| l.read(from, max))
+        self.keys
+            .get(key)
+            .map_or_else(Entries::empty, |l| l.read(from, max, self.chunk))
+    }
+
+    /// The message stored for `key` at exactly `offset`, if any.
+    pub fn get<Q>(&self, key: &Q, offset: u64) -> Option<&M>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        self.keys.get(key).and_then(|l| l.get(offset, self.chunk))
     }
 
     /// Raises `key`'s committed offset to `offset`, never lowering it (a stale or
@@ -175,6 +217,6 @@ impl<K: Ord + Hash, M> OffsetLog<K, M> {
         K: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.keys.get(key).map_or(0, |l| l.entries().len())
+        self.keys.get(key).map_or(0, |l| l.len())
     }
 }

@@ -78,12 +78,28 @@ fn strictly_increasing(s: &[Entry<u8>]) -> bool {
     s.windows(2).all(|w| w[0].offset < w[1].offset)
 }
 
+/// An `OffsetLog` read as owned entries, to compare with the model.
+fn read_owned(log: &OffsetLog<u8, u8>, k: u8, from: u64, max: usize) -> Vec<Entry<u8>> {
+    log.read(&k, from, max)
+        .map(|(offset, &msg)| Entry { offset, msg })
+        .collect()
+}
+
+/// Chunk capacities to run the model against: tiny ones make a few dozen operations split
+/// chunks, open new ones and turn dense chunks sparse; the default is what nodes use.
+fn chunk_capacity() -> impl Strategy<Value = usize> {
+    prop_oneof![2usize..6, Just(OffsetLog::<u8, u8>::DEFAULT_CHUNK)]
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
     #[test]
-    fn offset_log_matches_model(ops in prop::collection::vec(op(), 0..80)) {
-        let mut log = OffsetLog::<u8, u8>::new();
+    fn offset_log_matches_model(
+        ops in prop::collection::vec(op(), 0..80),
+        chunk in chunk_capacity(),
+    ) {
+        let mut log = OffsetLog::<u8, u8>::with_chunk_capacity(chunk);
         let mut model: BTreeMap<u8, Model> = BTreeMap::new();
         for op in ops {
             match op {
@@ -95,9 +111,17 @@ proptest! {
                     prop_assert_eq!(log.insert_at(&k, o, m), model.entry(k).or_default().insert_at(o, m));
                 }
                 Op::Read(k, f, n) => {
-                    let got = log.read(&k, f, n);
+                    let view = log.read(&k, f, n);
+                    let len = view.len();
+                    let got = read_owned(&log, k, f, n);
                     let want = model.get(&k).map_or(vec![], |m| m.read(f, n));
-                    prop_assert_eq!(got, &want[..]);
+                    prop_assert_eq!(len, want.len(), "view length");
+                    prop_assert_eq!(&got, &want);
+                    prop_assert_eq!(
+                        log.get(&k, f),
+                        model.get(&k).and_then(|m| m.entries.get(&f)),
+                        "point lookup at {}", f
+                    );
                 }
                 Op::Commit(k, o) => {
                     let before = log.committed(&k);
@@ -112,8 +136,8 @@ proptest! {
                 }
             }
             for (k, m) in &model {
-                let all = log.read(k, 0, usize::MAX);
-                prop_assert!(strictly_increasing(all));
+                let all = read_owned(&log, *k, 0, usize::MAX);
+                prop_assert!(strictly_increasing(&all));
                 prop_assert_eq!(all.len(), m.entries.len());
                 prop_assert_eq!(log.len(k), m.entries.len());
                 prop_assert_eq!(log.next_offset(k), m.next);
@@ -159,7 +183,12 @@ proptest! {
     /// Residue-class replication: each of `r` nodes appends its own offsets
     /// `node, node + r, ...`, and every node learns the others' entries in any order.
     #[test]
-    fn residue_classes_converge(r in 2u64..4, n in 1u64..12, seed in any::<u64>()) {
+    fn residue_classes_converge(
+        r in 2u64..4,
+        n in 1u64..12,
+        seed in any::<u64>(),
+        chunk in chunk_capacity(),
+    ) {
         let mut all: Vec<(u64, u64)> = (0..n * r).map(|o| (o, o * 7 + 1)).collect();
         // A deterministic shuffle from the seed.
         let mut s = seed | 1;
@@ -167,7 +196,7 @@ proptest! {
             s ^= s << 13; s ^= s >> 7; s ^= s << 17;
             all.swap(i, (s % (i as u64 + 1)) as usize);
         }
-        let mut log = OffsetLog::<String, u64>::new();
+        let mut log = OffsetLog::<String, u64>::with_chunk_capacity(chunk);
         for &(o, m) in &all {
             prop_assert_eq!(log.insert_at("k", o, m), Ok(InsertOutcome::Inserted));
         }
@@ -175,7 +204,7 @@ proptest! {
             prop_assert_eq!(log.insert_at("k", o, m), Ok(InsertOutcome::AlreadyPresent));
             prop_assert_eq!(log.insert_at("k", o, m + 1), Err(Error::Conflict { offset: o }));
         }
-        let got: Vec<u64> = log.read("k", 0, usize::MAX).iter().map(|e| e.offset).collect();
+        let got: Vec<u64> = log.read("k", 0, usize::MAX).map(|(o, _)| o).collect();
         prop_assert_eq!(got, (0..n * r).collect::<Vec<_>>());
         prop_assert_eq!(log.append("k", 0), Ok(n * r));
     }
@@ -190,7 +219,7 @@ fn read_after_truncation_starts_at_first_retained() {
     log.append(&"b", 100).unwrap();
     assert_eq!(log.apply_retention(&mut KeepLast(4)), 6);
     let r = log.read(&"a", 0, 2);
-    assert_eq!(r.iter().map(|e| e.offset).collect::<Vec<_>>(), vec![6, 7]);
+    assert_eq!(r.map(|(o, _)| o).collect::<Vec<_>>(), vec![6, 7]);
     assert_eq!(log.read(&"b", 0, 9).len(), 1);
     // A late replica below the floor is not resurrected; offsets are not reused.
     assert_eq!(log.insert_at(&"a", 2, 2), Ok(InsertOutcome::BelowRetention));

@@ -295,9 +295,8 @@ impl KafkaNode {
             let run: Vec<(Offset, Value)> = self
                 .log
                 .read(key.as_str(), *from, self.config.poll_limit)
-                .iter()
-                .take_while(|entry| entry.offset < stable)
-                .map(|entry| (entry.offset, entry.msg.clone()))
+                .take_while(|(offset, _)| *offset < stable)
+                .map(|(offset, msg)| (offset, msg.clone()))
                 .collect();
             if !run.is_empty() {
                 msgs.insert(key.clone(), run);
@@ -460,14 +459,11 @@ impl KafkaNode {
             .skip(skip)
             .take(take)
             .map(|(key, offset)| {
-                // Origin entries are stored (nothing is ever truncated); the log has no
-                // point lookup, so read one entry from the offset and check it.
+                // Origin entries are stored (nothing is ever truncated).
                 let msg = self
                     .log
-                    .read(key.as_str(), *offset, 1)
-                    .first()
-                    .filter(|entry| entry.offset == *offset)
-                    .map(|entry| entry.msg.clone())
+                    .get(key.as_str(), *offset)
+                    .cloned()
                     .unwrap_or(Value::Null);
                 (key.clone(), *offset, msg)
             })
@@ -510,8 +506,7 @@ impl KafkaNode {
     pub fn entries(&self, key: &str) -> Vec<(Offset, Value)> {
         self.log
             .read(key, 0, usize::MAX)
-            .iter()
-            .map(|entry| (entry.offset, entry.msg.clone()))
+            .map(|(offset, msg)| (offset, msg.clone()))
             .collect()
     }
 
