@@ -68,12 +68,12 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use tokio::io::{AsyncBufRead, AsyncWrite, BufReader};
+use tokio::io::{AsyncBufRead, AsyncWrite};
 use tokio::sync::{Notify, Semaphore};
 
 use crate::error::{ErrorBody, ErrorCode, TaggedError};
 use crate::inbox::{reject, Event, Inbox, NodeInfo, Rejected};
-use crate::io::{spawn_writer, Outlet, Push, PushError, INPUT_BUFFER_BYTES};
+use crate::io::{spawn_writer, Outlet, Push, PushError};
 use crate::protocol::{self, Frame, Incoming, Origin};
 use crate::rpc::{decode_reply, Calls, Completion, Reply, RpcError};
 
@@ -365,12 +365,7 @@ where
     H: Handler,
     F: FnOnce(&Node) -> H,
 {
-    serve_io(
-        BufReader::with_capacity(INPUT_BUFFER_BYTES, tokio::io::stdin()),
-        tokio::io::stdout(),
-        make,
-    )
-    .await
+    serve_io(crate::stdio::stdin(), tokio::io::stdout(), make).await
 }
 
 /// Where a handler's answer goes: the request's `src` (copied inline when short, which
@@ -516,28 +511,27 @@ where
                 };
                 // All slots taken: let running handlers progress for a few scheduler turns
                 // (they may just not have been polled yet), never waiting on anything that
-                // needs this reader.
-                let mut permit = Arc::clone(&slots).try_acquire_owned().ok();
+                // needs this reader. A request that finishes inline never takes its slot:
+                // only this reader takes slots, so one seen free here is still free when the
+                // request turns out to wait.
                 for _ in 0..BUSY_YIELDS {
-                    if permit.is_some() {
+                    if slots.available_permits() > 0 {
                         break;
                     }
                     tokio::task::yield_now().await;
-                    permit = Arc::clone(&slots).try_acquire_owned().ok();
                 }
-                let Some(permit) = permit else {
+                if slots.available_permits() == 0 {
                     tracing::warn!(src = %msg.origin.src, "too many running handlers; message refused");
                     let busy = ErrorBody::new(ErrorCode::TemporarilyUnavailable, "node busy");
                     node.reply_error(&msg.origin, &busy).await;
                     continue;
-                };
+                }
                 let node = node.clone();
                 let handler = Arc::clone(handler);
                 let request = async move {
                     let to = ReplyTo::of(&msg.origin);
                     let answer = handler.handle(&node, msg).await;
                     node.answer(&to, &answer).await;
-                    drop(permit);
                 };
                 // The box of the last request that finished here is reused.
                 let mut boxed = match spare.take() {
@@ -551,7 +545,14 @@ where
                 // (on an RPC, a timer, a full output buffer) gets a task of its own.
                 let first = std::future::poll_fn(|cx| Poll::Ready(boxed.as_mut().poll(cx))).await;
                 if first.is_pending() {
-                    tokio::spawn(boxed);
+                    let permit = Arc::clone(&slots).try_acquire_owned().ok();
+                    if permit.is_none() {
+                        tracing::error!("a slot seen free was taken; the handler runs unslotted");
+                    }
+                    tokio::spawn(async move {
+                        boxed.await;
+                        drop(permit);
+                    });
                     // If it waits for output room, read no further until there is some.
                     outlet.uncongested().await;
                 } else {
