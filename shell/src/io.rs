@@ -13,8 +13,8 @@
 //! queue behind it instead of taking the room first. Lines from one sender keep their order.
 //!
 //! Input discipline: lines longer than [`MAX_LINE_BYTES`] are skipped whole with a warning, so
-//! one runaway line cannot grow memory without bound. The runtimes read stdin through a
-//! buffer of [`INPUT_BUFFER_BYTES`].
+//! one runaway line cannot grow memory without bound. The runtimes read stdin through
+//! [`crate::stdio::stdin`] (chunks read by a thread of its own).
 
 use std::cell::RefCell;
 use std::future::Future;
@@ -28,10 +28,6 @@ use tokio::sync::Notify;
 /// Bound, in bytes, of the output buffer in front of the stdout writer. A line that does not
 /// fit makes its sender wait.
 pub const OUTPUT_BUFFER_BYTES: usize = 256 * 1024;
-
-/// Capacity of the runtimes' stdin buffer: one read takes up to this many bytes, and every
-/// complete line in it is handled before the next read.
-pub const INPUT_BUFFER_BYTES: usize = 64 * 1024;
 
 /// Longest accepted input line, in bytes (without the newline).
 pub const MAX_LINE_BYTES: usize = 8 * 1024 * 1024;

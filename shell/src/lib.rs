@@ -14,7 +14,8 @@
 //!
 //! Around them: [`protocol`] (envelopes, one-pass frames, typed bodies, error 10 vs 12),
 //! [`error`] (Maelstrom error codes, definite or not), [`io`] (bounded line reader, the
-//! bounded output buffer and its one writer), [`inbox`] (`init` and early messages), [`rpc`] (`msg_id`s and pending calls),
+//! bounded output buffer and its one writer), [`stdio`] (stdin read by a thread of its own),
+//! [`inbox`] (`init` and early messages), [`rpc`] (`msg_id`s and pending calls),
 //! [`kv`] (typed `lin-kv`/`seq-kv`/`lww-kv` clients), [`reliable`] (acknowledged resending
 //! with backoff), [`replica`] (the machine adapter of nodes that replicate in batches on a
 //! tick), [`logging`] (stderr only, filter from `GLOMERS_LOG`). Node logic for the
@@ -67,6 +68,7 @@ pub mod protocol;
 pub mod reliable;
 pub mod replica;
 pub mod rpc;
+pub mod stdio;
 pub mod unique;
 
 pub mod broadcast;

@@ -64,12 +64,12 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
-use tokio::io::{AsyncBufRead, AsyncWrite, BufReader};
+use tokio::io::{AsyncBufRead, AsyncWrite};
 use tokio::sync::mpsc;
 
 use crate::error::{ErrorBody, TaggedError};
 use crate::inbox::{reject, Event, Inbox, NodeInfo, Rejected};
-use crate::io::{spawn_writer, Outlet, PushError, INPUT_BUFFER_BYTES};
+use crate::io::{spawn_writer, Outlet, PushError};
 use crate::protocol::{self, DecodeError, Frame, Incoming, Origin};
 
 /// Decoded messages queued between the reader task and the machine.
@@ -318,12 +318,7 @@ where
     M: Machine,
     F: FnOnce(&NodeInfo, u64) -> M,
 {
-    run_io(
-        BufReader::with_capacity(INPUT_BUFFER_BYTES, tokio::io::stdin()),
-        tokio::io::stdout(),
-        make,
-    )
-    .await
+    run_io(crate::stdio::stdin(), tokio::io::stdout(), make).await
 }
 
 /// Runs a machine-style node over the given input and output until end of input.
