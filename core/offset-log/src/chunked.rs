@@ -8,6 +8,7 @@
 //! out-of-sequence offset gives the chunk an explicit offset per message. So a dense log
 //! costs one `M` per entry and a sparse one (replicas, residue classes) an `M` and a `u64`.
 
+use crate::offsets::Offsets;
 use crate::{Error, InsertOutcome};
 use alloc::vec::Vec;
 
@@ -134,17 +135,13 @@ impl<M> Chunk<M> {
 
 /// One key's log. Invariants: chunks are non-empty, at most `cap` long (the capacity the
 /// caller passes, always the same for one log), and hold strictly increasing offsets
-/// across the whole sequence; `len` is their total length; every stored offset is in
-/// `floor..next`; `committed` never decreases.
+/// across the whole sequence; `len` is their total length; `offsets` holds every stored
+/// offset below its `next` and above its floor.
 #[derive(Debug)]
 pub(crate) struct ChunkedLog<M> {
     chunks: Vec<Chunk<M>>,
     len: usize,
-    /// One past the largest offset ever stored: the next offset `append` assigns.
-    next: u64,
-    /// Offsets below were truncated by retention.
-    floor: u64,
-    committed: Option<u64>,
+    offsets: Offsets,
 }
 
 impl<M> Default for ChunkedLog<M> {
@@ -152,9 +149,7 @@ impl<M> Default for ChunkedLog<M> {
         ChunkedLog {
             chunks: Vec::new(),
             len: 0,
-            next: 0,
-            floor: 0,
-            committed: None,
+            offsets: Offsets::default(),
         }
     }
 }
@@ -167,12 +162,12 @@ impl<M> ChunkedLog<M> {
 
     #[inline]
     pub(crate) fn next_offset(&self) -> u64 {
-        self.next
+        self.offsets.next_offset()
     }
 
     #[inline]
     pub(crate) fn committed(&self) -> Option<u64> {
-        self.committed
+        self.offsets.committed()
     }
 
     /// Stores `msg` at `offset`, above every stored offset. The first chunk of a key grows
@@ -191,12 +186,9 @@ impl<M> ChunkedLog<M> {
     /// O(1) amortized: at most one allocation per `cap` appends, no copying.
     #[inline]
     pub(crate) fn append(&mut self, msg: M, cap: usize) -> Result<u64, Error> {
-        let offset = self.next;
-        if offset == u64::MAX {
-            return Err(Error::Exhausted);
-        }
+        let offset = self.offsets.assignable()?;
         self.push_tail(offset, msg, cap);
-        self.next = offset + 1;
+        self.offsets.stored(offset);
         Ok(offset)
     }
 
@@ -211,15 +203,12 @@ impl<M> ChunkedLog<M> {
     where
         M: PartialEq,
     {
-        if offset == u64::MAX {
-            return Err(Error::Exhausted);
-        }
-        if offset < self.floor {
-            return Ok(InsertOutcome::BelowRetention);
+        if let Some(outcome) = self.offsets.admit(offset)? {
+            return Ok(outcome);
         }
         if self.chunks.last().map_or(true, |c| c.last() < offset) {
             self.push_tail(offset, msg, cap);
-            self.next = self.next.max(offset + 1);
+            self.offsets.stored(offset);
             return Ok(InsertOutcome::Inserted);
         }
         // The last chunk starting at or below `offset`, or the first chunk.
@@ -313,16 +302,14 @@ impl<M> ChunkedLog<M> {
     /// Raises the committed offset to `offset` if higher; returns the committed offset.
     #[inline]
     pub(crate) fn commit(&mut self, offset: u64) -> u64 {
-        let c = self.committed.map_or(offset, |c| c.max(offset));
-        self.committed = Some(c);
-        c
+        self.offsets.commit(offset)
     }
 
     /// Drops entries below `offset` and raises the floor; returns how many were dropped.
     /// Whole chunks go without touching their messages' neighbours; the boundary chunk
     /// shifts at most `cap` entries.
     pub(crate) fn truncate_before(&mut self, offset: u64) -> usize {
-        self.floor = self.floor.max(offset);
+        self.offsets.raise_floor(offset);
         let whole = self.chunks.partition_point(|c| c.last() < offset);
         let mut dropped: usize = self.chunks.drain(..whole).map(|c| c.len()).sum();
         if let Some(c) = self.chunks.first_mut() {

@@ -2,6 +2,7 @@
 //! over a small storage trait. ([`crate::OffsetLog`] keeps its keys in chunks instead, see
 //! the `chunked` module.)
 
+use crate::offsets::Offsets;
 use crate::{Entry, Error, InsertOutcome};
 
 /// Contiguous storage of entries (a `heapless::Vec`).
@@ -35,16 +36,12 @@ impl<M, const N: usize> EntryVec<M> for heapless::Vec<Entry<M>, N> {
     }
 }
 
-/// One key's log. Invariants: `entries` strictly increasing by offset; every stored
-/// offset is in `floor..next`; `committed` never decreases.
+/// One key's log. Invariants: `entries` strictly increasing by offset; `offsets` holds
+/// every stored offset below its `next` and above its floor.
 #[derive(Debug)]
 pub(crate) struct KeyLog<V, M> {
     entries: V,
-    /// One past the largest offset ever stored: the next offset `append` assigns.
-    next: u64,
-    /// Offsets below were truncated by retention.
-    floor: u64,
-    committed: Option<u64>,
+    offsets: Offsets,
     _msg: core::marker::PhantomData<M>,
 }
 
@@ -52,9 +49,7 @@ impl<V: EntryVec<M>, M> Default for KeyLog<V, M> {
     fn default() -> Self {
         KeyLog {
             entries: V::default(),
-            next: 0,
-            floor: 0,
-            committed: None,
+            offsets: Offsets::default(),
             _msg: core::marker::PhantomData,
         }
     }
@@ -68,25 +63,22 @@ impl<V: EntryVec<M>, M> KeyLog<V, M> {
 
     #[inline]
     pub(crate) fn next_offset(&self) -> u64 {
-        self.next
+        self.offsets.next_offset()
     }
 
     #[inline]
     pub(crate) fn committed(&self) -> Option<u64> {
-        self.committed
+        self.offsets.committed()
     }
 
     /// O(1) amortized.
     #[inline]
     pub(crate) fn append(&mut self, msg: M) -> Result<u64, Error> {
-        let offset = self.next;
-        if offset == u64::MAX {
-            return Err(Error::Exhausted);
-        }
+        let offset = self.offsets.assignable()?;
         self.entries
             .push(Entry { offset, msg })
             .map_err(|_| Error::Full)?;
-        self.next = offset + 1;
+        self.offsets.stored(offset);
         Ok(offset)
     }
 
@@ -95,11 +87,8 @@ impl<V: EntryVec<M>, M> KeyLog<V, M> {
     where
         M: PartialEq,
     {
-        if offset == u64::MAX {
-            return Err(Error::Exhausted);
-        }
-        if offset < self.floor {
-            return Ok(InsertOutcome::BelowRetention);
+        if let Some(outcome) = self.offsets.admit(offset)? {
+            return Ok(outcome);
         }
         let s = self.entries.as_slice();
         let pos = match s.last() {
@@ -118,7 +107,7 @@ impl<V: EntryVec<M>, M> KeyLog<V, M> {
             self.entries.insert(pos, Entry { offset, msg })
         };
         res.map_err(|_| Error::Full)?;
-        self.next = self.next.max(offset + 1);
+        self.offsets.stored(offset);
         Ok(InsertOutcome::Inserted)
     }
 
@@ -131,15 +120,13 @@ impl<V: EntryVec<M>, M> KeyLog<V, M> {
     /// Raises the committed offset to `offset` if higher; returns the committed offset.
     #[inline]
     pub(crate) fn commit(&mut self, offset: u64) -> u64 {
-        let c = self.committed.map_or(offset, |c| c.max(offset));
-        self.committed = Some(c);
-        c
+        self.offsets.commit(offset)
     }
 
     /// Drops entries below `offset` and raises the floor; returns how many were dropped.
     /// O(retained entries) for the shift.
     pub(crate) fn truncate_before(&mut self, offset: u64) -> usize {
-        self.floor = self.floor.max(offset);
+        self.offsets.raise_floor(offset);
         let n = first_at_or_after(self.entries.as_slice(), offset);
         if n > 0 {
             self.entries.remove_front(n);

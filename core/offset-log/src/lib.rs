@@ -37,6 +37,7 @@ mod concurrent;
 mod keylog;
 #[cfg(feature = "alloc")]
 mod map;
+mod offsets;
 
 pub use bounded::BoundedLog;
 #[cfg(feature = "alloc")]

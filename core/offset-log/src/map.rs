@@ -122,6 +122,7 @@ impl<K: Ord + Hash, M> OffsetLog<K, M> {
         Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
         M: PartialEq,
     {
+        // Refused before the lookup, so a refused insert adds no empty key.
         if offset == u64::MAX {
             return Err(Error::Exhausted);
         }
