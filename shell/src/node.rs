@@ -34,11 +34,12 @@
 //!
 //! Contract:
 //! - The runtime answers `init` itself, then calls the factory once with the [`Node`] handle.
-//! - Each request decoding into `Handler::Request` takes one of [`MAX_IN_FLIGHT`] slots and
-//!   is first run by the reader itself, up to its first wait: a handler that answers without
-//!   waiting is done before the next line is read (no task, no allocation for the request).
-//!   A handler that waits (on an RPC, a timer, room in the output buffer) continues in a task
-//!   of its own, keeping its slot until it finishes. So handler code must not block the
+//! - Each request decoding into `Handler::Request` needs one of [`MAX_IN_FLIGHT`] slots free
+//!   and is first run by the reader itself, up to its first wait: a handler that answers
+//!   without waiting is done before the next line is read (no task, no allocation for the
+//!   request, and no slot taken). A handler that waits (on an RPC, a timer, room in the
+//!   output buffer) takes the slot and continues in a task of its own, keeping the slot
+//!   until it finishes. So handler code must not block the
 //!   thread: whatever runs before its first wait delays the reading of input.
 //! - The reader never waits for a handler to finish (it must keep routing RPC replies): when
 //!   all slots are taken it yields a few scheduler turns, and a request still without a slot

@@ -61,7 +61,7 @@ impl ThreadReader {
             .name("stdin".into())
             .spawn(move || read_loop(source, &filled_tx, &empty_rx));
         if let Err(e) = spawned {
-            // Without the thread the reader sees the error, then end of input.
+            // Without the thread the reader sees end of input at once.
             tracing::error!(error = %e, "cannot start the stdin thread");
         }
         Self {
@@ -86,11 +86,18 @@ fn read_loop<R: Read>(
                 other => break other,
             }
         };
-        let stop = !matches!(got, Ok(n) if n > 0);
-        let item = got.map(|n| (chunk, n));
-        // End of input is the channel closing, not an empty chunk.
-        if matches!(item, Ok((_, 0))) || filled.blocking_send(item).is_err() || stop {
-            return;
+        match got {
+            // End of input is the channel closing, not an empty chunk.
+            Ok(0) => return,
+            Ok(n) => {
+                if filled.blocking_send(Ok((chunk, n))).is_err() {
+                    return;
+                }
+            }
+            Err(e) => {
+                let _ = filled.blocking_send(Err(e));
+                return;
+            }
         }
     }
 }
