@@ -34,15 +34,19 @@ mod bounded;
 #[cfg(feature = "alloc")]
 mod chunked;
 mod concurrent;
+mod key;
 mod keylog;
 #[cfg(feature = "alloc")]
 mod map;
 mod offsets;
+#[cfg(feature = "alloc")]
+mod prefetch;
 
 pub use bounded::BoundedLog;
 #[cfg(feature = "alloc")]
 pub use chunked::Entries;
 pub use concurrent::{ConcurrentLog, Full};
+pub use key::KeyEq;
 #[cfg(feature = "alloc")]
 pub use map::{KeepLast, OffsetLog, RetentionPolicy};
 

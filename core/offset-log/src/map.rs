@@ -1,11 +1,12 @@
 //! The multi-key growable log (feature `alloc`).
 
 use crate::chunked::{ChunkedLog, Entries};
+use crate::key::KeyEq;
 use crate::{Error, InsertOutcome};
 use alloc::borrow::ToOwned;
 use alloc::vec::Vec;
 use core::borrow::Borrow;
-use core::hash::Hash;
+use core::hash::{BuildHasher, Hash};
 use hashbrown::hash_map::RawEntryMut;
 use hashbrown::HashMap;
 
@@ -87,25 +88,71 @@ impl<K: Ord + Hash, M> OffsetLog<K, M> {
         Self::default()
     }
 
-    fn key_mut<Q>(&mut self, key: &Q) -> &mut ChunkedLog<M>
+    /// `key`'s hash as the map computes it: equal for a key and its borrowed form.
+    #[inline(always)]
+    fn hash<Q: Hash + ?Sized>(&self, key: &Q) -> u64 {
+        self.keys.hasher().hash_one(key)
+    }
+
+    /// `key`'s log, if it has one: one hash, one probe, compared by [`KeyEq`].
+    fn find<Q>(&self, key: &Q) -> Option<&ChunkedLog<M>>
     where
         K: Borrow<Q>,
-        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+        Q: Hash + KeyEq + ?Sized,
     {
-        // One hash and one probe; an owned key is made only on first sight of a key.
-        match self.keys.raw_entry_mut().from_key(key) {
+        let hash = self.hash(key);
+        self.keys
+            .raw_entry()
+            .from_hash(hash, |k| k.borrow().key_eq(key))
+            .map(|(_, l)| l)
+    }
+
+    fn find_mut<Q>(&mut self, key: &Q) -> Option<&mut ChunkedLog<M>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + KeyEq + ?Sized,
+    {
+        let hash = self.hash(key);
+        match self
+            .keys
+            .raw_entry_mut()
+            .from_hash(hash, |k| k.borrow().key_eq(key))
+        {
+            RawEntryMut::Occupied(e) => Some(e.into_mut()),
+            RawEntryMut::Vacant(_) => None,
+        }
+    }
+
+    /// `key`'s log, created empty on first sight of the key (the only time an owned key
+    /// is made).
+    #[inline(always)]
+    fn key_mut<Q>(&mut self, key: &Q) -> &mut ChunkedLog<M>
+    where
+        K: Borrow<Q> + From<Q::Owned>,
+        Q: Hash + KeyEq + ToOwned + ?Sized,
+    {
+        let hash = self.hash(key);
+        match self
+            .keys
+            .raw_entry_mut()
+            .from_hash(hash, |k| k.borrow().key_eq(key))
+        {
             RawEntryMut::Occupied(e) => e.into_mut(),
-            RawEntryMut::Vacant(e) => e.insert(key.to_owned(), ChunkedLog::default()).1,
+            RawEntryMut::Vacant(e) => {
+                e.insert_hashed_nocheck(hash, K::from(key.to_owned()), ChunkedLog::default())
+                    .1
+            }
         }
     }
 
     /// Appends `msg` to `key`'s log at the next offset: one past the largest offset ever
     /// stored for the key (0 for a new key), so offsets strictly increase. Returns it.
     /// Error: [`Error::Exhausted`] if that offset would be `u64::MAX`.
+    #[inline]
     pub fn append<Q>(&mut self, key: &Q, msg: M) -> Result<u64, Error>
     where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+        K: Borrow<Q> + From<Q::Owned>,
+        Q: Hash + KeyEq + ToOwned + ?Sized,
     {
         let chunk = self.chunk;
         self.key_mut(key).append(msg, chunk)
@@ -118,8 +165,8 @@ impl<K: Ord + Hash, M> OffsetLog<K, M> {
     /// Afterwards `append` assigns past the largest offset held.
     pub fn insert_at<Q>(&mut self, key: &Q, offset: u64, msg: M) -> Result<InsertOutcome, Error>
     where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+        K: Borrow<Q> + From<Q::Owned>,
+        Q: Hash + KeyEq + ToOwned + ?Sized,
         M: PartialEq,
     {
         // Refused before the lookup, so a refused insert adds no empty key.
@@ -136,10 +183,9 @@ impl<K: Ord + Hash, M> OffsetLog<K, M> {
     pub fn read<Q>(&self, key: &Q, from: u64, max: usize) -> Entries<'_, M>
     where
         K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
+        Q: Hash + KeyEq + ?Sized,
     {
-        self.keys
-            .get(key)
+        self.find(key)
             .map_or_else(Entries::empty, |l| l.read(from, max, self.chunk))
     }
 
@@ -147,17 +193,17 @@ impl<K: Ord + Hash, M> OffsetLog<K, M> {
     pub fn get<Q>(&self, key: &Q, offset: u64) -> Option<&M>
     where
         K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
+        Q: Hash + KeyEq + ?Sized,
     {
-        self.keys.get(key).and_then(|l| l.get(offset, self.chunk))
+        self.find(key).and_then(|l| l.get(offset, self.chunk))
     }
 
     /// Raises `key`'s committed offset to `offset`, never lowering it (a stale or
     /// reordered commit is a no-op). Returns the committed offset now in force.
     pub fn commit<Q>(&mut self, key: &Q, offset: u64) -> u64
     where
-        K: Borrow<Q>,
-        Q: Hash + Eq + ToOwned<Owned = K> + ?Sized,
+        K: Borrow<Q> + From<Q::Owned>,
+        Q: Hash + KeyEq + ToOwned + ?Sized,
     {
         self.key_mut(key).commit(offset)
     }
@@ -166,18 +212,18 @@ impl<K: Ord + Hash, M> OffsetLog<K, M> {
     pub fn committed<Q>(&self, key: &Q) -> Option<u64>
     where
         K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
+        Q: Hash + KeyEq + ?Sized,
     {
-        self.keys.get(key).and_then(|l| l.committed())
+        self.find(key).and_then(|l| l.committed())
     }
 
     /// The offset the next `append` to `key` assigns (0 for an unknown key).
     pub fn next_offset<Q>(&self, key: &Q) -> u64
     where
         K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
+        Q: Hash + KeyEq + ?Sized,
     {
-        self.keys.get(key).map_or(0, |l| l.next_offset())
+        self.find(key).map_or(0, |l| l.next_offset())
     }
 
     /// Drops `key`'s entries below `offset` and raises its retention floor to it: reads
@@ -186,11 +232,9 @@ impl<K: Ord + Hash, M> OffsetLog<K, M> {
     pub fn truncate_before<Q>(&mut self, key: &Q, offset: u64) -> usize
     where
         K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
+        Q: Hash + KeyEq + ?Sized,
     {
-        self.keys
-            .get_mut(key)
-            .map_or(0, |l| l.truncate_before(offset))
+        self.find_mut(key).map_or(0, |l| l.truncate_before(offset))
     }
 
     /// Runs `policy` over every key (in no particular order) and truncates as it says;
@@ -216,8 +260,8 @@ impl<K: Ord + Hash, M> OffsetLog<K, M> {
     pub fn len<Q>(&self, key: &Q) -> usize
     where
         K: Borrow<Q>,
-        Q: Hash + Eq + ?Sized,
+        Q: Hash + KeyEq + ?Sized,
     {
-        self.keys.get(key).map_or(0, |l| l.len())
+        self.find(key).map_or(0, |l| l.len())
     }
 }
