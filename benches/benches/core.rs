@@ -11,6 +11,8 @@ use glomers_benches::clock::{coarse_unix_ms, precise_unix_ms};
 use glomers_flake::{Flake, NodeIndex, SharedFlake};
 use glomers_gcounter::{BoundedGCounter, MapGCounter};
 use glomers_offset_log::{ConcurrentLog, OffsetLog};
+// The kafka node's key type: what its log is keyed by in the product.
+use glomers_shell::kafka::wire::Key;
 use glomers_txn::{Isolation, LamportClock, MicroOp, RegisterMap};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -175,6 +177,8 @@ fn chunked_appends<L>(
 }
 
 fn offset_log(c: &mut Criterion) {
+    // Both logs are looked up by `&str`; each stores keys its own way: the baseline as
+    // `String`, ours as the kafka node does (`Key`, short strings inline).
     let keys: Vec<String> = (0..LOG_KEYS).map(|k| k.to_string()).collect();
     let seq = key_sequence(LOG_ENTRIES);
     let mut g = c.benchmark_group("offset-log");
@@ -182,15 +186,10 @@ fn offset_log(c: &mut Criterion) {
 
     g.bench_function("append", |b| {
         b.iter_custom(|iters| {
-            chunked_appends(
-                iters,
-                LOG_ENTRIES,
-                OffsetLog::<String, u64>::new,
-                |log, i| {
-                    let r = log.append(keys[seq[i] as usize].as_str(), i as u64);
-                    black_box(r.ok());
-                },
-            )
+            chunked_appends(iters, LOG_ENTRIES, OffsetLog::<Key, u64>::new, |log, i| {
+                let r = log.append(keys[seq[i] as usize].as_str(), i as u64);
+                black_box(r.ok());
+            })
         })
     });
     g.bench_function("append-rwlock-baseline", |b| {
@@ -223,7 +222,7 @@ fn offset_log(c: &mut Criterion) {
 
     // Reads: both logs hold the same 1M entries; each read picks a key and one of its
     // stored entries at random and copies up to READ_MAX entries from there (a poll).
-    let mut ours: OffsetLog<String, u64> = OffsetLog::new();
+    let mut ours: OffsetLog<Key, u64> = OffsetLog::new();
     let theirs = LockedLog::new();
     for (i, &k) in seq.iter().enumerate() {
         if let Err(e) = ours.append(keys[k as usize].as_str(), i as u64) {

@@ -259,7 +259,7 @@ fn wire(c: &mut Criterion) {
             .iter()
             .map(|(k, v)| {
                 (
-                    k.clone(),
+                    k.as_str().into(),
                     v.iter().map(|&(o, m)| (o, Value::from(m))).collect(),
                 )
             })

@@ -123,7 +123,7 @@ mod tests {
             );
         }
         let poll = KafkaRequest::Poll {
-            offsets: [("k".to_string(), 0)].into_iter().collect(),
+            offsets: [("k".into(), 0)].into_iter().collect(),
         };
         n1.on_message(
             20,

@@ -222,7 +222,7 @@ impl KafkaNode {
             KafkaRequest::ListCommittedOffsets { keys } => {
                 let offsets = keys
                     .into_iter()
-                    .filter_map(|key| self.log.committed(&key).map(|offset| (key, offset)))
+                    .filter_map(|key| self.log.committed(key.as_str()).map(|offset| (key, offset)))
                     .collect();
                 Some(Ok(KafkaReply::ListCommittedOffsetsOk { offsets }))
             }
@@ -242,8 +242,8 @@ impl KafkaNode {
         let offset = *next;
         // `offset` is above every stored offset of the key, so this is an append at the
         // tail; the only possible refusal is an offset of `u64::MAX`.
-        if let Err(error) = self.log.insert_at(&key, offset, msg) {
-            tracing::warn!(key, offset, %error, "send refused");
+        if let Err(error) = self.log.insert_at(key.as_str(), offset, msg) {
+            tracing::warn!(key = key.as_str(), offset, %error, "send refused");
             return Err(KafkaRefusal::OffsetsExhausted(key));
         }
         *next = offset.saturating_add(self.n);
@@ -264,7 +264,7 @@ impl KafkaNode {
         me: u64,
     ) -> &'a mut Offset {
         if !next.contains_key(key) {
-            next.insert(key.to_owned(), me);
+            next.insert(Key::from(key), me);
             changes.touch(key);
         }
         // The key was inserted just above if it was missing.
@@ -371,17 +371,17 @@ impl KafkaNode {
         let fresh: Vec<WireEntry> = batch.entries.into_iter().skip(skip).collect();
         for (key, offset, msg) in fresh {
             self.learn_offset(&key, offset);
-            match self.log.insert_at(&key, offset, msg) {
+            match self.log.insert_at(key.as_str(), offset, msg) {
                 Ok(_) => {}
                 Err(LogError::Conflict { .. }) => {
                     tracing::error!(
-                        key,
+                        key = key.as_str(),
                         offset,
                         "two messages replicated at one offset; keeping the first"
                     );
                 }
                 Err(error) => {
-                    tracing::error!(key, offset, %error, "replicated entry not stored");
+                    tracing::error!(key = key.as_str(), offset, %error, "replicated entry not stored");
                 }
             }
             self.peers[p].recv_entries += 1;
@@ -475,7 +475,7 @@ impl KafkaNode {
                 .changed_since(since)
                 .map(|key| {
                     let next = self.next.get(key).copied().unwrap_or(self.me as u64);
-                    (key.to_owned(), next, self.log.committed(key))
+                    (Key::from(key), next, self.log.committed(key))
                 })
                 .collect();
             Some(MarkBatch {
@@ -512,7 +512,7 @@ impl KafkaNode {
 
     /// Every key this node knows (has assigned, learnt or stored an offset of).
     pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.next.keys().map(String::as_str)
+        self.next.keys().map(Key::as_str)
     }
 
     /// Origin entries kept for peers that have not acknowledged them yet.

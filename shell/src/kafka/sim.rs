@@ -9,20 +9,20 @@ use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
 
 use super::node::{KafkaConfig, KafkaNode};
-use super::wire::{KafkaReply, KafkaRequest, Offset, ReplicateBatch};
+use super::wire::{KafkaReply, KafkaRequest, Key, Offset, ReplicateBatch};
 use crate::replica::sim::{net_event, Adversary, Net, NetEvent};
 
 /// One completed poll: the client's requested offsets and what came back.
 struct PollRecord {
     node: usize,
-    requested: BTreeMap<String, Offset>,
-    msgs: BTreeMap<String, Vec<(Offset, Value)>>,
+    requested: BTreeMap<Key, Offset>,
+    msgs: BTreeMap<Key, Vec<(Offset, Value)>>,
 }
 
 /// One acknowledged send.
 struct SendRecord {
     node: usize,
-    key: String,
+    key: Key,
     offset: Offset,
     msg: Value,
 }
@@ -63,7 +63,7 @@ impl Sim {
 /// A Maelstrom-like client: pinned to one node, tracks per-key poll offsets.
 struct Client {
     node: usize,
-    offsets: BTreeMap<String, Offset>,
+    offsets: BTreeMap<Key, Offset>,
 }
 
 fn run(seed: u64, n: usize, partitions: bool) -> Sim {
@@ -77,7 +77,7 @@ fn run(seed: u64, n: usize, partitions: bool) -> Sim {
             offsets: BTreeMap::new(),
         })
         .collect();
-    let mut next_msg: BTreeMap<String, u64> = BTreeMap::new();
+    let mut next_msg: BTreeMap<Key, u64> = BTreeMap::new();
     let main_ms = 2_000;
     for _ in 0..main_ms {
         if partitions {
@@ -92,9 +92,9 @@ fn run(seed: u64, n: usize, partitions: bool) -> Sim {
                 // Shared keys, plus keys only this node ever writes (their peers
                 // learn them only through replication).
                 let key = if rng.random_bool(0.2) {
-                    format!("only-n{node}-{}", rng.random_range(0..3u32))
+                    compact_str::format_compact!("only-n{node}-{}", rng.random_range(0..3u32))
                 } else {
-                    format!("{}", rng.random_range(0..6u32))
+                    compact_str::format_compact!("{}", rng.random_range(0..6u32))
                 };
                 let counter = next_msg.entry(key.clone()).or_insert(0);
                 *counter += 1;
@@ -152,10 +152,10 @@ fn run(seed: u64, n: usize, partitions: bool) -> Sim {
 }
 
 /// The final per-key logs, after checking every node holds the same ones.
-fn converged_logs(nodes: &[KafkaNode]) -> BTreeMap<String, Vec<(Offset, Value)>> {
-    let keys: BTreeSet<String> = nodes
+fn converged_logs(nodes: &[KafkaNode]) -> BTreeMap<Key, Vec<(Offset, Value)>> {
+    let keys: BTreeSet<Key> = nodes
         .iter()
-        .flat_map(|node| node.keys().map(str::to_owned).collect::<Vec<_>>())
+        .flat_map(|node| node.keys().map(Key::from).collect::<Vec<_>>())
         .collect();
     let mut logs = BTreeMap::new();
     for key in keys {
@@ -177,8 +177,8 @@ fn check(sim: &Sim) {
 fn check_history(nodes: &[KafkaNode], sends: &[SendRecord], polls: &[PollRecord]) {
     let logs = converged_logs(nodes);
     // Every acknowledged send is in the final log at its offset; offsets never repeat.
-    let mut per_node_last: BTreeMap<(usize, String), Offset> = BTreeMap::new();
-    let mut seen: BTreeSet<(String, Offset)> = BTreeSet::new();
+    let mut per_node_last: BTreeMap<(usize, Key), Offset> = BTreeMap::new();
+    let mut seen: BTreeSet<(Key, Offset)> = BTreeSet::new();
     for send in sends {
         let log = &logs[&send.key];
         let found = log.iter().find(|(offset, _)| *offset == send.offset);
@@ -223,7 +223,7 @@ fn check_history(nodes: &[KafkaNode], sends: &[SendRecord], polls: &[PollRecord]
     }
     // After the heal every node exposes every message.
     for node in nodes {
-        let offsets: BTreeMap<String, Offset> = logs.keys().map(|k| (k.clone(), 0)).collect();
+        let offsets: BTreeMap<Key, Offset> = logs.keys().map(|k| (k.clone(), 0)).collect();
         let KafkaReply::PollOk { msgs } = node.poll(&offsets) else {
             panic!("poll answered with another reply after heal")
         };
@@ -304,13 +304,13 @@ fn a_key_written_once_on_one_node_becomes_visible_everywhere() {
                 let poll = sim.request(
                     reader,
                     KafkaRequest::Poll {
-                        offsets: [("solo".to_string(), 0)].into_iter().collect(),
+                        offsets: [(Key::from("solo"), 0)].into_iter().collect(),
                     },
                 );
                 assert_eq!(
                     poll,
                     KafkaReply::PollOk {
-                        msgs: [("solo".to_string(), vec![(offset, json!("only"))])]
+                        msgs: [(Key::from("solo"), vec![(offset, json!("only"))])]
                             .into_iter()
                             .collect()
                     },
@@ -353,7 +353,7 @@ proptest::proptest! {
     ) {
         let config = KafkaConfig { retransmit_ms: 50, max_batch_entries: 3, ..KafkaConfig::default() };
         let mut net: Adversary<KafkaNode> = Adversary::new(n, &config);
-        let mut clients: Vec<BTreeMap<String, Offset>> = vec![BTreeMap::new(); 6];
+        let mut clients: Vec<BTreeMap<Key, Offset>> = vec![BTreeMap::new(); 6];
         let (mut sends, mut polls) = (Vec::new(), Vec::new());
         let mut counter = 0u64;
         for event in events {
@@ -361,7 +361,7 @@ proptest::proptest! {
                 Event::Send { node, key } => {
                     let node = node % n;
                     counter += 1;
-                    let key = format!("k{key}");
+                    let key = compact_str::format_compact!("k{key}");
                     let reply = net.nodes[node].handle(net.now, "c1", KafkaRequest::Send { key: key.clone(), msg: json!(counter) });
                     let Some(Ok(KafkaReply::SendOk { offset })) = reply else { panic!("send refused: {reply:?}") };
                     for client in clients.iter_mut().skip(node).step_by(n) {

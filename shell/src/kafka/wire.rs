@@ -10,8 +10,10 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// A log key. Maelstrom sends keys as strings (`"0"`, `"1"`, ...).
-pub type Key = String;
+/// A log key. Maelstrom sends keys as short strings (`"0"`, `"1"`, ...): held inline, up
+/// to 24 bytes, so decoding one allocates nothing and the log's key lookup compares the
+/// bytes in its hash bucket instead of following a pointer to them.
+pub type Key = compact_str::CompactString;
 
 /// An offset inside one key's log. Offsets of one key are unique; they need not be dense.
 pub type Offset = u64;
@@ -167,7 +169,7 @@ mod tests {
     #[test]
     fn replies_have_the_closed_maelstrom_shape() {
         let mut msgs = BTreeMap::new();
-        msgs.insert("3".to_string(), vec![(10, json!(6)), (11, json!(7))]);
+        msgs.insert("3".into(), vec![(10, json!(6)), (11, json!(7))]);
         let poll_ok = serde_json::to_value(KafkaReply::PollOk { msgs }).expect("serialises");
         assert_eq!(
             poll_ok,
