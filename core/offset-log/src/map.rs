@@ -20,8 +20,9 @@ use hashbrown::HashMap;
 /// (one allocation per c appends); `insert_at` one lookup + O(1) past the tail (the common
 /// case: replicas arrive roughly in order), else O(log n) search + O(c) shift; `read` one
 /// lookup + O(log(n / c)) to locate, then a borrowed view, O(1) per entry. Key lookups take
-/// a borrowed form (`&str` for `String` keys), hash the key once, and allocate an owned key
-/// only when a key is first seen. `foldhash` is not DoS-resistant; keys come from a test's
+/// a borrowed form `Q` (`&str` for `String` or `CompactString` keys), hash it once, compare
+/// by [`KeyEq`] (short strings inline, without a `memcmp` call), and make an owned key
+/// (`K::from(q.to_owned())`) only when a key is first seen. `foldhash` is not DoS-resistant; keys come from a test's
 /// clients, not from an adversary, and the map's size is bounded by the keys they use.
 #[derive(Debug)]
 pub struct OffsetLog<K, M> {
