@@ -617,6 +617,42 @@ mod tests {
     }
 
     #[test]
+    fn a_full_tail_split_by_an_insert_seals_its_lower_half() {
+        let mut log = ChunkedLog::default();
+        for o in [0u64, 2, 4, 6] {
+            assert_eq!(log.insert_at(o, o as u32, 4), Ok(InsertOutcome::Inserted));
+        }
+        // One full (tail) chunk; 3 goes into its lower half, which is sealed.
+        assert_eq!(log.insert_at(3, 3, 4), Ok(InsertOutcome::Inserted));
+        assert_eq!(shape(&log), [(0, 3, false), (4, 2, false)]);
+        assert_eq!(log.sealed.len(), 1);
+        assert_eq!(log.tail.first, 4);
+        // 5 lands in the tail, and appends continue there.
+        assert_eq!(log.insert_at(5, 5, 4), Ok(InsertOutcome::Inserted));
+        assert_eq!(log.append(7, 4), Ok(7));
+        let all: Vec<u64> = log.entries().map(|(o, _)| o).collect();
+        assert_eq!(all, [0, 2, 3, 4, 5, 6, 7]);
+        assert_eq!(log.get(3, 4), Some(&3));
+        assert_eq!(log.get(7, 4), Some(&7));
+    }
+
+    #[test]
+    fn truncating_everything_keeps_offsets_and_restarts_the_tail() {
+        let mut log = ChunkedLog::default();
+        for i in 0..9u32 {
+            log.append(i, 4).unwrap();
+        }
+        assert_eq!(log.truncate_before(9), 9);
+        assert_eq!((log.len(), log.sealed.len(), log.tail.len()), (0, 0, 0));
+        assert_eq!(log.entries().len(), 0);
+        assert_eq!(log.read(0, 10, 4).len(), 0);
+        // Offsets are never reused: the next append takes 9 and opens a dense chunk there.
+        assert_eq!(log.append(9, 4), Ok(9));
+        assert_eq!(shape(&log), [(9, 1, true)]);
+        assert_eq!(log.read(0, 10, 4).collect::<Vec<_>>(), [(9, &9)]);
+    }
+
+    #[test]
     fn reads_cross_chunks_and_nth_skips_whole_chunks() {
         let mut log = ChunkedLog::default();
         for i in 0..20u32 {
