@@ -183,12 +183,19 @@ impl<M> ChunkedLog<M> {
         self.len
     }
 
+    /// The tail, if it counts as a chunk: only while it holds entries.
+    #[inline]
+    fn live_tail(&self) -> Option<&Chunk<M>> {
+        (self.tail.len() > 0).then_some(&self.tail)
+    }
+
     /// Chunk `ci` in order (the tail is the last), if there is one.
     #[inline]
     fn chunk(&self, ci: usize) -> Option<&Chunk<M>> {
         match self.sealed.get(ci) {
             Some(c) => Some(c),
-            None => (ci == self.sealed.len() && self.tail.len() > 0).then_some(&self.tail),
+            None if ci == self.sealed.len() => self.live_tail(),
+            None => None,
         }
     }
 
@@ -196,11 +203,11 @@ impl<M> ChunkedLog<M> {
     /// entries: what [`Entries`] walks.
     #[inline]
     fn chunks_from(&self, ci: usize) -> (&[Chunk<M>], Option<&Chunk<M>>) {
-        let sealed = self.sealed.get(ci..).unwrap_or(&[]);
-        (sealed, (self.tail.len() > 0).then_some(&self.tail))
+        (self.sealed.get(ci..).unwrap_or(&[]), self.live_tail())
     }
 
-    /// The chunks in order.
+    /// The chunks in order (for the tests' view of the log's shape).
+    #[cfg(test)]
     fn chunks(&self) -> impl Iterator<Item = &Chunk<M>> + '_ {
         let (sealed, tail) = self.chunks_from(0);
         sealed.iter().chain(tail)
@@ -210,7 +217,7 @@ impl<M> ChunkedLog<M> {
     #[inline]
     fn partition_point(&self, pred: impl Fn(&Chunk<M>) -> bool) -> usize {
         let p = self.sealed.partition_point(&pred);
-        if p == self.sealed.len() && self.tail.len() > 0 && pred(&self.tail) {
+        if p == self.sealed.len() && self.live_tail().is_some_and(&pred) {
             p + 1
         } else {
             p
@@ -360,16 +367,16 @@ impl<M> ChunkedLog<M> {
             return Entries::empty();
         };
         // Count what the view holds, walking chunks only until `max` is reached.
+        let (sealed, tail) = self.chunks_from(ci);
         let mut remaining = 0usize;
         let mut skip = pos;
-        for c in self.chunks().skip(ci) {
+        for c in sealed.iter().chain(tail) {
             remaining += c.len() - skip;
             skip = 0;
             if remaining >= max {
                 break;
             }
         }
-        let (sealed, tail) = self.chunks_from(ci);
         Entries::new(sealed, tail, pos, remaining.min(max))
     }
 
