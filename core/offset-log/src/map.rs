@@ -8,7 +8,7 @@ use alloc::vec::Vec;
 use core::borrow::Borrow;
 use core::hash::{BuildHasher, Hash};
 use hashbrown::hash_map::RawEntryMut;
-use hashbrown::HashMap;
+use hashbrown::{DefaultHashBuilder, HashMap};
 
 /// Per-key logs of `(offset, msg)` plus committed offsets, over a hash map of keys
 /// (`hashbrown` with its default `foldhash` hasher: no_std, and one probe per lookup) each
@@ -22,8 +22,9 @@ use hashbrown::HashMap;
 /// lookup + O(log(n / c)) to locate, then a borrowed view, O(1) per entry. Key lookups take
 /// a borrowed form `Q` (`&str` for `String` or `CompactString` keys), hash it once, compare
 /// by [`KeyEq`] (short strings inline, without a `memcmp` call), and make an owned key
-/// (`K::from(q.to_owned())`) only when a key is first seen. `foldhash` is not DoS-resistant; keys come from a test's
-/// clients, not from an adversary, and the map's size is bounded by the keys they use.
+/// (`K::from(q.to_owned())`) only when a key is first seen. `foldhash` is not
+/// DoS-resistant; keys come from a test's clients, not from an adversary, and the map's
+/// size is bounded by the keys they use.
 #[derive(Debug)]
 pub struct OffsetLog<K, M> {
     keys: HashMap<K, ChunkedLog<M>>,
@@ -108,17 +109,30 @@ impl<K: Ord + Hash, M> OffsetLog<K, M> {
             .map(|(_, l)| l)
     }
 
-    fn find_mut<Q>(&mut self, key: &Q) -> Option<&mut ChunkedLog<M>>
+    /// `key`'s hash and its slot in the map, found as [`OffsetLog::find`] finds it.
+    #[inline(always)]
+    fn slot_mut<Q>(
+        &mut self,
+        key: &Q,
+    ) -> (u64, RawEntryMut<'_, K, ChunkedLog<M>, DefaultHashBuilder>)
     where
         K: Borrow<Q>,
         Q: Hash + KeyEq + ?Sized,
     {
         let hash = self.hash(key);
-        match self
+        let slot = self
             .keys
             .raw_entry_mut()
-            .from_hash(hash, |k| k.borrow().key_eq(key))
-        {
+            .from_hash(hash, |k| k.borrow().key_eq(key));
+        (hash, slot)
+    }
+
+    fn find_mut<Q>(&mut self, key: &Q) -> Option<&mut ChunkedLog<M>>
+    where
+        K: Borrow<Q>,
+        Q: Hash + KeyEq + ?Sized,
+    {
+        match self.slot_mut(key).1 {
             RawEntryMut::Occupied(e) => Some(e.into_mut()),
             RawEntryMut::Vacant(_) => None,
         }
@@ -132,14 +146,9 @@ impl<K: Ord + Hash, M> OffsetLog<K, M> {
         K: Borrow<Q> + From<Q::Owned>,
         Q: Hash + KeyEq + ToOwned + ?Sized,
     {
-        let hash = self.hash(key);
-        match self
-            .keys
-            .raw_entry_mut()
-            .from_hash(hash, |k| k.borrow().key_eq(key))
-        {
-            RawEntryMut::Occupied(e) => e.into_mut(),
-            RawEntryMut::Vacant(e) => {
+        match self.slot_mut(key) {
+            (_, RawEntryMut::Occupied(e)) => e.into_mut(),
+            (hash, RawEntryMut::Vacant(e)) => {
                 e.insert_hashed_nocheck(hash, K::from(key.to_owned()), ChunkedLog::default())
                     .1
             }
