@@ -1,0 +1,182 @@
+//! [`Outbox`]: the messages a machine asks to send, in order, and the node's `msg_id`s.
+
+use alloc::vec::Vec;
+
+use crate::error::ErrorBody;
+use crate::message::{NodeId, Origin};
+
+/// The body of an [`Outgoing`] message.
+#[derive(Clone, Debug, PartialEq)]
+pub enum OutBody<O> {
+    /// A message of the machine's own type.
+    Message(O),
+    /// An error reply.
+    Error(ErrorBody),
+}
+
+/// One message a machine asked to send.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outgoing<O> {
+    /// Recipient id.
+    pub dest: NodeId,
+    /// Set for requests ([`Outbox::request`]): the id the reply's `in_reply_to` will carry.
+    pub msg_id: Option<u64>,
+    /// Set for replies.
+    pub in_reply_to: Option<u64>,
+    /// What to send.
+    pub body: OutBody<O>,
+}
+
+impl<O> Outgoing<O> {
+    /// The payload when this is not an error reply.
+    pub fn payload(&self) -> Option<&O> {
+        match &self.body {
+            OutBody::Message(o) => Some(o),
+            OutBody::Error(_) => None,
+        }
+    }
+
+    /// The error when this is an error reply.
+    pub fn error(&self) -> Option<&ErrorBody> {
+        match &self.body {
+            OutBody::Error(e) => Some(e),
+            OutBody::Message(_) => None,
+        }
+    }
+}
+
+/// Messages a machine wants sent, plus the node's `msg_id` counter.
+///
+/// A driver keeps one outbox for the machine's whole life and drains it after every call,
+/// so the `msg_id`s of [`Outbox::request`] are unique per node life. Bound: the outbox
+/// holds what one call adds; every machine documents how many messages one call adds at
+/// most (typically one reply plus one message per peer).
+#[derive(Debug)]
+pub struct Outbox<O> {
+    queue: Vec<Outgoing<O>>,
+    next_msg_id: u64,
+}
+
+impl<O> Default for Outbox<O> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<O> Outbox<O> {
+    /// An empty outbox whose first request gets `msg_id` 1.
+    pub fn new() -> Self {
+        Self {
+            queue: Vec::new(),
+            next_msg_id: 1,
+        }
+    }
+
+    /// Replies `body` to `to`. A message without `msg_id` cannot be answered: nothing is
+    /// queued (debug log).
+    pub fn reply(&mut self, to: &Origin, body: O) {
+        self.answer(to, OutBody::Message(body));
+    }
+
+    /// Replies an error to `to` (skipped when `to` has no `msg_id`).
+    pub fn reply_error(&mut self, to: &Origin, error: ErrorBody) {
+        self.answer(to, OutBody::Error(error));
+    }
+
+    fn answer(&mut self, to: &Origin, body: OutBody<O>) {
+        let Some(id) = to.msg_id else {
+            tracing::debug!(dest = %to.src, "answer to a message without msg_id skipped");
+            return;
+        };
+        self.queue.push(Outgoing {
+            dest: to.src.clone(),
+            msg_id: None,
+            in_reply_to: Some(id),
+            body,
+        });
+    }
+
+    /// Sends a one-way message (no `msg_id`: the recipient cannot reply).
+    pub fn send(&mut self, dest: impl Into<NodeId>, body: O) {
+        self.queue.push(Outgoing {
+            dest: dest.into(),
+            msg_id: None,
+            in_reply_to: None,
+            body: OutBody::Message(body),
+        });
+    }
+
+    /// Sends a request with a fresh `msg_id` and returns it; the reply will arrive as a
+    /// message whose `in_reply_to` equals it. To wait for it with a deadline, use
+    /// [`crate::Calls`].
+    pub fn request(&mut self, dest: impl Into<NodeId>, body: O) -> u64 {
+        let id = self.next_msg_id;
+        self.next_msg_id += 1;
+        self.queue.push(Outgoing {
+            dest: dest.into(),
+            msg_id: Some(id),
+            in_reply_to: None,
+            body: OutBody::Message(body),
+        });
+        id
+    }
+
+    /// Number of queued messages.
+    pub fn len(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// True when nothing is queued.
+    pub fn is_empty(&self) -> bool {
+        self.queue.is_empty()
+    }
+
+    /// The queued messages, in the order they were added, without removing them.
+    pub fn queued(&self) -> &[Outgoing<O>] {
+        &self.queue
+    }
+
+    /// Removes and yields every queued message, in order.
+    pub fn drain(&mut self) -> alloc::vec::Drain<'_, Outgoing<O>> {
+        self.queue.drain(..)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorCode;
+
+    fn origin(src: &str, msg_id: Option<u64>) -> Origin {
+        Origin {
+            src: src.into(),
+            msg_id,
+        }
+    }
+
+    #[test]
+    fn replies_requests_and_sends_are_addressed_and_numbered() {
+        let mut out: Outbox<&str> = Outbox::new();
+        out.reply(&origin("c1", Some(7)), "ok");
+        out.reply(&origin("c2", None), "lost");
+        out.reply_error(&origin("c3", Some(2)), ErrorBody::bare(ErrorCode::Abort));
+        out.send("n1", "gossip");
+        assert_eq!(out.request("n2", "ask"), 1);
+        assert_eq!(out.request("n2", "ask again"), 2);
+        let sent: Vec<_> = out.drain().collect();
+        assert_eq!(
+            sent.len(),
+            5,
+            "the reply to a message without msg_id is skipped"
+        );
+        assert_eq!(sent[0].dest, "c1");
+        assert_eq!(sent[0].in_reply_to, Some(7));
+        assert_eq!(sent[0].payload(), Some(&"ok"));
+        assert_eq!(sent[1].error().map(|e| e.code), Some(ErrorCode::Abort));
+        assert_eq!((sent[2].msg_id, sent[2].in_reply_to), (None, None));
+        assert_eq!(sent[3].msg_id, Some(1));
+        assert_eq!(sent[4].msg_id, Some(2));
+        assert!(out.is_empty());
+        assert_eq!(out.request("n2", "after drain"), 3, "ids are never reused");
+    }
+}
