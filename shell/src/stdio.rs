@@ -1,160 +1,174 @@
-//! The process's stdin for the runtimes, read by a thread of its own.
+//! The process's stdin, read by a thread of its own and handed to the machine thread in
+//! buffers of whole lines ([`glomers_retry_ring::handoff`]).
 //!
-//! `tokio::io::stdin` hands every read to tokio's blocking pool (a task per read) and copies
-//! the bytes once more from the pool's buffer into the caller's. Here one thread blocks in
-//! `read` and hands whole chunks over, which the runtime reads lines from in place: no copy
-//! and no task per read on the runtime's side, and reading overlaps with handling.
-//! (Stdout stays `tokio::io::stdout`: the writer hands it one batch of many lines at a time,
-//! so its per-write cost is already spread thin.)
+//! The thread blocks in `read`, cuts what it read at the last newline, and hands the
+//! buffer over; the partial line after it starts the next buffer. The machine thread parses
+//! the lines in place and hands the buffer back. So reading overlaps with handling, and
+//! nothing is copied twice.
 //!
-//! Memory is bounded: [`READ_CHUNKS`] chunks of [`READ_CHUNK_BYTES`] circulate between the
-//! thread and the reader; the thread waits for a consumed chunk to come back before it reads
-//! again, so input that is not being handled stays in the pipe (backpressure).
-//!
-//! [`ThreadReader`] works over any `Read + Send` (tests use in-memory ones); [`stdin`] is the
-//! process's own.
+//! Bounds: [`READ_BUFFERS`] buffers of [`READ_CHUNK_BYTES`] circulate. When all are with
+//! the machine thread, the reader waits (backpressure: input not yet handled stays in the
+//! pipe). A buffer grows only to hold one line longer than itself, up to
+//! [`MAX_LINE_BYTES`]; a longer line is skipped whole with a warning, and a buffer that grew
+//! is shrunk back when it returns. A last line without a newline at end of input is handed
+//! over as a line.
 
 use std::io::{self, Read};
-use std::pin::Pin;
-use std::sync::mpsc as std_mpsc;
-use std::task::{ready, Context, Poll};
 
-use tokio::io::{AsyncBufRead, AsyncRead, ReadBuf};
-use tokio::sync::mpsc;
+use glomers_retry_ring::handoff::{self, Consumer, Producer};
 
-/// Bytes one read of the reading thread asks for.
+/// Bytes one read asks for (the size of a buffer).
 pub const READ_CHUNK_BYTES: usize = 64 * 1024;
 
-/// Chunks in circulation between the reading thread and the runtime: one being parsed, one
-/// ready, one being filled.
-pub const READ_CHUNKS: usize = 3;
+/// Buffers in circulation: one being parsed, one ready, one being filled.
+pub const READ_BUFFERS: usize = 3;
 
-/// A filled chunk and how many of its bytes are input.
-type Filled = io::Result<(Vec<u8>, usize)>;
+/// Ring capacity of the handoff (a power of two, at least [`READ_BUFFERS`]).
+const RING: usize = 4;
 
-/// An [`AsyncBufRead`] over a `Read` that a thread of its own reads.
-#[derive(Debug)]
-pub struct ThreadReader {
-    filled: mpsc::Receiver<Filled>,
-    empty: std_mpsc::SyncSender<Vec<u8>>,
-    /// The chunk being consumed: `(bytes, end)`, read up to `pos`.
-    current: Option<(Vec<u8>, usize)>,
-    pos: usize,
+/// Longest accepted input line, in bytes (without the newline).
+pub const MAX_LINE_BYTES: usize = 8 * 1024 * 1024;
+
+/// The machine thread's end: buffers of whole lines, each ending in `\n`.
+pub type Lines = Consumer<Vec<u8>, RING>;
+
+/// Starts the reading thread over the process's stdin.
+pub fn stdin() -> Lines {
+    spawn(io::stdin())
 }
 
-/// The process's stdin, read by a thread of its own.
-pub fn stdin() -> ThreadReader {
-    ThreadReader::spawn(io::stdin())
+/// Starts the reading thread over `source`. It ends at end of input, at the first read
+/// error (logged), or when the [`Lines`] end is dropped.
+pub fn spawn<R: Read + Send + 'static>(source: R) -> Lines {
+    let pool = (0..READ_BUFFERS).map(|_| Vec::with_capacity(READ_CHUNK_BYTES));
+    let (lines, _thread) = handoff::spawn(pool, move |tx| read_loop(source, &tx));
+    lines
 }
 
-impl ThreadReader {
-    /// Starts the reading thread over `source`. It ends at end of input, at the first read
-    /// error (handed on to the reader), or when the reader is dropped.
-    pub fn spawn<R: Read + Send + 'static>(source: R) -> Self {
-        let (filled_tx, filled) = mpsc::channel(READ_CHUNKS);
-        let (empty, empty_rx) = std_mpsc::sync_channel(READ_CHUNKS);
-        for _ in 0..READ_CHUNKS {
-            // The channel holds READ_CHUNKS; these sends cannot block.
-            let _ = empty.send(vec![0; READ_CHUNK_BYTES]);
+/// Gives a parsed buffer back to the reading thread (shrunk if a long line grew it).
+pub fn recycle(lines: &Lines, mut buf: Vec<u8>) {
+    buf.clear();
+    if buf.capacity() > 4 * READ_CHUNK_BYTES {
+        buf = Vec::with_capacity(READ_CHUNK_BYTES);
+    }
+    // Cannot fail: no more buffers circulate than the ring holds.
+    let _ = lines.recycle(buf);
+}
+
+/// What the reader carries from one buffer to the next.
+struct Carry {
+    /// The start of a line that the last read cut off.
+    partial: Vec<u8>,
+    /// Inside a line longer than [`MAX_LINE_BYTES`]: drop bytes up to the next newline.
+    skipping: bool,
+}
+
+fn read_loop<R: Read>(mut source: R, tx: &Producer<Vec<u8>, RING>) {
+    let mut carry = Carry {
+        partial: Vec::new(),
+        skipping: false,
+    };
+    while let Some(mut buf) = tx.empty() {
+        buf.clear();
+        buf.append(&mut carry.partial);
+        let more = fill(&mut source, &mut buf, &mut carry);
+        if !buf.is_empty() && tx.send(buf).is_err() {
+            tracing::error!("stdin handoff full; input stops");
+            return;
         }
-        let spawned = std::thread::Builder::new()
-            .name("stdin".into())
-            .spawn(move || read_loop(source, &filled_tx, &empty_rx));
-        if let Err(e) = spawned {
-            // Without the thread the reader sees end of input at once.
-            tracing::error!(error = %e, "cannot start the stdin thread");
-        }
-        Self {
-            filled,
-            empty,
-            current: None,
-            pos: 0,
+        if !more {
+            return;
         }
     }
 }
 
-fn read_loop<R: Read>(
-    mut source: R,
-    filled: &mpsc::Sender<Filled>,
-    empty: &std_mpsc::Receiver<Vec<u8>>,
-) {
-    // `recv` fails once the reader is gone: nobody wants more input.
-    while let Ok(mut chunk) = empty.recv() {
+/// Reads into `buf` until it holds at least one whole line (the bytes after its last
+/// newline move to `carry`) or input ends (a last partial line gets its newline). Returns
+/// whether more input may follow.
+fn fill<R: Read>(source: &mut R, buf: &mut Vec<u8>, carry: &mut Carry) -> bool {
+    loop {
+        if buf.len() == buf.capacity() {
+            buf.reserve(buf.capacity().max(READ_CHUNK_BYTES));
+        }
+        let start = buf.len();
+        let spare = buf.spare_capacity_mut().len();
+        buf.resize(start + spare, 0);
         let got = loop {
-            match source.read(&mut chunk) {
+            match source.read(&mut buf[start..]) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 other => break other,
             }
         };
-        match got {
-            // End of input is the channel closing, not an empty chunk.
-            Ok(0) => return,
-            Ok(n) => {
-                if filled.blocking_send(Ok((chunk, n))).is_err() {
-                    return;
-                }
-            }
+        let n = match got {
+            Ok(n) => n,
             Err(e) => {
-                let _ = filled.blocking_send(Err(e));
-                return;
+                tracing::error!(error = %e, "stdin read failed; input stops");
+                0
             }
-        }
-    }
-}
-
-impl AsyncRead for ThreadReader {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let available = ready!(self.as_mut().poll_fill_buf(cx))?;
-        let n = available.len().min(buf.remaining());
-        buf.put_slice(&available[..n]);
-        self.consume(n);
-        Poll::Ready(Ok(()))
-    }
-}
-
-impl AsyncBufRead for ThreadReader {
-    fn poll_fill_buf(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<&[u8]>> {
-        let this = self.get_mut();
-        let consumed = this
-            .current
-            .as_ref()
-            .map_or(true, |(_, end)| this.pos >= *end);
-        if consumed {
-            if let Some((chunk, _)) = this.current.take() {
-                // The thread may be gone (end of input); the chunk is then just dropped.
-                let _ = this.empty.try_send(chunk);
-            }
-            match ready!(this.filled.poll_recv(cx)) {
-                Some(Ok(chunk)) => {
-                    this.current = Some(chunk);
-                    this.pos = 0;
-                }
-                Some(Err(e)) => return Poll::Ready(Err(e)),
-                None => return Poll::Ready(Ok(&[])),
-            }
-        }
-        let rest = match &this.current {
-            Some((chunk, end)) => chunk.get(this.pos..*end).unwrap_or_default(),
-            None => &[],
         };
-        Poll::Ready(Ok(rest))
+        buf.truncate(start + n);
+        if n == 0 {
+            if !buf.is_empty() && !carry.skipping {
+                buf.push(b'\n');
+            } else {
+                buf.clear();
+            }
+            return false;
+        }
+        if carry.skipping {
+            match memchr::memchr(b'\n', &buf[start..]) {
+                Some(i) => {
+                    buf.drain(..=start + i);
+                    carry.skipping = false;
+                }
+                None => {
+                    buf.clear();
+                    continue;
+                }
+            }
+        }
+        if let Some(last) = memchr::memrchr(b'\n', buf) {
+            carry.partial.extend_from_slice(&buf[last + 1..]);
+            buf.truncate(last + 1);
+            if buf.len() > MAX_LINE_BYTES {
+                drop_long_lines(buf);
+            }
+            return true;
+        }
+        if buf.len() > MAX_LINE_BYTES {
+            tracing::warn!(
+                limit = MAX_LINE_BYTES,
+                start = %String::from_utf8_lossy(&buf[..buf.len().min(256)]),
+                "input line too long; skipped"
+            );
+            buf.clear();
+            carry.skipping = true;
+        }
     }
+}
 
-    fn consume(self: Pin<&mut Self>, amt: usize) {
-        let this = self.get_mut();
-        let end = this.current.as_ref().map_or(0, |(_, end)| *end);
-        this.pos = (this.pos + amt).min(end);
+/// Removes every line longer than [`MAX_LINE_BYTES`] from `buf` (whole lines, each ending
+/// in `\n`), with a warning each. Only a buffer that grew past the bound can hold one.
+fn drop_long_lines(buf: &mut Vec<u8>) {
+    let mut kept = Vec::with_capacity(READ_CHUNK_BYTES);
+    for line in buf.split_inclusive(|b| *b == b'\n') {
+        if line.len() > MAX_LINE_BYTES + 1 {
+            tracing::warn!(
+                limit = MAX_LINE_BYTES,
+                start = %String::from_utf8_lossy(&line[..256]),
+                "input line too long; skipped"
+            );
+        } else {
+            kept.extend_from_slice(line);
+        }
     }
+    *buf = kept;
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::io::{AsyncBufReadExt, AsyncReadExt};
+    use glomers_retry_ring::handoff::Recv;
 
     /// A source that returns its bytes a few at a time, with interruptions and an error
     /// after a given point.
@@ -192,49 +206,67 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn delivers_every_byte_in_order_across_many_chunks() {
-        // More input than all chunks together hold, so chunks must come back to be reused.
-        let bytes: Vec<u8> = (0..READ_CHUNKS * READ_CHUNK_BYTES * 3 + 17)
-            .map(|i| (i % 251) as u8)
+    /// Every line the reader hands over, checking that each buffer holds whole lines.
+    fn collect(lines: &Lines) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        loop {
+            match lines.recv(None) {
+                Recv::Item(buf) => {
+                    assert_eq!(buf.last(), Some(&b'\n'), "a buffer ends at a line end");
+                    out.extend(buf.split(|b| *b == b'\n').map(<[u8]>::to_vec));
+                    out.pop();
+                    recycle(lines, buf);
+                }
+                Recv::Closed => return out,
+                Recv::Timeout => unreachable!("no deadline"),
+            }
+        }
+    }
+
+    #[test]
+    fn lines_split_across_reads_come_out_whole_and_in_order() {
+        let input: String = (0..50_000).map(|i| format!("line {i}\n")).collect();
+        for step in [7, 1000, READ_CHUNK_BYTES] {
+            let lines = spawn(trickle(input.clone().into_bytes(), step, None));
+            let got = collect(&lines);
+            assert_eq!(got.len(), 50_000, "step {step}");
+            for (i, l) in got.iter().enumerate() {
+                assert_eq!(l, format!("line {i}").as_bytes(), "step {step}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_last_line_without_newline_is_a_line_and_empty_input_is_closed() {
+        let lines = spawn(trickle(b"a\nb".to_vec(), 1, None));
+        assert_eq!(collect(&lines), [b"a".to_vec(), b"b".to_vec()]);
+        let lines = spawn(io::empty());
+        assert!(collect(&lines).is_empty());
+    }
+
+    #[test]
+    fn long_lines_grow_a_buffer_and_too_long_lines_are_skipped_whole() {
+        let long = vec![b'x'; READ_CHUNK_BYTES * 3];
+        let too_long = vec![b'y'; MAX_LINE_BYTES + 10];
+        let mut input = b"first\n".to_vec();
+        input.extend_from_slice(&long);
+        input.push(b'\n');
+        input.extend_from_slice(&too_long);
+        input.extend_from_slice(b"\nlast\n");
+        let lines = spawn(trickle(input, 100_000, None));
+        let got: Vec<(usize, Option<u8>)> = collect(&lines)
+            .iter()
+            .map(|l| (l.len(), l.first().copied()))
             .collect();
-        for step in [1000, READ_CHUNK_BYTES] {
-            let mut r = ThreadReader::spawn(trickle(bytes.clone(), step, None));
-            let mut got = Vec::new();
-            r.read_to_end(&mut got).await.unwrap();
-            assert_eq!(got.len(), bytes.len(), "step {step}");
-            assert!(got == bytes, "step {step}: bytes differ");
-        }
+        assert_eq!(
+            got,
+            [(5, Some(b'f')), (long.len(), Some(b'x')), (4, Some(b'l'))]
+        );
     }
 
-    #[tokio::test]
-    async fn lines_split_across_reads_come_out_whole() {
-        let input: String = (0..5000).map(|i| format!("line {i}\n")).collect();
-        let r = ThreadReader::spawn(trickle(input.clone().into_bytes(), 7, None));
-        let mut lines = r.lines();
-        let mut n = 0;
-        while let Some(line) = lines.next_line().await.unwrap() {
-            assert_eq!(line, format!("line {n}"));
-            n += 1;
-        }
-        assert_eq!(n, 5000);
-    }
-
-    #[tokio::test]
-    async fn a_read_error_reaches_the_reader_after_the_bytes_before_it() {
-        let mut r = ThreadReader::spawn(trickle(vec![b'x'; 100], 10, Some(40)));
-        let mut got = Vec::new();
-        let err = r.read_to_end(&mut got).await.unwrap_err();
-        assert_eq!(err.to_string(), "disk on fire");
-        assert_eq!(got, vec![b'x'; 40]);
-        // After the error: end of input, not a hang.
-        let mut more = Vec::new();
-        assert_eq!(r.read_to_end(&mut more).await.unwrap(), 0);
-    }
-
-    #[tokio::test]
-    async fn empty_input_is_end_of_input() {
-        let mut r = ThreadReader::spawn(io::empty());
-        assert!(r.fill_buf().await.unwrap().is_empty());
+    #[test]
+    fn a_read_error_ends_input_after_the_lines_before_it() {
+        let lines = spawn(trickle(b"one\ntwo\nthree".to_vec(), 4, Some(8)));
+        assert_eq!(collect(&lines), [b"one".to_vec(), b"two".to_vec()]);
     }
 }

@@ -18,9 +18,7 @@
 use glomers_flake::{Flake, FlakeError, NodeIndex};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{ErrorBody, ErrorCode};
-use crate::machine::{Machine, Outbox};
-use crate::protocol::Incoming;
+use glomers_node::{ErrorBody, ErrorCode, Incoming, Machine, Outbox, Time};
 
 /// How far the binary's generator may run ahead of the wall clock, in milliseconds: it
 /// keeps minting through a clock step back of up to this much (and through bursts above
@@ -85,10 +83,13 @@ impl<S: IdSource> Machine for UniqueIds<S> {
     type In = UniqueIn;
     type Out = UniqueOut;
 
-    fn on_message(&mut self, now_ms: u64, msg: Incoming<UniqueIn>, out: &mut Outbox<UniqueOut>) {
+    fn on_message(&mut self, now: Time, msg: Incoming<UniqueIn>, out: &mut Outbox<UniqueOut>) {
         match msg.body {
             UniqueIn::Generate => {
-                match self.source.next_id(self.epoch_ms.saturating_add(now_ms)) {
+                match self
+                    .source
+                    .next_id(self.epoch_ms.saturating_add(now.as_millis()))
+                {
                     Ok(id) => out.reply(&msg.origin, UniqueOut::GenerateOk { id }),
                     Err(e) => {
                         tracing::warn!(error = %e, "no id available");
@@ -129,9 +130,9 @@ pub fn node_index(id: &str, ids: &[String]) -> Result<NodeIndex, NoNodeIndex> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::machine::Outgoing;
-    use crate::protocol::Origin;
     use glomers_flake::{FlakeId, EPOCH_UNIX_MS, SEQ_PER_MS};
+    use glomers_node::codec::body_value;
+    use glomers_node::{Origin, Outgoing};
     use std::collections::HashSet;
 
     /// A source that runs out after `left` ids.
@@ -174,7 +175,7 @@ mod tests {
     fn mint<S: IdSource>(m: &mut UniqueIds<S>, now: u64, count: u64) -> Vec<Outgoing<UniqueOut>> {
         let mut out = Outbox::new();
         for i in 0..count {
-            m.on_message(now, generate(i + 1), &mut out);
+            m.on_message(Time::from_millis(now), generate(i + 1), &mut out);
         }
         out.drain().collect()
     }
@@ -193,7 +194,7 @@ mod tests {
         for now in [0, 0, 1, 1, 5] {
             let replies = mint(&mut m, now, 3);
             for r in &replies {
-                let body = r.body_json().unwrap();
+                let body = body_value(r).unwrap();
                 assert!(body["id"].is_u64(), "id is a JSON integer: {body}");
                 assert!(body["id"].as_i64().is_some(), "fits a signed long too");
             }
@@ -291,7 +292,7 @@ mod tests {
             sent[0].payload(),
             Some(&UniqueOut::GenerateOk { id: 1_005_001 })
         );
-        assert!(sent[1].body_json().unwrap()["id"].is_u64());
+        assert!(body_value(&sent[1]).unwrap()["id"].is_u64());
         assert_eq!(
             sent[2].error().map(|e| e.code),
             Some(ErrorCode::TemporarilyUnavailable)

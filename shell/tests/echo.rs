@@ -90,7 +90,7 @@ fn unknown_type_gets_error_10_and_bad_fields_error_12() {
     // A string msg_id cannot be answered with a valid in_reply_to; it must not produce a
     // reply with a non-integer in_reply_to (checked by `finish`).
     for o in &others {
-        assert!(o["body"].get("in_reply_to").map_or(true, |x| x.is_u64()));
+        assert!(o["body"].get("in_reply_to").is_none_or(|x| x.is_u64()));
     }
     n.finish();
 }

@@ -499,3 +499,10 @@ pub enum DeliverError {
     #[error("decode: {0}")]
     Decode(#[source] DecodeError),
 }
+
+/// The body of `msg` exactly as it appears on the wire (tests and tools).
+pub fn body_value<O: Serialize>(msg: &Outgoing<O>) -> Result<serde_json::Value, serde_json::Error> {
+    let line = encode_outgoing("_", msg)?;
+    let mut v: serde_json::Value = serde_json::from_str(&line)?;
+    Ok(v["body"].take())
+}

@@ -235,7 +235,7 @@ where
 
     /// Runs the machine's `on_timeout` when its deadline has come.
     pub fn handle_timeout(&mut self, now: Time) {
-        if !self.poll_timeout().is_some_and(|due| due <= now) {
+        if self.poll_timeout().is_none_or(|due| due > now) {
             return;
         }
         if let Phase::Running { me, machine, .. } = &mut self.phase {

@@ -1,10 +1,13 @@
 //! [`Backoff`]: capped exponential retry policy with jitter and an explicit give-up.
 
+use core::time::Duration;
+
+use glomers_node::Time;
 use rand_core::RngCore;
 
 use crate::Pending;
 
-/// How the delay is drawn below its ceiling `c` (see [`Backoff::ceiling_ms`]).
+/// How the delay is drawn below its ceiling `c` (see [`Backoff::ceiling`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Jitter {
     /// Exactly `c`: no randomness (deterministic tests, or a single sender).
@@ -17,18 +20,18 @@ pub enum Jitter {
 
 /// A retry policy: the delay before the resend that follows send number `attempt` (1 for
 /// the first send) is drawn in [`Backoff::delay_range`] of that attempt, whose ceiling
-/// `min(cap_ms, base_ms * 2^(attempt - 1))` doubles per attempt up to `cap_ms`. After
+/// `min(cap, base * 2^(attempt - 1))` doubles per attempt up to `cap`. After
 /// `max_attempts` sends the policy gives up.
 ///
-/// Invariants: no delay is ever above `cap_ms`;
+/// Invariants: no delay is ever above `cap`;
 /// the delay range, hence the expected delay, never decreases with `attempt`; at most
 /// `max_attempts` sends are ever scheduled for one delivery.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Backoff {
-    /// Ceiling of the first retry delay, in milliseconds.
-    pub base_ms: u64,
-    /// Largest delay ever scheduled, in milliseconds.
-    pub cap_ms: u64,
+    /// Ceiling of the first retry delay.
+    pub base: Duration,
+    /// Largest delay ever scheduled.
+    pub cap: Duration,
     /// Total sends allowed per delivery (the first send included); 0 means never retry.
     pub max_attempts: u32,
     /// How the delay is drawn below its ceiling.
@@ -38,8 +41,8 @@ pub struct Backoff {
 /// What [`Backoff::schedule`] decided.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Retry {
-    /// Send again at this time (caller's milliseconds).
-    At(u64),
+    /// Send again at this time (on the caller's clock).
+    At(Time),
     /// `max_attempts` sends were made: stop.
     GiveUp,
 }
@@ -47,58 +50,63 @@ pub enum Retry {
 /// What [`Backoff::reschedule`] did with a delivery.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Rescheduled<D, P> {
-    /// The attempt was counted and the delivery is due again at its new `due_ms`.
+    /// The attempt was counted and the delivery is due again at its new `due`.
     Due(Pending<D, P>),
     /// The attempt was counted and it was the last allowed: the delivery is handed back
-    /// with its `due_ms` unchanged, to be dropped or reported by the caller.
+    /// with its `due` unchanged, to be dropped or reported by the caller.
     GaveUp(Pending<D, P>),
 }
 
 impl Backoff {
     /// A policy with the given fields.
-    pub const fn new(base_ms: u64, cap_ms: u64, max_attempts: u32, jitter: Jitter) -> Self {
+    pub const fn new(base: Duration, cap: Duration, max_attempts: u32, jitter: Jitter) -> Self {
         Backoff {
-            base_ms,
-            cap_ms,
+            base,
+            cap,
             max_attempts,
             jitter,
         }
     }
 
-    /// The delay ceiling after send number `attempt`: `min(cap_ms, base_ms * 2^(attempt-1))`
-    /// without overflow (attempt 0 is treated as 1). Non-decreasing in `attempt`.
-    pub const fn ceiling_ms(&self, attempt: u32) -> u64 {
+    /// The delay ceiling after send number `attempt`: `min(cap, base * 2^(attempt-1))`
+    /// without overflow (attempt 0 is treated as 1), at nanosecond resolution (spans above
+    /// `u64::MAX` nanoseconds, some 584 years, count as that). Non-decreasing in `attempt`.
+    pub const fn ceiling(&self, attempt: u32) -> Duration {
         let exp = attempt.saturating_sub(1);
+        let base = nanos(self.base);
+        let cap = nanos(self.cap);
         // base << exp <= cap  <=>  base <= cap >> exp (integer shifts), and the left-hand
         // side is only computed when it cannot overflow.
-        if exp < 64 && self.base_ms <= (self.cap_ms >> exp) {
-            self.base_ms << exp
+        if exp < 64 && base <= (cap >> exp) {
+            Duration::from_nanos(base << exp)
         } else {
-            self.cap_ms
+            Duration::from_nanos(cap)
         }
     }
 
     /// The inclusive range `(lo, hi)` the delay after send number `attempt` is drawn from:
     /// `(0, c)` for [`Jitter::Full`], `(c / 2, c)` for [`Jitter::Equal`], `(c, c)` for
-    /// [`Jitter::None`], where `c` is [`Backoff::ceiling_ms`]. Both ends are non-decreasing
-    /// in `attempt` and `hi <= cap_ms`.
-    pub const fn delay_range(&self, attempt: u32) -> (u64, u64) {
-        let c = self.ceiling_ms(attempt);
-        match self.jitter {
+    /// [`Jitter::None`], where `c` is [`Backoff::ceiling`]. Both ends are non-decreasing
+    /// in `attempt` and `hi <= cap`.
+    pub const fn delay_range(&self, attempt: u32) -> (Duration, Duration) {
+        let c = nanos(self.ceiling(attempt));
+        let (lo, hi) = match self.jitter {
             Jitter::None => (c, c),
             Jitter::Full => (0, c),
             Jitter::Equal => (c / 2, c),
-        }
+        };
+        (Duration::from_nanos(lo), Duration::from_nanos(hi))
     }
 
-    /// Decides what follows send number `attempt` made at `now_ms`: [`Retry::GiveUp`] when
-    /// `attempt >= max_attempts`, else [`Retry::At`]`(now_ms + d)` (saturating) with `d`
+    /// Decides what follows send number `attempt` made at `now`: [`Retry::GiveUp`] when
+    /// `attempt >= max_attempts`, else [`Retry::At`]`(now + d)` (saturating) with `d`
     /// drawn uniformly from [`Backoff::delay_range`]`(attempt)` using `rng` (one `u64`).
-    pub fn schedule<R: RngCore + ?Sized>(&self, attempt: u32, now_ms: u64, rng: &mut R) -> Retry {
+    pub fn schedule<R: RngCore + ?Sized>(&self, attempt: u32, now: Time, rng: &mut R) -> Retry {
         if attempt >= self.max_attempts {
             return Retry::GiveUp;
         }
         let (lo, hi) = self.delay_range(attempt);
+        let (lo, hi) = (nanos(lo), nanos(hi));
         let delay = if lo == hi {
             lo
         } else {
@@ -110,26 +118,36 @@ impl Backoff {
             // offset < span <= 2^64, so it fits a u64 and lo + offset <= hi.
             lo + offset as u64
         };
-        Retry::At(now_ms.saturating_add(delay))
+        Retry::At(now + Duration::from_nanos(delay))
     }
 
-    /// Counts one more send of `item` (made at `now_ms`) and schedules the next:
+    /// Counts one more send of `item` (made at `now`) and schedules the next:
     /// `item.attempt` is incremented (saturating), then [`Backoff::schedule`] decides. Push
     /// a [`Rescheduled::Due`] item back into the [`crate::RetryRing`]; if the ring is full
     /// the push hands it back and the caller decides (see the ring's docs).
     pub fn reschedule<D, P, R: RngCore + ?Sized>(
         &self,
         mut item: Pending<D, P>,
-        now_ms: u64,
+        now: Time,
         rng: &mut R,
     ) -> Rescheduled<D, P> {
         item.attempt = item.attempt.saturating_add(1);
-        match self.schedule(item.attempt, now_ms, rng) {
+        match self.schedule(item.attempt, now, rng) {
             Retry::At(due) => {
-                item.due_ms = due;
+                item.due = due;
                 Rescheduled::Due(item)
             }
             Retry::GiveUp => Rescheduled::GaveUp(item),
         }
+    }
+}
+
+/// `d` in nanoseconds, saturating at `u64::MAX`.
+const fn nanos(d: Duration) -> u64 {
+    let n = d.as_nanos();
+    if n > u64::MAX as u128 {
+        u64::MAX
+    } else {
+        n as u64
     }
 }

@@ -7,8 +7,11 @@
 //! * [`MpRing`]: a lock-free bounded multi-producer multi-consumer queue (sequence-numbered
 //!   slots, after Dmitry Vyukov's bounded MPMC queue) for handing work from several threads
 //!   to the one that owns a [`RetryRing`].
+//! * [`handoff`] (`std`): a producer thread handing buffers to a consumer thread over two
+//!   `MpRing`s with thread parking; the shell's stdin thread feeds the node's machine
+//!   thread through it.
 //!
-//! Everything is sans-IO: the caller passes the time (`u64` milliseconds of its own
+//! Everything is sans-IO: the caller passes the time (a [`glomers_node::Time`] of its own
 //! clock) and the randomness. Nothing allocates and nothing blocks; every structure has a
 //! fixed capacity, and when it is full the item is handed back to the caller, who decides
 //! (drop it, fail the request, or retry later).
@@ -20,6 +23,8 @@ extern crate alloc;
 extern crate std;
 
 mod backoff;
+#[cfg(feature = "std")]
+pub mod handoff;
 mod mpring;
 mod ring;
 

@@ -1,10 +1,11 @@
 //! [`RetryRing`]: fixed-capacity min-heap of pending deliveries keyed by due time.
 
+use glomers_node::Time;
 use heapless::Vec;
 
 /// One delivery waiting to be (re)sent.
 ///
-/// `attempt` counts the sends already made (0 for a delivery never sent yet); `due_ms` is
+/// `attempt` counts the sends already made (0 for a delivery never sent yet); `due` is
 /// the caller's clock reading at which it should next be sent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Pending<D, P> {
@@ -14,18 +15,18 @@ pub struct Pending<D, P> {
     pub payload: P,
     /// Sends already made.
     pub attempt: u32,
-    /// When it is next due, in the caller's milliseconds.
-    pub due_ms: u64,
+    /// When it is next due, on the caller's clock.
+    pub due: Time,
 }
 
 impl<D, P> Pending<D, P> {
-    /// A delivery with no send made yet, due at `due_ms`.
-    pub const fn new(dest: D, payload: P, due_ms: u64) -> Self {
+    /// A delivery with no send made yet, due at `due`.
+    pub const fn new(dest: D, payload: P, due: Time) -> Self {
         Pending {
             dest,
             payload,
             attempt: 0,
-            due_ms,
+            due,
         }
     }
 }
@@ -38,16 +39,16 @@ struct Entry<D, P> {
 
 impl<D, P> Entry<D, P> {
     #[inline]
-    fn key(&self) -> (u64, u64) {
-        (self.item.due_ms, self.order)
+    fn key(&self) -> (Time, u64) {
+        (self.item.due, self.order)
     }
 }
 
 /// A bounded set of pending deliveries, at most `N`, handed out earliest due first.
 ///
 /// Invariants: `len() <= N` always; no operation allocates or blocks. [`RetryRing::pop_due`]
-/// returns the item with the smallest `due_ms`, ties broken by push order (first pushed,
-/// first out), and only when that `due_ms <= now`. Storage is a binary min-heap in a
+/// returns the item with the smallest `due`, ties broken by push order (first pushed,
+/// first out), and only when that `due <= now`. Storage is a binary min-heap in a
 /// fixed array: push and pop are O(log N), [`RetryRing::remove`] and
 /// [`RetryRing::retain`] O(N).
 ///
@@ -126,15 +127,15 @@ impl<D, P, const N: usize> RetryRing<D, P, N> {
     }
 
     /// The earliest due time held, for the caller's timer; `None` when empty.
-    pub fn next_due(&self) -> Option<u64> {
-        self.heap.first().map(|e| e.item.due_ms)
+    pub fn next_due(&self) -> Option<Time> {
+        self.heap.first().map(|e| e.item.due)
     }
 
-    /// Removes and returns the earliest-due item if it is due (`due_ms <= now_ms`).
-    /// Calling it until `None` drains exactly the items due at `now_ms`, in due order.
-    pub fn pop_due(&mut self, now_ms: u64) -> Option<Pending<D, P>> {
+    /// Removes and returns the earliest-due item if it is due (`due <= now`).
+    /// Calling it until `None` drains exactly the items due at `now`, in due order.
+    pub fn pop_due(&mut self, now: Time) -> Option<Pending<D, P>> {
         match self.heap.first() {
-            Some(e) if e.item.due_ms <= now_ms => Some(self.remove_at(0)),
+            Some(e) if e.item.due <= now => Some(self.remove_at(0)),
             _ => None,
         }
     }
@@ -146,7 +147,7 @@ impl<D, P, const N: usize> RetryRing<D, P, N> {
         &mut self,
         mut pred: impl FnMut(&Pending<D, P>) -> bool,
     ) -> Option<Pending<D, P>> {
-        let mut best: Option<(usize, (u64, u64))> = None;
+        let mut best: Option<(usize, (Time, u64))> = None;
         for (i, e) in self.heap.iter().enumerate() {
             if !pred(&e.item) {
                 continue;

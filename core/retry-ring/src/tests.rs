@@ -1,4 +1,6 @@
 use super::*;
+use core::time::Duration;
+use glomers_node::Time;
 use proptest::prelude::*;
 use std::cell::Cell;
 use std::collections::{BTreeSet, VecDeque};
@@ -25,6 +27,17 @@ impl rand_core::RngCore for SplitMix {
             chunk.copy_from_slice(&v[..chunk.len()]);
         }
     }
+}
+
+/// `d` in nanoseconds (the delays here stay far below `u64::MAX` nanoseconds or are that).
+fn ns(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// The delay range of `attempt`, in nanoseconds.
+fn range(policy: &Backoff, attempt: u32) -> (u64, u64) {
+    let (lo, hi) = policy.delay_range(attempt);
+    (ns(lo), ns(hi))
 }
 
 /// A generator that always yields the same word, to hit the ends of a delay range.
@@ -72,7 +85,7 @@ fn model_pick(model: &[(u64, Item)], pred: impl Fn(&Item) -> bool) -> Option<usi
         .iter()
         .enumerate()
         .filter(|(_, (_, it))| pred(it))
-        .min_by_key(|(_, (o, it))| (it.due_ms, *o))
+        .min_by_key(|(_, (o, it))| (it.due, *o))
         .map(|(i, _)| i)
 }
 
@@ -86,7 +99,7 @@ fn run_ring_against_model<const N: usize>(ops: &[RingOp]) -> Result<(), TestCase
     for op in ops {
         match *op {
             RingOp::Push { dest, due } => {
-                let item = Pending::new(dest, next_payload, u64::from(due));
+                let item = Pending::new(dest, next_payload, Time::from_nanos(u64::from(due)));
                 next_payload += 1;
                 match ring.push(item) {
                     Ok(()) => {
@@ -102,8 +115,8 @@ fn run_ring_against_model<const N: usize>(ops: &[RingOp]) -> Result<(), TestCase
                 }
             }
             RingOp::PopDue(now) => {
-                let now = u64::from(now);
-                let want = model_pick(&model, |it| it.due_ms <= now).map(|i| model.remove(i).1);
+                let now = Time::from_nanos(u64::from(now));
+                let want = model_pick(&model, |it| it.due <= now).map(|i| model.remove(i).1);
                 let got = ring.pop_due(now);
                 prop_assert_eq!(got, want);
                 if let Some(it) = got {
@@ -111,7 +124,7 @@ fn run_ring_against_model<const N: usize>(ops: &[RingOp]) -> Result<(), TestCase
                 }
             }
             RingOp::NextDue => {
-                prop_assert_eq!(ring.next_due(), model.iter().map(|(_, it)| it.due_ms).min());
+                prop_assert_eq!(ring.next_due(), model.iter().map(|(_, it)| it.due).min());
             }
             RingOp::Remove(p) => {
                 let want = model_pick(&model, |it| it.payload % 40 == u32::from(p))
@@ -140,10 +153,10 @@ fn run_ring_against_model<const N: usize>(ops: &[RingOp]) -> Result<(), TestCase
         prop_assert_eq!(held, want);
     }
     // Drain: everything accepted is either gone exactly once or comes out now, due-ordered.
-    let mut last = 0;
-    while let Some(it) = ring.pop_due(u64::MAX) {
-        prop_assert!(it.due_ms >= last, "drain out of due order");
-        last = it.due_ms;
+    let mut last = Time::ZERO;
+    while let Some(it) = ring.pop_due(Time::MAX) {
+        prop_assert!(it.due >= last, "drain out of due order");
+        last = it.due;
         prop_assert!(gone.insert(it.payload), "drained an item already gone");
     }
     prop_assert_eq!(gone, accepted, "an item was lost");
@@ -172,21 +185,23 @@ proptest! {
 #[test]
 fn ring_capacity_zero_refuses_everything() {
     let mut ring: RetryRing<u8, u32, 0> = RetryRing::new();
-    let item = Pending::new(1, 2, 3);
+    let item = Pending::new(1, 2, Time::from_millis(3));
     assert_eq!(ring.push(item), Err(item));
     assert_eq!(ring.capacity(), 0);
     assert!(ring.is_full() && ring.is_empty());
-    assert_eq!(ring.pop_due(u64::MAX), None);
+    assert_eq!(ring.pop_due(Time::MAX), None);
 }
 
 #[test]
 fn ring_ties_pop_in_push_order() {
     let mut ring: RetryRing<u8, u32, 4> = RetryRing::new();
     for p in 0..4 {
-        ring.push(Pending::new(0, p, 10)).unwrap();
+        ring.push(Pending::new(0, p, Time::from_millis(10)))
+            .unwrap();
     }
-    assert_eq!(ring.pop_due(9), None);
-    let order: Vec<u32> = core::iter::from_fn(|| ring.pop_due(10).map(|i| i.payload)).collect();
+    assert_eq!(ring.pop_due(Time::from_millis(9)), None);
+    let order: Vec<u32> =
+        core::iter::from_fn(|| ring.pop_due(Time::from_millis(10)).map(|i| i.payload)).collect();
     assert_eq!(order, [0, 1, 2, 3]);
 }
 
@@ -203,7 +218,9 @@ fn backoff() -> impl Strategy<Value = Backoff> {
         0u32..20,
         jitter(),
     )
-        .prop_map(|(b, c, m, j)| Backoff::new(b, c, m, j))
+        .prop_map(|(b, c, m, j)| {
+            Backoff::new(Duration::from_nanos(b), Duration::from_nanos(c), m, j)
+        })
 }
 
 proptest! {
@@ -212,22 +229,25 @@ proptest! {
     #[test]
     fn backoff_bounds_and_give_up(policy in backoff(), attempt in 0u32..80, now in 0u64..1 << 50, seed: u64) {
         let mut rng = SplitMix(seed);
-        let (lo, hi) = policy.delay_range(attempt);
-        prop_assert!(lo <= hi && hi <= policy.cap_ms);
-        let (lo2, hi2) = policy.delay_range(attempt + 1);
+        let (lo, hi) = range(&policy, attempt);
+        let cap = ns(policy.cap);
+        prop_assert!(lo <= hi && hi <= cap);
+        let (lo2, hi2) = range(&policy, attempt + 1);
         prop_assert!(lo <= lo2 && hi <= hi2, "delay range decreased");
-        prop_assert!(policy.ceiling_ms(attempt) <= policy.ceiling_ms(attempt + 1));
+        prop_assert!(policy.ceiling(attempt) <= policy.ceiling(attempt + 1));
         if (1..60).contains(&attempt) {
-            let doubled = policy.base_ms.checked_mul(1 << (attempt - 1));
+            let doubled = ns(policy.base).checked_mul(1 << (attempt - 1));
             prop_assert_eq!(
-                policy.ceiling_ms(attempt),
-                doubled.map_or(policy.cap_ms, |d| d.min(policy.cap_ms))
+                ns(policy.ceiling(attempt)),
+                doubled.map_or(cap, |d| d.min(cap))
             );
         }
-        match policy.schedule(attempt, now, &mut rng) {
+        let at = Time::from_nanos(now);
+        match policy.schedule(attempt, at, &mut rng) {
             Retry::GiveUp => prop_assert!(attempt >= policy.max_attempts),
             Retry::At(due) => {
                 prop_assert!(attempt < policy.max_attempts);
+                let due = due.as_nanos();
                 if due < u64::MAX {
                     // Not saturated: the delay itself lies in the range.
                     let delay = due - now;
@@ -239,30 +259,30 @@ proptest! {
         }
         // The ends of the range are reachable and never overshot.
         if attempt < policy.max_attempts {
-            prop_assert_eq!(policy.schedule(attempt, now, &mut Constant(0)), Retry::At(now.saturating_add(lo)));
-            prop_assert_eq!(policy.schedule(attempt, now, &mut Constant(u64::MAX)), Retry::At(now.saturating_add(hi)));
+            prop_assert_eq!(policy.schedule(attempt, at, &mut Constant(0)), Retry::At(Time::from_nanos(now.saturating_add(lo))));
+            prop_assert_eq!(policy.schedule(attempt, at, &mut Constant(u64::MAX)), Retry::At(Time::from_nanos(now.saturating_add(hi))));
         }
     }
 
     #[test]
     fn reschedule_gives_up_after_exactly_max_attempts(policy in backoff(), seed: u64) {
         let mut rng = SplitMix(seed);
-        let mut item: Item = Pending::new(1, 7, 0);
+        let mut item: Item = Pending::new(1, 7, Time::ZERO);
         let mut sends = 0u32;
-        let mut now = 0u64;
+        let mut now = Time::ZERO;
         loop {
             sends += 1; // the caller sends `item` now
             match policy.reschedule(item, now, &mut rng) {
                 Rescheduled::Due(next) => {
                     prop_assert_eq!(next.attempt, sends);
-                    prop_assert!(next.due_ms >= now);
+                    prop_assert!(next.due >= now);
                     prop_assert_eq!((next.dest, next.payload), (1, 7));
-                    now = next.due_ms;
+                    now = next.due;
                     item = next;
                 }
                 Rescheduled::GaveUp(last) => {
                     prop_assert_eq!(last.attempt, sends);
-                    prop_assert_eq!(last.due_ms, item.due_ms, "give-up keeps the due time");
+                    prop_assert_eq!(last.due, item.due, "give-up keeps the due time");
                     break;
                 }
             }
@@ -275,15 +295,20 @@ proptest! {
 #[test]
 fn backoff_sample_means_follow_the_range_and_do_not_decrease() {
     for jitter in [Jitter::None, Jitter::Full, Jitter::Equal] {
-        let policy = Backoff::new(16, 5000, 64, jitter);
+        let policy = Backoff::new(
+            Duration::from_millis(16),
+            Duration::from_millis(5000),
+            64,
+            jitter,
+        );
         let mut rng = SplitMix(42);
         let mut prev_mean = 0.0f64;
         for attempt in 1..16 {
-            let (lo, hi) = policy.delay_range(attempt);
+            let (lo, hi) = range(&policy, attempt);
             let n = 4000;
             let sum: u64 = (0..n)
-                .map(|_| match policy.schedule(attempt, 0, &mut rng) {
-                    Retry::At(d) => d,
+                .map(|_| match policy.schedule(attempt, Time::ZERO, &mut rng) {
+                    Retry::At(d) => d.as_nanos(),
                     Retry::GiveUp => panic!("gave up before max_attempts"),
                 })
                 .sum();

@@ -8,7 +8,7 @@
 //! Invariant: the API is the common subset of `core` and loom. [`UnsafeCell`] exposes only
 //! loom's closure-based `with` / `with_mut` accessors so that code written against it
 //! compiles (and is checked) in both worlds.
-#![cfg_attr(not(loom), no_std)]
+#![cfg_attr(not(any(loom, feature = "std")), no_std)]
 
 #[cfg(not(loom))]
 pub use core::sync::atomic;
@@ -51,5 +51,32 @@ impl<T> UnsafeCell<T> {
     #[inline]
     pub fn with_mut<R>(&self, f: impl FnOnce(*mut T) -> R) -> R {
         f(self.0.get())
+    }
+}
+
+#[cfg(loom)]
+pub use loom::sync::Arc;
+/// Shared ownership across threads: `std`'s `Arc`, or loom's (with the `std` feature).
+#[cfg(all(feature = "std", not(loom)))]
+pub use std::sync::Arc;
+
+/// Threads and parking: `std`'s, or loom's (with the `std` feature).
+///
+/// loom has no clock, so under loom [`thread::park_timeout`] parks until unparked: a model
+/// that relied on the timeout to make progress would deadlock, which loom reports. That is
+/// the point: the models check that no wake-up is ever lost, so nothing may depend on a
+/// timeout to recover one.
+#[cfg(any(feature = "std", loom))]
+pub mod thread {
+    #[cfg(not(loom))]
+    pub use std::thread::{current, park, park_timeout, spawn, yield_now, JoinHandle, Thread};
+
+    #[cfg(loom)]
+    pub use loom::thread::{current, park, spawn, yield_now, JoinHandle, Thread};
+
+    /// Parks until unparked (loom has no time; see the module documentation).
+    #[cfg(loom)]
+    pub fn park_timeout(_timeout: std::time::Duration) {
+        loom::thread::park();
     }
 }

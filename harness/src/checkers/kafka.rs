@@ -762,7 +762,7 @@ fn realtime_lag(ops: &[KOp], inv_index: &dyn Fn(&Op) -> usize, h: &History) -> V
                 }
                 for (key, o) in po.iter() {
                     let lag = expired_at(key, o + 1).map_or(0, |t| invoke_time.saturating_sub(t));
-                    if worst.as_ref().map_or(true, |w| lag > w.0) {
+                    if worst.as_ref().is_none_or(|w| lag > w.0) {
                         worst = Some((lag, invoke_time, k.op.process, key.clone()));
                     }
                 }

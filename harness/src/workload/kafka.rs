@@ -331,7 +331,7 @@ impl Generator for KafkaGenerator {
                 let thread = (p % self.opts.concurrency as u64) as usize;
                 if let Some(t) = fs.threads.get_mut(&thread) {
                     t.remaining
-                        .retain(|k, target| offsets.get(k).map_or(true, |o| o < target));
+                        .retain(|k, target| offsets.get(k).is_none_or(|o| o < target));
                 }
             }
         }
@@ -339,7 +339,7 @@ impl Generator for KafkaGenerator {
         // (A key only ever polled is forgotten too, as in Jepsen's `poll-unseen`.)
         let polled = &self.polled;
         self.sent
-            .retain(|k, s| polled.get(k).map_or(true, |o| *o < *s));
+            .retain(|k, s| polled.get(k).is_none_or(|o| *o < *s));
         let sent = &self.sent;
         self.polled.retain(|k, _| sent.contains_key(k));
     }

@@ -92,8 +92,6 @@ pub struct BroadcastConfig {
     /// long, and a repair push only sends values held at least twice this long, so that
     /// values still on their normal path are never sent twice.
     pub settle_ms: u64,
-    /// Period of the runtime tick that drives flushes and digests.
-    pub tick_ms: u64,
     /// Capacity of each per-peer pending set (values queued for the next flush). When a set
     /// is full, further values for that peer are not queued; the peer gets them through
     /// anti-entropy instead.
@@ -117,15 +115,12 @@ impl BroadcastConfig {
             fanout: 1,
             piggyback_digests: false,
             settle_ms: 400,
-            tick_ms: 5,
             pending_capacity: 65_536,
             repair_batch: 8192,
         };
         match mode {
             Mode::Latency => Self {
                 hubs: 0,
-                // Nothing is batched: the tick only drives digests.
-                tick_ms: 20,
                 // Digests ride on the fan-out batches; explicit rounds run only once a node
                 // has been quiet for 4 s (at most two or three rounds in the quiet period).
                 piggyback_digests: true,

@@ -11,9 +11,7 @@
 //!
 //! Figures: Maelstrom's 3d/3e setting (25 nodes, 100 ms, rate 100, 20 s) through the
 //! project's harness, median of seeds 1-3 (`glomers broadcast-frontier --seeds 3`, see
-//! `docs/broadcast.md`). The in-crate [`sim`] reproduces the setting deterministically for
-//! tests; regenerate its frontier with
-//! `cargo test --release -p glomers-shell --test broadcast_frontier -- --ignored --nocapture`.
+//! `docs/broadcast.md`).
 //!
 //! Maelstrom's `topology` is answered and ignored: the hubs are the first node ids. Partition
 //! tolerance does not rest on the hubs: nodes fail over to the next hub candidate when their
@@ -22,12 +20,10 @@
 //! - [`config`]: modes and knobs.
 //! - [`store`]: known values with first-seen times; range digests.
 //! - [`wire`]: message bodies.
-//! - [`node`]: [`BroadcastNode`], the [`crate::machine::Machine`].
-//! - [`sim`]: deterministic simulation of Maelstrom's network and workload with its metrics.
+//! - [`node`]: [`BroadcastNode`], the [`glomers_node::Machine`].
 
 pub mod config;
 pub mod node;
-pub mod sim;
 pub mod store;
 pub mod wire;
 

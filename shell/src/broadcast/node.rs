@@ -27,7 +27,6 @@
 //! [`NodeStats`].
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Duration;
 
 use rand::rngs::StdRng;
 use rand::seq::{IndexedRandom, SliceRandom};
@@ -36,9 +35,7 @@ use rand::{Rng, SeedableRng};
 use super::config::BroadcastConfig;
 use super::store::{Ranges, ValueStore};
 use super::wire::{BroadcastIn, BroadcastOut};
-use crate::error::{ErrorBody, ErrorCode};
-use crate::machine::{Machine, Outbox};
-use crate::protocol::Incoming;
+use glomers_node::{ErrorBody, ErrorCode, Incoming, Machine, Outbox, Time};
 
 /// Counters for tests and logs.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -162,6 +159,25 @@ impl BroadcastNode {
 
     fn global(&self, now_ms: u64) -> u64 {
         now_ms.saturating_add(self.clock_offset_ms)
+    }
+
+    /// The node's clock time of the shared clock's `global_ms`.
+    fn local(&self, global_ms: u64) -> Time {
+        Time::from_millis(global_ms.saturating_sub(self.clock_offset_ms))
+    }
+
+    /// Moves each flush schedule whose queue is empty past `now_ms`: a node with nothing
+    /// queued sleeps through flush instants, so a value queued later waits for the next
+    /// aligned instant instead of leaving at once.
+    fn catch_up(&mut self, now_ms: u64) {
+        let g = self.global(now_ms);
+        if self.config.leaf_interval_ms > 0 && self.to_hub.is_empty() && g >= self.next_leaf_flush {
+            self.next_leaf_flush = next_aligned(g, self.config.leaf_interval_ms, 0);
+        }
+        if self.config.interval_ms > 0 && self.deliver.is_empty() && g >= self.next_hub_flush {
+            self.next_hub_flush =
+                next_aligned(g, self.config.interval_ms, self.config.hub_phase_ms);
+        }
     }
 
     fn queue_deliver(&mut self, v: u64, except: Option<&str>) {
@@ -374,11 +390,13 @@ impl Machine for BroadcastNode {
     /// Adds at most one reply, plus one message per peer when a flush is due.
     fn on_message(
         &mut self,
-        now_ms: u64,
+        now: Time,
         msg: Incoming<BroadcastIn>,
         out: &mut Outbox<BroadcastOut>,
     ) {
-        let src = msg.origin.src.clone();
+        let now_ms = now.as_millis();
+        self.catch_up(now_ms);
+        let src = msg.origin.src.to_string();
         let peer_only = matches!(
             msg.body,
             BroadcastIn::Relay { .. }
@@ -459,7 +477,9 @@ impl Machine for BroadcastNode {
     }
 
     /// Adds at most one message per peer per due flush, plus `fanout` digests.
-    fn on_tick(&mut self, now_ms: u64, out: &mut Outbox<BroadcastOut>) {
+    fn on_timeout(&mut self, now: Time, out: &mut Outbox<BroadcastOut>) {
+        let now_ms = now.as_millis();
+        self.catch_up(now_ms);
         self.check_hub(now_ms);
         self.flush_due(now_ms, out);
         if now_ms >= self.next_digest {
@@ -476,16 +496,31 @@ impl Machine for BroadcastNode {
         }
     }
 
-    fn tick_interval(&self) -> Option<Duration> {
-        Some(Duration::from_millis(self.config.tick_ms.max(1)))
+    /// The earliest of: the next flush with something queued, the hub's failover
+    /// deadline, the next digest round.
+    fn poll_timeout(&self) -> Option<Time> {
+        let leaf = (self.config.leaf_interval_ms > 0 && !self.to_hub.is_empty())
+            .then(|| self.local(self.next_leaf_flush));
+        let hub = (self.config.interval_ms > 0 && !self.deliver.is_empty())
+            .then(|| self.local(self.next_hub_flush));
+        let failover = self
+            .awaiting_hub_since
+            .filter(|_| !self.hubs.is_empty())
+            .map(|since| Time::from_millis(since.saturating_add(self.config.hub_timeout_ms())));
+        let digest = (!self.peers.is_empty() && self.config.fanout > 0)
+            .then(|| Time::from_millis(self.next_digest));
+        [leaf, hub, failover, digest].into_iter().flatten().min()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::machine::Outgoing;
-    use crate::protocol::Origin;
+    use glomers_node::{Origin, Outgoing};
+
+    fn ms(t: u64) -> Time {
+        Time::from_millis(t)
+    }
 
     fn ids(n: usize) -> Vec<String> {
         (0..n).map(|i| format!("n{i}")).collect()
@@ -512,12 +547,12 @@ mod tests {
         let mut hub = BroadcastNode::new("n0", &ids(5), cfg, 0, 1);
         let mut out = Outbox::new();
         hub.on_message(
-            0,
+            ms(0),
             msg("c3", Some(4), BroadcastIn::Relay { messages: vec![1] }),
             &mut out,
         );
         hub.on_message(
-            0,
+            ms(0),
             msg(
                 "c3",
                 None,
@@ -533,10 +568,10 @@ mod tests {
         assert_eq!(sent[0].dest, "c3");
         assert_eq!(
             sent[0].error().map(|e| e.code),
-            Some(crate::error::ErrorCode::NotSupported)
+            Some(ErrorCode::NotSupported)
         );
         assert!(hub.values().is_empty());
-        hub.on_tick(1000, &mut out);
+        hub.on_timeout(ms(1000), &mut out);
         assert!(drain(&mut out).iter().all(|m| m.dest.starts_with('n')));
     }
 
@@ -555,7 +590,7 @@ mod tests {
         let mut node = BroadcastNode::new("n2", &ids(4), cfg, 0, 1);
         let mut out = Outbox::new();
         node.on_message(
-            10,
+            ms(10),
             msg("c1", Some(5), BroadcastIn::Broadcast { message: 9 }),
             &mut out,
         );
@@ -577,7 +612,7 @@ mod tests {
         // A delivered value is stored, never forwarded.
         let mut peer = BroadcastNode::new("n0", &ids(4), node.config().clone(), 0, 2);
         peer.on_message(
-            110,
+            ms(110),
             msg("n2", None, BroadcastIn::Deliver { messages: vec![9] }),
             &mut out,
         );
@@ -591,7 +626,7 @@ mod tests {
         let mut leaf = BroadcastNode::new("n3", &ids(5), cfg.clone(), 0, 1);
         let mut out = Outbox::new();
         leaf.on_message(
-            1,
+            ms(1),
             msg("c1", Some(1), BroadcastIn::Broadcast { message: 4 }),
             &mut out,
         );
@@ -605,15 +640,15 @@ mod tests {
 
         let mut hub = BroadcastNode::new("n0", &ids(5), cfg, 0, 2);
         // The first tick sets the schedule: flushes at 40, 140, ... (phase 140 mod 100).
-        hub.on_tick(0, &mut out);
+        hub.on_timeout(ms(0), &mut out);
         assert!(drain(&mut out).is_empty());
         hub.on_message(
-            21,
+            ms(21),
             msg("n3", None, BroadcastIn::Relay { messages: vec![4] }),
             &mut out,
         );
         hub.on_message(
-            22,
+            ms(22),
             msg("c0", Some(1), BroadcastIn::Broadcast { message: 5 }),
             &mut out,
         );
@@ -622,11 +657,11 @@ mod tests {
             1,
             "only the broadcast_ok before the flush"
         );
-        hub.on_tick(40, &mut out);
+        hub.on_timeout(ms(40), &mut out);
         let sent = drain(&mut out);
         let mut by_dest: Vec<(String, BroadcastOut)> = sent
             .into_iter()
-            .filter_map(|m| m.payload().cloned().map(|p| (m.dest, p)))
+            .filter_map(|m| m.payload().cloned().map(|p| (m.dest.to_string(), p)))
             .collect();
         by_dest.sort_by(|a, b| a.0.cmp(&b.0));
         assert_eq!(
@@ -662,15 +697,15 @@ mod tests {
         let mut leaf = BroadcastNode::new("n4", &ids(6), cfg, 0, 1);
         let mut out = Outbox::new();
         leaf.on_message(
-            0,
+            ms(0),
             msg("c1", Some(1), BroadcastIn::Broadcast { message: 1 }),
             &mut out,
         );
         drain(&mut out);
         assert_eq!(leaf.current_hub(), Some("n0"));
-        leaf.on_tick(timeout - 1, &mut out);
+        leaf.on_timeout(ms(timeout - 1), &mut out);
         assert_eq!(leaf.current_hub(), Some("n0"));
-        leaf.on_tick(timeout, &mut out);
+        leaf.on_timeout(ms(timeout), &mut out);
         assert_eq!(leaf.current_hub(), Some("n1"));
         let resent: Vec<_> = drain(&mut out)
             .into_iter()
@@ -692,13 +727,13 @@ mod tests {
         let mut out = Outbox::new();
         for v in [0, 1, 2] {
             node.on_message(
-                0,
+                ms(0),
                 msg("n0", None, BroadcastIn::Deliver { messages: vec![v] }),
                 &mut out,
             );
         }
         node.on_message(
-            2 * settle,
+            ms(2 * settle),
             msg(
                 "n2",
                 None,
@@ -726,7 +761,7 @@ mod tests {
         );
         // A reply is never answered with another digest, and young values are not pushed.
         node.on_message(
-            2 * settle + 1,
+            ms(2 * settle + 1),
             msg(
                 "n2",
                 None,
@@ -744,12 +779,12 @@ mod tests {
             Some(&BroadcastOut::Repair { messages: vec![2] })
         );
         node.on_message(
-            2 * settle + 2,
+            ms(2 * settle + 2),
             msg("n2", None, BroadcastIn::Deliver { messages: vec![7] }),
             &mut out,
         );
         node.on_message(
-            2 * settle + 3,
+            ms(2 * settle + 3),
             msg(
                 "n2",
                 None,
@@ -771,14 +806,14 @@ mod tests {
         let mut out = Outbox::new();
         for v in [0, 1] {
             node.on_message(
-                0,
+                ms(0),
                 msg("n0", None, BroadcastIn::Deliver { messages: vec![v] }),
                 &mut out,
             );
         }
         // n2 spreads value 5 and says it holds only 0 (and 4, which n1 lacks).
         node.on_message(
-            2 * settle,
+            ms(2 * settle),
             msg(
                 "n2",
                 None,
@@ -806,7 +841,7 @@ mod tests {
         );
         // In sync: a spread whose digest covers everything settled here costs nothing.
         node.on_message(
-            2 * settle + 1,
+            ms(2 * settle + 1),
             msg(
                 "n2",
                 None,
@@ -828,18 +863,18 @@ mod tests {
         let mut out = Outbox::new();
         // Heard from n1 and n3 lately, from n2 only at the start.
         node.on_message(
-            1,
+            ms(1),
             msg("n2", None, BroadcastIn::Deliver { messages: vec![1] }),
             &mut out,
         );
         node.on_message(
-            period,
+            ms(period),
             msg("c0", Some(1), BroadcastIn::Broadcast { message: 2 }),
             &mut out,
         );
         for p in ["n1", "n3"] {
             node.on_message(
-                period + 5,
+                ms(period + 5),
                 msg(p, None, BroadcastIn::Deliver { messages: vec![] }),
                 &mut out,
             );
@@ -847,7 +882,7 @@ mod tests {
         let _ = drain(&mut out);
         // A spread went out at `period`: no explicit digest until a full period later.
         for t in (period..2 * period).step_by(100) {
-            node.on_tick(t, &mut out);
+            node.on_timeout(ms(t), &mut out);
         }
         assert!(
             drain(&mut out)
@@ -855,7 +890,7 @@ mod tests {
                 .all(|m| !matches!(m.payload(), Some(BroadcastOut::Digest { .. }))),
             "explicit digest while spreads still flow"
         );
-        node.on_tick(2 * period, &mut out);
+        node.on_timeout(ms(2 * period), &mut out);
         let sent = drain(&mut out);
         let digests: Vec<&str> = sent
             .iter()

@@ -38,10 +38,7 @@ use std::time::Duration;
 
 use glomers_gcounter::{MapGCounter, NodeId};
 
-use crate::error::{ErrorBody, ErrorCode};
-use crate::inbox::NodeInfo;
-use crate::machine::{Machine, Outbox};
-use crate::protocol::Incoming;
+use glomers_node::{ErrorBody, ErrorCode, Incoming, Machine, NodeInfo, Outbox, Time};
 
 use super::wire::{CounterIn, CounterOut};
 
@@ -66,7 +63,7 @@ struct Peer {
     /// Join of every state and delta the peer sent: a lower bound of its state.
     known: MapGCounter,
     /// When this node last sent the peer its full state.
-    last_full_ms: Option<u64>,
+    last_full: Option<Time>,
 }
 
 /// The CRDT counter state machine.
@@ -76,12 +73,15 @@ pub struct CrdtCounter {
     me: NodeId,
     state: MapGCounter,
     peers: Vec<Peer>,
+    /// When the next gossip round is due.
+    next_gossip: Time,
 }
 
 impl CrdtCounter {
-    /// A counter for the node in `info`. A node id missing from `info.ids` is appended (and
-    /// logged), so the node still counts.
-    pub fn new(info: &NodeInfo) -> Self {
+    /// A counter for the node in `info`, started at `now` (its first gossip round is due
+    /// at once). A node id missing from `info.ids` is appended (and logged), so the node
+    /// still counts.
+    pub fn new(info: &NodeInfo, now: Time) -> Self {
         let mut ids = info.ids.clone();
         let me = match info.index() {
             Some(i) => i,
@@ -98,7 +98,7 @@ impl CrdtCounter {
             .map(|(_, id)| Peer {
                 id: id.clone(),
                 known: MapGCounter::new(),
-                last_full_ms: None,
+                last_full: None,
             })
             .collect();
         Self {
@@ -106,6 +106,7 @@ impl CrdtCounter {
             ids,
             state: MapGCounter::new(),
             peers,
+            next_gossip: now,
         }
     }
 
@@ -146,10 +147,10 @@ impl CrdtCounter {
         slots
     }
 
-    fn send_full(&mut self, peer: usize, now_ms: u64, out: &mut Outbox<CounterOut>) {
+    fn send_full(&mut self, peer: usize, now: Time, out: &mut Outbox<CounterOut>) {
         let counts = self.wire_counts(self.state.slots());
         let p = &mut self.peers[peer];
-        p.last_full_ms = Some(now_ms);
+        p.last_full = Some(now);
         out.send(p.id.clone(), CounterOut::Gossip { counts });
     }
 
@@ -169,7 +170,7 @@ impl Machine for CrdtCounter {
     type In = CounterIn;
     type Out = CounterOut;
 
-    fn on_message(&mut self, now_ms: u64, msg: Incoming<CounterIn>, out: &mut Outbox<CounterOut>) {
+    fn on_message(&mut self, now: Time, msg: Incoming<CounterIn>, out: &mut Outbox<CounterOut>) {
         match msg.body {
             CounterIn::Add { delta } => match self.state.increment(self.me, delta) {
                 Ok(()) => out.reply(&msg.origin, CounterOut::AddOk),
@@ -194,47 +195,57 @@ impl Machine for CrdtCounter {
                 };
                 join(&mut self.peers[pi].known, &theirs);
                 if grew {
-                    self.send_full(pi, now_ms, out);
+                    self.send_full(pi, now, out);
                 } else {
                     self.send_delta(pi, out);
                 }
             }
-            CounterIn::Error(e) => {
-                tracing::warn!(error = %e, src = %msg.origin.src, "unexpected error message");
+            other => {
+                tracing::warn!(src = %msg.origin.src, body = ?other, "message not used in crdt mode ignored");
             }
         }
     }
 
-    fn on_tick(&mut self, now_ms: u64, out: &mut Outbox<CounterOut>) {
-        let heartbeat = u64::try_from(HEARTBEAT_PERIOD.as_millis()).unwrap_or(u64::MAX);
+    /// Sends each peer its delta, or its full state when its heartbeat is due; at most one
+    /// message per peer.
+    fn on_timeout(&mut self, now: Time, out: &mut Outbox<CounterOut>) {
+        if now < self.next_gossip {
+            return;
+        }
+        self.next_gossip = now + GOSSIP_PERIOD;
         for i in 0..self.peers.len() {
             let quiet = self.peers[i]
-                .last_full_ms
-                .map_or(true, |t| now_ms.saturating_sub(t) >= heartbeat);
+                .last_full
+                .is_none_or(|t| now - t >= HEARTBEAT_PERIOD);
             if quiet {
-                self.send_full(i, now_ms, out);
+                self.send_full(i, now, out);
             } else {
                 self.send_delta(i, out);
             }
         }
     }
 
-    fn tick_interval(&self) -> Option<Duration> {
-        Some(GOSSIP_PERIOD)
+    fn poll_timeout(&self) -> Option<Time> {
+        Some(self.next_gossip)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::machine::Outgoing;
-    use crate::protocol::Origin;
+    use glomers_node::codec::{body_value, deliver_as};
+    use glomers_node::{Origin, Outgoing};
 
     fn node(id: &str, n: usize) -> CrdtCounter {
-        CrdtCounter::new(&NodeInfo {
+        let info = NodeInfo {
             id: id.into(),
             ids: (0..n).map(|i| format!("n{i}")).collect(),
-        })
+        };
+        CrdtCounter::new(&info, Time::ZERO)
+    }
+
+    fn ms(t: u64) -> Time {
+        Time::from_millis(t)
     }
 
     fn client(msg_id: u64) -> Origin {
@@ -256,9 +267,9 @@ mod tests {
                 continue;
             }
             let idx: usize = m.dest[1..].parse().unwrap();
-            let incoming = m.deliver_as::<CounterIn>(&from).unwrap();
+            let incoming = deliver_as::<_, CounterIn>(&from, &m).unwrap();
             let mut out = Outbox::new();
-            nodes[idx].on_message(now, incoming, &mut out);
+            nodes[idx].on_message(ms(now), incoming, &mut out);
             let me = nodes[idx].ids[nodes[idx].me as usize].clone();
             next.extend(out.drain().map(|o| (me.clone(), o)));
         }
@@ -279,7 +290,7 @@ mod tests {
                 let delta = step % 5;
                 expected += delta;
                 nodes[target].on_message(
-                    now,
+                    ms(now),
                     Incoming {
                         origin: client(step),
                         in_reply_to: None,
@@ -292,7 +303,7 @@ mod tests {
             }
             if step % 4 == 0 {
                 for (i, n) in nodes.iter_mut().enumerate() {
-                    n.on_tick(now, &mut out);
+                    n.on_timeout(ms(now), &mut out);
                     in_flight.extend(out.drain().map(|o| (format!("n{i}"), o)));
                 }
             }
@@ -306,7 +317,7 @@ mod tests {
         for n in &mut nodes {
             let mut out = Outbox::new();
             n.on_message(
-                10_000,
+                ms(10_000),
                 Incoming {
                     origin: client(999),
                     in_reply_to: None,
@@ -319,7 +330,7 @@ mod tests {
                 got[0].payload(),
                 Some(&CounterOut::ReadOk { value: expected })
             );
-            assert!(got[0].body_json().unwrap()["value"].is_u64());
+            assert!(body_value(&got[0]).unwrap()["value"].is_u64());
         }
     }
 
@@ -327,11 +338,14 @@ mod tests {
     fn a_quiet_converged_cluster_only_heartbeats() {
         let mut a = node("n0", 2);
         let mut out = Outbox::new();
-        a.on_tick(0, &mut out);
-        assert_eq!(out.drain().count(), 1, "first tick introduces the node");
-        a.on_tick(200, &mut out);
+        a.on_timeout(ms(0), &mut out);
+        assert_eq!(out.drain().count(), 1, "first round introduces the node");
+        assert_eq!(a.poll_timeout(), Some(ms(200)));
+        a.on_timeout(ms(100), &mut out);
+        assert_eq!(out.drain().count(), 0, "not due yet");
+        a.on_timeout(ms(200), &mut out);
         assert_eq!(out.drain().count(), 0, "nothing new, heartbeat not due");
-        a.on_tick(1000, &mut out);
+        a.on_timeout(ms(1000), &mut out);
         assert_eq!(out.drain().count(), 1, "heartbeat");
     }
     fn gossip_from(src: &str, counts: &[(&str, u64)]) -> Incoming<CounterIn> {
@@ -349,7 +363,7 @@ mod tests {
 
     fn add(n: &mut CrdtCounter, delta: u64, out: &mut Outbox<CounterOut>) {
         n.on_message(
-            0,
+            Time::ZERO,
             Incoming {
                 origin: client(1),
                 in_reply_to: None,
@@ -373,7 +387,11 @@ mod tests {
         add(&mut a, 4, &mut out);
         out.drain().count();
         // n1 reports a slot n0 lacks: the answer is n0's full state, acknowledging it.
-        a.on_message(100, gossip_from("n1", &[("n0", 4), ("n1", 5)]), &mut out);
+        a.on_message(
+            ms(100),
+            gossip_from("n1", &[("n0", 4), ("n1", 5)]),
+            &mut out,
+        );
         let replies: Vec<_> = out.drain().collect();
         assert_eq!(replies.len(), 1);
         assert_eq!(replies[0].dest, "n1");
@@ -384,11 +402,11 @@ mod tests {
                 .collect::<BTreeMap<_, _>>()
         );
         // A duplicate teaches nothing and n1 is known to lack nothing: no answer.
-        a.on_message(110, gossip_from("n1", &[("n1", 5)]), &mut out);
+        a.on_message(ms(110), gossip_from("n1", &[("n1", 5)]), &mut out);
         assert_eq!(out.drain().count(), 0);
         // n2 is known to hold nothing: its first tick is a full state (heartbeat); later
         // ticks carry only what a peer lacks.
-        a.on_tick(150, &mut out);
+        a.on_timeout(ms(150), &mut out);
         let sent: Vec<_> = out.drain().collect();
         assert_eq!(
             sent.len(),
@@ -398,7 +416,7 @@ mod tests {
         assert_eq!(sent[0].dest, "n2");
         add(&mut a, 1, &mut out);
         out.drain().count();
-        a.on_tick(350, &mut out);
+        a.on_timeout(ms(350), &mut out);
         let sent: Vec<_> = out.drain().collect();
         let to = |d: &str| sent.iter().find(|m| m.dest == d).map(gossip_counts);
         assert_eq!(
@@ -416,10 +434,16 @@ mod tests {
             "n2 lacks everything"
         );
         // Once n1 reports our slot, it is sent nothing until the heartbeat.
-        a.on_message(400, gossip_from("n1", &[("n0", 5), ("n1", 5)]), &mut out);
+        a.on_message(
+            ms(400),
+            gossip_from("n1", &[("n0", 5), ("n1", 5)]),
+            &mut out,
+        );
         assert_eq!(out.drain().count(), 0, "nothing learnt, nothing lacking");
-        a.on_tick(500, &mut out);
-        assert!(out.drain().all(|m| m.dest != "n1"));
+        a.on_timeout(ms(550), &mut out);
+        let sent: Vec<_> = out.drain().collect();
+        assert!(!sent.is_empty(), "the round ran");
+        assert!(sent.iter().all(|m| m.dest != "n1"));
     }
 
     #[test]

@@ -1,57 +1,67 @@
-//! G-counter on `seq-kv`: one key per node, fenced reads.
+//! G-counter on `seq-kv`: one key per node, fenced reads. A sans-IO machine whose store
+//! calls wait in a [`Calls`] table.
 //!
 //! # Design
 //!
 //! - Node `p` owns the key `counter-<p>` and is its only writer. It keeps its own running
-//!   total `T_p` exactly in memory. An `add` raises `T_p` and then writes the current `T_p`
-//!   (a total, not a delta, so a retried or reordered write can only carry a value the node
-//!   really reached). Writes of one node are serialised, and one write covers every `add`
-//!   that raised `T_p` before it (group commit); `add_ok` is sent once a write of a total that
-//!   includes the delta is acknowledged.
-//! - A node whose last write failed rewrites its total from a periodic flush
-//!   ([`FLUSH_PERIOD`]), so an indeterminate `add` still reaches the store.
-//! - A `read` first writes a never-repeated value to its own fence key `fence-<p>`, then reads
-//!   every peer's key (missing = 0) and adds its own in-memory `T_p`.
+//!   total `T_p` exactly in memory. An `add` raises `T_p`; the node then writes the current
+//!   `T_p` (a total, not a delta, so a retried or reordered write can only carry a value the
+//!   node really reached). At most one write is in flight, and one write covers every
+//!   `add` that raised `T_p` before it (group commit); `add_ok` is sent once a write of a
+//!   total that includes the delta is acknowledged. A write that fails answers the adds it
+//!   covered with error 13 (crash: indefinite), and the node rewrites its total every
+//!   [`FLUSH_PERIOD`] until the store holds it, so an indeterminate `add` still reaches it.
+//! - A `read` first writes a never-repeated value to its own fence key `fence-<p>`, then
+//!   reads every peer's key (missing = 0) and adds its own in-memory `T_p`.
 //!
 //! # Why final reads are exact
 //!
-//! `seq-kv` keeps a totally ordered sequence of states and, per caller, the index of the last
-//! state the caller touched; a request from that caller runs against a random state at or
-//! after that index, except that a request which would change the chosen state runs against
-//! the newest one. So:
+//! `seq-kv` keeps a totally ordered sequence of states and, per caller, the index of the
+//! last state the caller touched; a request from that caller runs against a random state
+//! at or after that index, except that a request which would change the chosen state runs
+//! against the newest one. So:
 //!
-//! 1. Every write of node `p` changes its key (totals only grow; zero deltas are not written),
-//!    and every state at or after `p`'s index already holds `p`'s last value (nobody else
-//!    writes that key), so each such write lands on the newest state: a no-op write can never
-//!    be acknowledged without taking effect.
+//! 1. Every write of node `p` changes its key (totals only grow; zero deltas are not
+//!    written), and every state at or after `p`'s index already holds `p`'s last value
+//!    (nobody else writes that key), so each such write lands on the newest state: a no-op
+//!    write can never be acknowledged without taking effect.
 //! 2. The fence value is never repeated, so the fence write also lands on the newest state
-//!    `f`, and every later read from this node sees a state at or after `f` (a caller's index
-//!    never moves back; a retained ring slot only ever holds a newer state than the index that
-//!    maps to it).
+//!    `f`, and every later read from this node sees a state at or after `f`.
 //! 3. An `add` acknowledged to a client before the read began had its write acknowledged
-//!    before that, so the write's state precedes `f`: every peer value the read sees includes
-//!    every acknowledged `add` of that peer, and never more than the peer really added.
+//!    before that, so the write's state precedes `f`: every peer value the read sees
+//!    includes every acknowledged `add` of that peer, and never more than the peer really
+//!    added.
 //!
-//! In the final phase no `add` is in flight, so each final read returns exactly the sum of all
-//! acknowledged adds, plus those indeterminate ones whose total reached the store (any subset
-//! is acceptable to the checker). Partitions do not matter: services are never partitioned.
+//! In the final phase no `add` is in flight, so each final read returns exactly the sum of
+//! all acknowledged adds, plus those indeterminate ones whose total reached the store (any
+//! subset is acceptable to the checker). Partitions do not matter: services are never
+//! partitioned.
+//!
+//! # Bounds
+//!
+//! At most [`MAX_READS`] reads run at once (a further one is refused with error 11,
+//! definite), each with one call per peer in flight; adds waiting for a write are bounded by
+//! the clients' concurrency (each client waits for its answer).
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::error::{ErrorBody, ErrorCode};
-use crate::kv::{Kv, KvService};
-use crate::node::{Answer, Handler, Node};
-use crate::protocol::Incoming;
+use glomers_node::{
+    Calls, ErrorBody, ErrorCode, Incoming, Machine, NodeInfo, Origin, Outbox, Time,
+};
+use serde::Serialize;
 
 use super::wire::{CounterIn, CounterOut};
+use crate::kv::{KvError, KvRequest, KvService};
 
-/// How often a node rewrites its total when its last write did not succeed.
+/// How often a node rewrites its total while the store lacks it.
 pub const FLUSH_PERIOD: Duration = Duration::from_millis(500);
 
 /// Timeout of one store request.
 pub const KV_TIMEOUT: Duration = Duration::from_millis(1000);
+
+/// Reads running at once.
+pub const MAX_READS: usize = 1024;
 
 /// The store key a node's total lives under.
 pub fn counter_key(node: &str) -> String {
@@ -63,144 +73,326 @@ pub fn fence_key(node: &str) -> String {
     format!("fence-{node}")
 }
 
-#[derive(Debug, Default)]
-struct Totals {
+/// What a kv-mode counter sends: its own messages, and its `seq-kv` calls.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
+pub enum KvCounterOut {
+    /// To clients.
+    Node(CounterOut),
+    /// To `seq-kv`.
+    Kv(KvRequest<String, u64>),
+}
+
+/// What a pending store call is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Call {
+    /// A write of this node's total.
+    Total(u64),
+    /// The fence write of a read.
+    Fence(u64),
+    /// A read of one peer's total for a read.
+    Peer(u64),
+}
+
+/// A client read in progress.
+#[derive(Debug)]
+struct ReadState {
+    origin: Origin,
+    /// Peer reads not answered yet (0 while the fence is in flight).
+    pending: usize,
+    sum: u64,
+}
+
+/// The `seq-kv` counter machine.
+#[derive(Debug)]
+pub struct KvCounter {
+    me: String,
+    peers: Vec<String>,
     /// Everything added on this node.
     total: u64,
     /// The largest total the store acknowledged.
     written: u64,
-}
-
-/// The `seq-kv` counter handler.
-#[derive(Debug)]
-pub struct KvCounter {
-    kv: Kv,
-    me: String,
-    peers: Vec<String>,
-    totals: Mutex<Totals>,
-    writer: tokio::sync::Mutex<()>,
-    fence: AtomicU64,
+    /// The total being written, if a write is in flight.
+    writing: Option<u64>,
+    /// Adds waiting for a write of at least their total.
+    waiting: Vec<(Origin, u64)>,
+    /// When the store lacks the total and no write is in flight: when to write again.
+    next_flush: Option<Time>,
+    /// The next fence value (never repeats: starts from the wall clock at start).
+    fence: u64,
+    next_read: u64,
+    reads: BTreeMap<u64, ReadState>,
+    calls: Calls<Call>,
 }
 
 impl KvCounter {
-    /// A counter for `node`, whose fence values start at `fence_base` (pass something that
-    /// differs between process starts, e.g. wall-clock microseconds, so a restarted node never
-    /// repeats a fence value). [`start`] also starts the periodic flush.
-    pub fn new(node: &Node, fence_base: u64) -> Self {
+    /// A counter for the node in `info`, whose fence values start at `fence_base` (pass
+    /// something that differs between process starts, e.g. wall-clock microseconds, so a
+    /// restarted node never repeats a fence value).
+    pub fn new(info: &NodeInfo, fence_base: u64) -> Self {
         Self {
-            kv: Kv::new(node.clone(), KvService::Seq).with_timeout(KV_TIMEOUT),
-            me: node.id().to_owned(),
-            peers: node.info().peers().map(str::to_owned).collect(),
-            totals: Mutex::new(Totals::default()),
-            writer: tokio::sync::Mutex::new(()),
-            fence: AtomicU64::new(fence_base),
+            me: info.id.clone(),
+            peers: info.peers().map(str::to_owned).collect(),
+            total: 0,
+            written: 0,
+            writing: None,
+            waiting: Vec::new(),
+            next_flush: None,
+            fence: fence_base,
+            next_read: 0,
+            reads: BTreeMap::new(),
+            calls: Calls::new(MAX_READS * (1 + info.ids.len()) + 1),
         }
-    }
-
-    fn totals(&self) -> std::sync::MutexGuard<'_, Totals> {
-        self.totals.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// This node's total as known locally.
     pub fn local_total(&self) -> u64 {
-        self.totals().total
+        self.total
     }
 
-    /// Makes sure the store holds a total of at least `target`, writing the current total if
-    /// not. Writes are serialised; one write serves every waiter it covers.
-    pub async fn flush_to(&self, target: u64) -> Result<(), ErrorBody> {
-        let _turn = self.writer.lock().await;
-        let total = {
-            let t = self.totals();
-            if t.written >= target {
-                return Ok(());
-            }
-            t.total
+    fn kv(
+        &mut self,
+        now: Time,
+        out: &mut Outbox<KvCounterOut>,
+        req: KvRequest<String, u64>,
+        call: Call,
+    ) -> bool {
+        let sent = self.calls.call(
+            out,
+            now,
+            KvService::Seq.node_id(),
+            KvCounterOut::Kv(req),
+            KV_TIMEOUT,
+            call,
+        );
+        sent.is_ok()
+    }
+
+    /// Writes the current total when the store lacks it and no write is in flight.
+    fn write_total(&mut self, now: Time, out: &mut Outbox<KvCounterOut>) {
+        if self.writing.is_some() || self.written >= self.total {
+            return;
+        }
+        let total = self.total;
+        let req = KvRequest::Write {
+            key: counter_key(&self.me),
+            value: total,
         };
-        self.kv
-            .write(&counter_key(&self.me), &total)
-            .await
-            .map_err(|e| ErrorBody::new(ErrorCode::Crash, e.to_string()))?;
-        let mut t = self.totals();
-        t.written = t.written.max(total);
-        Ok(())
-    }
-
-    /// Rewrites the total if the store is behind (called periodically).
-    pub async fn flush(&self) {
-        let target = self.local_total();
-        if let Err(e) = self.flush_to(target).await {
-            tracing::debug!(error = %e, "periodic counter flush failed");
+        if self.kv(now, out, req, Call::Total(total)) {
+            self.writing = Some(total);
+            self.next_flush = None;
+        } else {
+            self.next_flush = Some(now + FLUSH_PERIOD);
         }
     }
 
-    async fn add(&self, delta: u64) -> Answer<CounterOut> {
+    fn add(&mut self, now: Time, origin: Origin, delta: u64, out: &mut Outbox<KvCounterOut>) {
         if delta == 0 {
-            return Ok(Some(CounterOut::AddOk));
+            out.reply(&origin, KvCounterOut::Node(CounterOut::AddOk));
+            return;
         }
-        let target = {
-            let mut t = self.totals();
-            let Some(n) = t.total.checked_add(delta) else {
-                return Err(ErrorBody::new(ErrorCode::Abort, "counter would overflow"));
-            };
-            t.total = n;
-            n
+        let Some(total) = self.total.checked_add(delta) else {
+            out.reply_error(
+                &origin,
+                ErrorBody::new(ErrorCode::Abort, "counter would overflow"),
+            );
+            return;
         };
-        self.flush_to(target).await?;
-        Ok(Some(CounterOut::AddOk))
+        self.total = total;
+        self.waiting.push((origin, total));
+        self.write_total(now, out);
     }
 
-    async fn read(&self) -> Answer<CounterOut> {
-        let fence = self.fence.fetch_add(1, Ordering::Relaxed);
-        self.kv
-            .write(&fence_key(&self.me), &fence)
-            .await
-            .map_err(|e| ErrorBody::new(ErrorCode::Crash, format!("fence: {e}")))?;
-        // Peer keys are read concurrently; each read is issued after the fence completed.
-        let mut reads = tokio::task::JoinSet::new();
-        for p in &self.peers {
-            let kv = self.kv.clone();
-            let key = counter_key(p);
-            reads.spawn(async move { kv.read_opt::<String, u64>(&key).await });
+    /// The write of `total` ended: answer the adds it covered.
+    fn total_written(
+        &mut self,
+        now: Time,
+        total: u64,
+        result: Result<(), KvError>,
+        out: &mut Outbox<KvCounterOut>,
+    ) {
+        self.writing = None;
+        match result {
+            Ok(()) => self.written = self.written.max(total),
+            Err(e) => {
+                tracing::debug!(error = %e, total, "counter write failed");
+                self.next_flush = Some(now + FLUSH_PERIOD);
+            }
         }
-        let mut sum = self.local_total();
-        while let Some(done) = reads.join_next().await {
-            let v = done
-                .map_err(|e| ErrorBody::new(ErrorCode::Crash, format!("read task: {e}")))?
-                .map_err(|e| ErrorBody::new(ErrorCode::Crash, format!("read: {e}")))?;
-            sum = sum.saturating_add(v.unwrap_or(0));
+        let written = self.written;
+        let failed = ErrorBody::new(ErrorCode::Crash, "store write failed");
+        self.waiting.retain(|(origin, target)| {
+            if *target <= written {
+                out.reply(origin, KvCounterOut::Node(CounterOut::AddOk));
+            } else if *target <= total {
+                out.reply_error(origin, failed.clone());
+            } else {
+                return true;
+            }
+            false
+        });
+        if self.next_flush.is_none() {
+            self.write_total(now, out);
         }
-        Ok(Some(CounterOut::ReadOk { value: sum }))
     }
-}
 
-impl Handler for KvCounter {
-    type Request = CounterIn;
-    type Response = CounterOut;
+    fn read(&mut self, now: Time, origin: Origin, out: &mut Outbox<KvCounterOut>) {
+        if self.reads.len() >= MAX_READS {
+            out.reply_error(
+                &origin,
+                ErrorBody::new(ErrorCode::TemporarilyUnavailable, "too many reads"),
+            );
+            return;
+        }
+        let id = self.next_read;
+        self.next_read += 1;
+        self.fence += 1;
+        let req = KvRequest::Write {
+            key: fence_key(&self.me),
+            value: self.fence,
+        };
+        if !self.kv(now, out, req, Call::Fence(id)) {
+            out.reply_error(
+                &origin,
+                ErrorBody::new(ErrorCode::TemporarilyUnavailable, "too many calls"),
+            );
+            return;
+        }
+        self.reads.insert(
+            id,
+            ReadState {
+                origin,
+                pending: 0,
+                sum: 0,
+            },
+        );
+    }
 
-    async fn handle(&self, _node: &Node, msg: Incoming<CounterIn>) -> Answer<CounterOut> {
-        match msg.body {
-            CounterIn::Add { delta } => self.add(delta).await,
-            CounterIn::Read => self.read().await,
-            CounterIn::Gossip { .. } => Err(ErrorBody::new(
-                ErrorCode::NotSupported,
-                "gossip is not used in kv mode",
-            )),
-            CounterIn::Error(e) => {
-                tracing::warn!(error = %e, src = %msg.origin.src, "unexpected error message");
-                Ok(None)
+    /// One step of read `id`: the fence is written (start the peer reads), or a peer's
+    /// value came.
+    fn read_step(
+        &mut self,
+        now: Time,
+        id: u64,
+        call: Call,
+        result: Result<Option<u64>, KvError>,
+        out: &mut Outbox<KvCounterOut>,
+    ) {
+        if !self.reads.contains_key(&id) {
+            return;
+        }
+        let value = match result {
+            Ok(v) => v,
+            Err(e) => return self.fail_read(id, &e, out),
+        };
+        match call {
+            Call::Fence(_) => {
+                // Every peer read starts after the fence; the own total is taken now.
+                let peers = self.peers.clone();
+                if let Some(state) = self.reads.get_mut(&id) {
+                    state.sum = self.total;
+                    state.pending = peers.len();
+                }
+                for p in peers {
+                    let req = KvRequest::Read {
+                        key: counter_key(&p),
+                    };
+                    if !self.kv(now, out, req, Call::Peer(id)) {
+                        return self.fail_read(id, &KvError::Overloaded, out);
+                    }
+                }
+            }
+            Call::Peer(_) => {
+                if let Some(state) = self.reads.get_mut(&id) {
+                    state.sum = state.sum.saturating_add(value.unwrap_or(0));
+                    state.pending = state.pending.saturating_sub(1);
+                }
+            }
+            Call::Total(_) => return,
+        }
+        if self.reads.get(&id).is_some_and(|s| s.pending == 0) {
+            if let Some(state) = self.reads.remove(&id) {
+                let value = state.sum;
+                out.reply(
+                    &state.origin,
+                    KvCounterOut::Node(CounterOut::ReadOk { value }),
+                );
+            }
+        }
+    }
+
+    /// Ends read `id` with error 13 (crash: the read may be retried; it changed nothing);
+    /// its other calls' answers then find no read and are dropped.
+    fn fail_read(&mut self, id: u64, error: &KvError, out: &mut Outbox<KvCounterOut>) {
+        if let Some(state) = self.reads.remove(&id) {
+            let body = ErrorBody::new(ErrorCode::Crash, format!("read: {error}"));
+            out.reply_error(&state.origin, body);
+        }
+    }
+
+    /// A call ended with `result` (`Ok(value)` for `read_ok`, `Ok(None)` for `write_ok` or a
+    /// missing key).
+    fn call_ended(
+        &mut self,
+        now: Time,
+        call: Call,
+        result: Result<Option<u64>, KvError>,
+        out: &mut Outbox<KvCounterOut>,
+    ) {
+        match call {
+            Call::Total(total) => self.total_written(now, total, result.map(|_| ()), out),
+            Call::Fence(id) | Call::Peer(id) => {
+                let result = match result {
+                    Err(KvError::KeyDoesNotExist) if matches!(call, Call::Peer(_)) => Ok(None),
+                    other => other,
+                };
+                self.read_step(now, id, call, result, out);
             }
         }
     }
 }
 
-/// Builds the handler and starts its periodic flush.
-pub fn start(node: &Node, fence_base: u64) -> std::sync::Arc<KvCounter> {
-    let counter = std::sync::Arc::new(KvCounter::new(node, fence_base));
-    let c = std::sync::Arc::clone(&counter);
-    node.spawn_every(FLUSH_PERIOD, move |_node| {
-        let c = std::sync::Arc::clone(&c);
-        async move { c.flush().await }
-    });
-    counter
+impl Machine for KvCounter {
+    type In = CounterIn;
+    type Out = KvCounterOut;
+
+    /// Adds at most one reply per waiting client, plus one store call per peer.
+    fn on_message(&mut self, now: Time, msg: Incoming<CounterIn>, out: &mut Outbox<KvCounterOut>) {
+        let result = match msg.body {
+            CounterIn::Add { delta } => return self.add(now, msg.origin, delta, out),
+            CounterIn::Read => return self.read(now, msg.origin, out),
+            CounterIn::Gossip { .. } => {
+                let e = ErrorBody::new(ErrorCode::NotSupported, "gossip is not used in kv mode");
+                return out.reply_error(&msg.origin, e);
+            }
+            CounterIn::ReadOk { value } => Ok(Some(value)),
+            CounterIn::WriteOk => Ok(None),
+            CounterIn::Error(e) => Err(KvError::from_reply(e)),
+        };
+        let Some(call) = msg.in_reply_to.and_then(|id| self.calls.complete(id)) else {
+            tracing::debug!(src = %msg.origin.src, "late or unmatched store reply dropped");
+            return;
+        };
+        self.call_ended(now, call, result, out);
+    }
+
+    fn on_timeout(&mut self, now: Time, out: &mut Outbox<KvCounterOut>) {
+        while let Some((_, call)) = self.calls.expire(now) {
+            self.call_ended(now, call, Err(KvError::Timeout), out);
+        }
+        if self.next_flush.is_some_and(|t| t <= now) {
+            self.next_flush = None;
+            self.write_total(now, out);
+        }
+    }
+
+    fn poll_timeout(&self) -> Option<Time> {
+        [self.calls.next_deadline(), self.next_flush]
+            .into_iter()
+            .flatten()
+            .min()
+    }
 }
+
+#[cfg(test)]
+mod tests;

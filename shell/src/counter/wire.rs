@@ -1,10 +1,9 @@
-//! Messages of the g-counter workload and of counter gossip.
+//! Messages of the g-counter workload, of counter gossip, and of the `seq-kv` calls.
 
 use std::collections::BTreeMap;
 
+use glomers_node::ErrorBody;
 use serde::{Deserialize, Serialize};
-
-use crate::error::ErrorBody;
 
 /// Messages a counter node accepts.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -17,16 +16,24 @@ pub enum CounterIn {
     },
     /// Client: read the current total.
     Read,
-    /// Peer (CRDT mode): the sender's full per-node totals.
+    /// Peer (CRDT mode): the sender's per-node totals.
     Gossip {
         /// Per-node contribution, keyed by node id.
         counts: BTreeMap<String, u64>,
     },
-    /// An error reply (not expected; logged).
+    /// `seq-kv` (kv mode): a read's answer.
+    ReadOk {
+        /// The stored total.
+        value: u64,
+    },
+    /// `seq-kv` (kv mode): a write's answer.
+    WriteOk,
+    /// An error reply (kv mode: from `seq-kv`).
     Error(ErrorBody),
 }
 
-/// Messages a counter node sends.
+/// Messages a counter node sends to clients and peers (kv mode adds its `seq-kv` calls, see
+/// `super::kv::KvCounterOut`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum CounterOut {
@@ -37,7 +44,7 @@ pub enum CounterOut {
         /// The total.
         value: u64,
     },
-    /// Peer (CRDT mode): full per-node totals.
+    /// Peer (CRDT mode): per-node totals.
     Gossip {
         /// Per-node contribution, keyed by node id.
         counts: BTreeMap<String, u64>,

@@ -5,14 +5,14 @@
 
 use std::collections::BTreeMap;
 
-/// Keys stamped with the version of their latest change.
+/// Keys stamped with the version of their latest change. The versions come from the
+/// caller (the replicator's version counter), so marks and acknowledgements speak of one
+/// sequence.
 ///
-/// Invariants: `version` is the highest version handed out (0 before any change); every
-/// key appears exactly once in `by_key` and once in `by_version`, under its latest
-/// version; memory is one entry per distinct key ever touched.
+/// Invariants: every key appears exactly once in `by_key` and once in `by_version`, under
+/// its latest version; memory is one entry per distinct key ever touched.
 #[derive(Debug, Default, Clone)]
 pub struct ChangeIndex {
-    version: u64,
     by_key: BTreeMap<String, u64>,
     by_version: BTreeMap<u64, String>,
 }
@@ -23,15 +23,8 @@ impl ChangeIndex {
         Self::default()
     }
 
-    /// The highest version handed out so far.
-    pub fn version(&self) -> u64 {
-        self.version
-    }
-
-    /// Records a change of `key`: it gets a fresh version, greater than every earlier one.
-    pub fn touch(&mut self, key: &str) {
-        self.version += 1;
-        let version = self.version;
+    /// Records a change of `key` at `version` (greater than every version given before).
+    pub fn touch(&mut self, key: &str, version: u64) {
         match self.by_key.get_mut(key) {
             Some(old) => {
                 self.by_version.remove(old);
@@ -59,12 +52,11 @@ mod tests {
     #[test]
     fn reports_only_keys_changed_after_a_version() {
         let mut index = ChangeIndex::new();
-        index.touch("a");
-        index.touch("b");
-        let after_b = index.version();
-        index.touch("a");
-        index.touch("c");
-        assert_eq!(index.version(), 4);
+        index.touch("a", 1);
+        index.touch("b", 2);
+        let after_b = 2;
+        index.touch("a", 3);
+        index.touch("c", 4);
         let changed: Vec<&str> = index.changed_since(after_b).collect();
         assert_eq!(changed, vec!["a", "c"]);
         let all: Vec<&str> = index.changed_since(0).collect();

@@ -1,46 +1,47 @@
-//! Replicating nodes on the runtime's [`Machine`] trait: a sans-IO node that answers
-//! client requests at once and sends replication batches to its peers on a tick. The kafka
-//! and txn nodes are both of this shape; [`ReplicaMachine`] is the one adapter for both.
+//! Replicating nodes: a sans-IO node that answers client requests at once and replicates
+//! its own entries to its peers in batches ([`Replicator`]). The kafka and txn nodes are
+//! both of this shape; [`ReplicaMachine`] is the one adapter that puts either on the node
+//! contract.
 
 use std::fmt;
-use std::time::Duration;
 
+use glomers_node::{ErrorBody, ErrorCode, Incoming, Machine, Outbox, Start, Time};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::error::{ErrorBody, ErrorCode};
-use crate::inbox::NodeInfo;
-use crate::machine::{Machine, Outbox};
-use crate::protocol::Incoming;
+mod replicator;
+
+pub use replicator::{
+    Accept, BacklogFull, Batch, Header, ReplicaConfig, Replicator, MAX_PEERS, MAX_RETRANSMIT,
+};
 
 /// A node logic that [`ReplicaMachine`] can drive.
 pub trait ReplicaNode: Sized {
     /// Tuning of the node.
     type Config: Clone;
     /// Every body the node accepts: client requests and peer batches.
-    type Request: DeserializeOwned + Serialize + Send + 'static;
+    type Request: DeserializeOwned + Serialize;
     /// Replies to client requests.
     type Reply: Serialize;
     /// Why a client request was refused (every refusal is definite).
     type Refusal: fmt::Display;
-    /// One replication batch for one peer.
-    type Batch;
     /// Why a node could not be built from its identity.
     type NewError: fmt::Display;
 
-    /// A node called `id` among `ids`.
-    fn new(id: &str, ids: &[String], config: Self::Config) -> Result<Self, Self::NewError>;
+    /// The node `start.info.id` among `start.info.ids`, started at `start.now`.
+    fn new(start: &Start<'_>, config: Self::Config) -> Result<Self, Self::NewError>;
     /// Handles one body from `src`; `Some` answers a client request, `None` a peer batch.
     fn handle(
         &mut self,
-        now_ms: u64,
+        now: Time,
         src: &str,
         request: Self::Request,
     ) -> Option<Result<Self::Reply, Self::Refusal>>;
-    /// Adds at most one `(peer, batch)` per peer.
-    fn on_tick(&mut self, now_ms: u64, out: &mut Vec<(String, Self::Batch)>);
-    /// The request that carries `batch` to a peer.
-    fn replicate(batch: Self::Batch) -> Self::Request;
+    /// The batches due at `now`, as `(peer, request carrying the batch)`: at most one per
+    /// peer.
+    fn due(&mut self, now: Time, out: &mut Vec<(String, Self::Request)>);
+    /// When [`ReplicaNode::due`] should next run.
+    fn poll_timeout(&self) -> Option<Time>;
     /// The Maelstrom error code of a refusal.
     fn refusal_code(refusal: &Self::Refusal) -> ErrorCode;
 }
@@ -55,26 +56,35 @@ pub enum ReplicaOut<R, Q> {
     Peer(Q),
 }
 
-/// A [`ReplicaNode`] driven by the runtime: requests are answered at once, replication
-/// batches go out on every tick of `tick`.
-#[derive(Debug, Clone)]
-pub struct ReplicaMachine<N> {
+/// A [`ReplicaNode`] on the node contract: requests are answered at once, batches go out
+/// when the node's replicator says they are due.
+pub struct ReplicaMachine<N: ReplicaNode> {
     node: N,
-    tick: Duration,
+    /// Reused between timeouts: the batches one `due` produced.
+    batches: Vec<(String, N::Request)>,
 }
 
 impl<N: ReplicaNode> ReplicaMachine<N> {
     /// Builds the node for the identity from `init`. An `init` whose node list lacks the
     /// node's own id is logged and the id appended, so the node still serves clients.
-    pub fn from_info(info: &NodeInfo, config: N::Config, tick: Duration) -> Self {
-        let node = N::new(&info.id, &info.ids, config.clone()).unwrap_or_else(|error| {
+    pub fn new(start: &Start<'_>, config: N::Config) -> Self {
+        let node = N::new(start, config.clone()).unwrap_or_else(|error| {
             tracing::error!(%error, "init without own id in node_ids; appending it");
-            let mut ids = info.ids.clone();
-            ids.push(info.id.clone());
-            N::new(&info.id, &ids, config)
-                .unwrap_or_else(|_| unreachable!("own id appended to the list"))
+            let mut info = start.info.clone();
+            info.ids.push(info.id.clone());
+            let start = Start {
+                info: &info,
+                ..*start
+            };
+            match N::new(&start, config) {
+                Ok(node) => node,
+                Err(e) => unreachable!("own id appended to the list, yet: {e}"),
+            }
         });
-        Self { node, tick }
+        Self {
+            node,
+            batches: Vec::new(),
+        }
     }
 
     /// The node logic, for inspection.
@@ -92,8 +102,9 @@ impl<N: ReplicaNode> Machine for ReplicaMachine<N> {
     type In = N::Request;
     type Out = ReplicaOut<N::Reply, N::Request>;
 
-    fn on_message(&mut self, now_ms: u64, msg: Incoming<N::Request>, out: &mut Outbox<Self::Out>) {
-        match self.node.handle(now_ms, &msg.origin.src, msg.body) {
+    /// Adds at most one reply.
+    fn on_message(&mut self, now: Time, msg: Incoming<N::Request>, out: &mut Outbox<Self::Out>) {
+        match self.node.handle(now, &msg.origin.src, msg.body) {
             None => {}
             Some(Ok(reply)) => out.reply(&msg.origin, ReplicaOut::Reply(reply)),
             Some(Err(refusal)) => out.reply_error(&msg.origin, refusal_error::<N>(&refusal)),
@@ -101,18 +112,94 @@ impl<N: ReplicaNode> Machine for ReplicaMachine<N> {
     }
 
     /// Adds at most one batch per peer.
-    fn on_tick(&mut self, now_ms: u64, out: &mut Outbox<Self::Out>) {
-        let mut batches = Vec::new();
-        self.node.on_tick(now_ms, &mut batches);
-        for (dest, batch) in batches {
-            out.send(dest, ReplicaOut::Peer(N::replicate(batch)));
+    fn on_timeout(&mut self, now: Time, out: &mut Outbox<Self::Out>) {
+        self.node.due(now, &mut self.batches);
+        for (dest, batch) in self.batches.drain(..) {
+            out.send(dest, ReplicaOut::Peer(batch));
         }
     }
 
-    fn tick_interval(&self) -> Option<Duration> {
-        Some(self.tick)
+    fn poll_timeout(&self) -> Option<Time> {
+        self.node.poll_timeout()
     }
 }
 
+/// Test support: replicating machines wired to each other in-process.
 #[cfg(test)]
-pub(crate) mod sim;
+pub(crate) mod testkit {
+    use std::time::Duration;
+
+    use glomers_node::codec::deliver_as;
+    use glomers_node::{Machine, NodeInfo, Outbox, Start, Time};
+    use serde::Serialize;
+
+    /// `Start` of node `id` among `ids`, at time zero.
+    pub fn info(id: &str, ids: &[&str]) -> NodeInfo {
+        NodeInfo {
+            id: id.into(),
+            ids: ids.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    /// A start for `info` at time zero with a fixed seed.
+    pub fn start(info: &NodeInfo) -> Start<'_> {
+        Start {
+            info,
+            now: Time::ZERO,
+            unix_ms: 0,
+            seed: 7,
+        }
+    }
+
+    /// Runs nodes `n0..` from `from` until `until` in steps of `step`: each step runs every
+    /// node's due timeout and delivers what the nodes sent to each other at once, through
+    /// the wire encoding, except what `lose(src, dest)` drops. Client-bound messages are
+    /// dropped. Returns the number of peer messages sent.
+    pub fn exchange<M>(
+        nodes: &mut [M],
+        from: Time,
+        until: Time,
+        step: Duration,
+        lose: &dyn Fn(&str, &str) -> bool,
+    ) -> usize
+    where
+        M: Machine,
+        M::Out: Serialize,
+    {
+        let mut sent = 0;
+        let mut now = from;
+        let mut out = Outbox::new();
+        while now <= until {
+            let mut flight = Vec::new();
+            for (i, n) in nodes.iter_mut().enumerate() {
+                if n.poll_timeout().is_some_and(|t| t <= now) {
+                    n.on_timeout(now, &mut out);
+                }
+                flight.extend(out.drain().map(|m| (format!("n{i}"), m)));
+            }
+            while !flight.is_empty() {
+                let mut next = Vec::new();
+                for (src, m) in flight {
+                    if !m.dest.starts_with('n') {
+                        continue;
+                    }
+                    sent += 1;
+                    if lose(&src, &m.dest) {
+                        continue;
+                    }
+                    let Ok(to) = m.dest[1..].parse::<usize>() else {
+                        continue;
+                    };
+                    let Ok(msg) = deliver_as::<_, M::In>(&src, &m) else {
+                        panic!("a peer message did not decode: {m:?}", m = m.dest)
+                    };
+                    nodes[to].on_message(now, msg, &mut out);
+                    next.extend(out.drain().map(|o| (m.dest.to_string(), o)));
+                }
+                flight = next;
+            }
+            now += step;
+        }
+        sent
+    }
+}

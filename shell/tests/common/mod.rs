@@ -2,8 +2,6 @@
 
 #![allow(dead_code)]
 
-pub mod cluster;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};

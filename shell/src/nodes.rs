@@ -1,0 +1,338 @@
+//! Every glomers node program by name: its flags, and how it builds its node. The
+//! binaries run these on the process driver ([`main`]); the harness's simulator builds the
+//! very same nodes in-process ([`build`]), from the same command line.
+//!
+//! Flags: each also reads an environment variable when absent (a flag wins); an invalid
+//! value stops the binary at start with a usage error on stderr (exit 2), and makes
+//! [`build`] return the same error.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+use glomers_flake::{Flake, NodeIndex};
+use glomers_node::{LineMachine, Runtime, Start};
+
+use crate::broadcast::{BroadcastConfig, BroadcastNode, Mode as BroadcastMode};
+use crate::counter::{self, crdt::CrdtCounter, kv::KvCounter, Mode as CounterMode, MODE_ENV};
+use crate::echo::Echo;
+use crate::kafka::{KafkaConfig, KafkaMachine};
+use crate::txn::{Isolation, TxnConfig, TxnMachine};
+use crate::unique::{node_index, UniqueIds, MAX_LEAD_MS};
+use crate::{driver, logging};
+
+/// The programs: the binaries' names.
+pub const NAMES: [&str; 6] = [
+    "echo",
+    "unique-ids",
+    "broadcast",
+    "g-counter",
+    "kafka",
+    "txn",
+];
+
+/// Why a node could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// No program has this name.
+    #[error("no node program {0:?} (known: {known})", known = NAMES.join(", "))]
+    Unknown(String),
+    /// The flags did not parse.
+    #[error(transparent)]
+    Args(#[from] clap::Error),
+}
+
+/// The node of program `name` with flags `args` (without the program name), behind the
+/// wire: the wall clock reads `epoch_unix_ms` at its `Time::ZERO`, and `seed` is its
+/// randomness.
+pub fn build(
+    name: &str,
+    args: &[String],
+    epoch_unix_ms: u64,
+    seed: u64,
+) -> Result<Box<dyn LineMachine>, BuildError> {
+    let argv = std::iter::once(name.to_owned()).chain(args.iter().cloned());
+    let node: Box<dyn LineMachine> = match name {
+        "echo" => boxed(|_| Echo, epoch_unix_ms, seed),
+        "unique-ids" => boxed(unique_ids, epoch_unix_ms, seed),
+        "broadcast" => {
+            let config = BroadcastArgs::try_parse_from(argv)?.config();
+            boxed(move |s| broadcast(config, s), epoch_unix_ms, seed)
+        }
+        "g-counter" => match CounterArgs::try_parse_from(argv)?.mode {
+            CounterMode::Kv => boxed(
+                |s| KvCounter::new(s.info, fence_base(&s)),
+                epoch_unix_ms,
+                seed,
+            ),
+            CounterMode::Crdt => boxed(|s| CrdtCounter::new(s.info, s.now), epoch_unix_ms, seed),
+        },
+        "kafka" => {
+            let config = KafkaArgs::try_parse_from(argv)?.config();
+            boxed(move |s| KafkaMachine::new(&s, config), epoch_unix_ms, seed)
+        }
+        "txn" => {
+            let config = TxnArgs::try_parse_from(argv)?.config();
+            boxed(move |s| TxnMachine::new(&s, config), epoch_unix_ms, seed)
+        }
+        other => return Err(BuildError::Unknown(other.to_owned())),
+    };
+    Ok(node)
+}
+
+/// The entry point of binary `name`: logs to stderr, parses the process's flags, and runs
+/// the node on stdin and stdout until end of input.
+pub fn main(name: &str) -> ExitCode {
+    logging::init();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    driver::run(
+        |epoch_unix_ms, seed| match build(name, &args, epoch_unix_ms, seed) {
+            Ok(node) => {
+                tracing::info!(node = name, ?args, "starting");
+                node
+            }
+            Err(BuildError::Args(e)) => e.exit(),
+            Err(e) => {
+                eprintln!("{e}");
+                std::process::exit(2)
+            }
+        },
+    );
+    ExitCode::SUCCESS
+}
+
+fn boxed<M, F>(make: F, epoch_unix_ms: u64, seed: u64) -> Box<dyn LineMachine>
+where
+    M: glomers_node::Machine + 'static,
+    F: FnOnce(Start<'_>) -> M + 'static,
+{
+    Box::new(Runtime::new(make, epoch_unix_ms, seed))
+}
+
+/// Challenge 2: ids from the core flake generator (logical milliseconds, node index,
+/// per-millisecond sequence) on the wall clock.
+fn unique_ids(start: Start<'_>) -> UniqueIds<Flake> {
+    let index = node_index(&start.info.id, &start.info.ids).unwrap_or_else(|e| {
+        // Only for an init whose ids are neither `nN` names nor contain this node: ids may
+        // then collide with the node of index 0. Keep serving, loudly.
+        tracing::error!(error = %e, "no node index; using 0");
+        NodeIndex::MIN
+    });
+    UniqueIds::new(
+        Flake::with_max_lead(index, MAX_LEAD_MS),
+        start.epoch_unix_ms(),
+    )
+}
+
+/// Challenges 3a-3e: flush instants are aligned to the wall clock, which all nodes of a
+/// host (or of the simulator) share.
+fn broadcast(config: BroadcastConfig, start: Start<'_>) -> BroadcastNode {
+    BroadcastNode::new(
+        &start.info.id,
+        &start.info.ids,
+        config,
+        start.epoch_unix_ms(),
+        start.seed,
+    )
+}
+
+/// Fence values must never repeat, even across restarts: they start from the wall clock,
+/// in microseconds.
+fn fence_base(start: &Start<'_>) -> u64 {
+    start.unix_ms.saturating_mul(1000)
+}
+
+/// Broadcast node for Maelstrom's broadcast workload (challenges 3a-3e).
+#[derive(Debug, Parser)]
+#[command(name = "broadcast", version, about)]
+struct BroadcastArgs {
+    /// Trade-off preset: latency, balanced or messages.
+    #[arg(long, env = "GLOMERS_BROADCAST_MODE", default_value = "balanced")]
+    mode: BroadcastMode,
+    /// Hub delivery batch interval in ms (0 = at once).
+    #[arg(long, env = "GLOMERS_BROADCAST_INTERVAL_MS")]
+    interval_ms: Option<u64>,
+    /// Origin-to-hub batch interval in ms (0 = at once).
+    #[arg(long, env = "GLOMERS_BROADCAST_LEAF_INTERVAL_MS")]
+    leaf_interval_ms: Option<u64>,
+    /// Number of hub candidates (0 = every node delivers its own values).
+    #[arg(long, env = "GLOMERS_BROADCAST_HUBS")]
+    hubs: Option<usize>,
+    /// Peers sent a digest per anti-entropy round.
+    #[arg(long, env = "GLOMERS_BROADCAST_FANOUT")]
+    fanout: Option<usize>,
+    /// Piggyback digests on delivery batches (true/false).
+    #[arg(long, env = "GLOMERS_BROADCAST_PIGGYBACK")]
+    piggyback_digests: Option<bool>,
+    /// Anti-entropy period in ms.
+    #[arg(long, env = "GLOMERS_BROADCAST_DIGEST_MS", value_parser = clap::value_parser!(u64).range(1..))]
+    digest_ms: Option<u64>,
+    /// Time normal dissemination may take, in ms (gates digests and repairs).
+    #[arg(long, env = "GLOMERS_BROADCAST_SETTLE_MS")]
+    settle_ms: Option<u64>,
+    /// Hub flush phase after the origin flush, in ms.
+    #[arg(long, env = "GLOMERS_BROADCAST_HUB_PHASE_MS")]
+    hub_phase_ms: Option<u64>,
+    /// Expected one-way latency in ms (hub failover timeout).
+    #[arg(long, env = "GLOMERS_BROADCAST_HOP_MS")]
+    hop_ms: Option<u64>,
+}
+
+impl BroadcastArgs {
+    /// The mode's preset with every flag given applied over it.
+    fn config(&self) -> BroadcastConfig {
+        let mut c = BroadcastConfig::for_mode(self.mode);
+        let set = |slot: &mut u64, v: Option<u64>| {
+            if let Some(v) = v {
+                *slot = v;
+            }
+        };
+        set(&mut c.interval_ms, self.interval_ms);
+        set(&mut c.leaf_interval_ms, self.leaf_interval_ms);
+        set(&mut c.digest_ms, self.digest_ms);
+        set(&mut c.settle_ms, self.settle_ms);
+        set(&mut c.hub_phase_ms, self.hub_phase_ms);
+        set(&mut c.hop_ms, self.hop_ms);
+        c.hubs = self.hubs.unwrap_or(c.hubs);
+        c.fanout = self.fanout.unwrap_or(c.fanout);
+        c.piggyback_digests = self.piggyback_digests.unwrap_or(c.piggyback_digests);
+        c
+    }
+}
+
+/// Grow-only counter node for the Maelstrom g-counter workload (challenge 4); see
+/// [`crate::counter`] for both designs and why their final reads are exact.
+#[derive(Debug, Parser)]
+#[command(name = "g-counter", version, about)]
+struct CounterArgs {
+    /// `kv` (seq-kv, default) or `crdt` (gossiped G-counter, no store).
+    #[arg(long, env = MODE_ENV, default_value = "kv")]
+    mode: counter::Mode,
+}
+
+/// Kafka-style log node for Maelstrom's `kafka` workload (challenges 5a-5c). With 2 nodes
+/// and about 1000 client operations per second a node sends at most 1000/tick batches per
+/// second to its one peer, so at most `2·1000/tick/1000` = 0.2 server messages per
+/// operation at the default tick (0.4 at 5 ms).
+#[derive(Debug, Parser)]
+#[command(name = "kafka", version, about)]
+struct KafkaArgs {
+    /// Replication tick in milliseconds.
+    #[arg(long, env = "GLOMERS_KAFKA_TICK_MS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    tick_ms: u64,
+    /// First retransmission delay towards a peer that stopped acknowledging, in ms.
+    #[arg(long, env = "GLOMERS_KAFKA_RETRANSMIT_MS", default_value_t = 200,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    retransmit_ms: u64,
+}
+
+impl KafkaArgs {
+    fn config(&self) -> KafkaConfig {
+        let mut c = KafkaConfig::default();
+        c.replica.tick = Duration::from_millis(self.tick_ms);
+        c.replica.retransmit = Duration::from_millis(self.retransmit_ms);
+        c
+    }
+}
+
+/// Isolation level names on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Level {
+    /// Writes visible as they are made (still atomic per transaction here).
+    ReadUncommitted,
+    /// Writes buffered and published at commit.
+    ReadCommitted,
+}
+
+/// Totally-available transaction node for Maelstrom's `txn-rw-register` workload
+/// (challenges 6a-6c). With 2 nodes and about 1000 transactions per second a node sends
+/// at most 1000/tick batches per second, so at most `2·1000/tick/1000` = 0.1 server
+/// messages per operation at the default tick.
+#[derive(Debug, Parser)]
+#[command(name = "txn", version, about)]
+struct TxnArgs {
+    /// Isolation level.
+    #[arg(long, env = "GLOMERS_TXN_ISOLATION", value_enum, default_value_t = Level::ReadCommitted)]
+    isolation: Level,
+    /// Replication tick in milliseconds.
+    #[arg(long, env = "GLOMERS_TXN_TICK_MS", default_value_t = 20,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    tick_ms: u64,
+    /// First retransmission delay towards a peer that stopped acknowledging, in ms.
+    #[arg(long, env = "GLOMERS_TXN_RETRANSMIT_MS", default_value_t = 200,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    retransmit_ms: u64,
+}
+
+impl TxnArgs {
+    fn config(&self) -> TxnConfig {
+        let mut c = TxnConfig {
+            isolation: match self.isolation {
+                Level::ReadUncommitted => Isolation::ReadUncommitted,
+                Level::ReadCommitted => Isolation::ReadCommitted,
+            },
+            ..TxnConfig::default()
+        };
+        c.replica.tick = Duration::from_millis(self.tick_ms);
+        c.replica.retransmit = Duration::from_millis(self.retransmit_ms);
+        c
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use glomers_node::Time;
+
+    #[test]
+    fn every_program_builds_and_answers_init() {
+        for name in NAMES {
+            let mut node = build(name, &[], 1_700_000_000_000, 1).expect("builds");
+            let init = r#"{"src":"c0","dest":"n0","body":{"type":"init","msg_id":1,"node_id":"n0","node_ids":["n0","n1"]}}"#;
+            node.handle_line(Time::ZERO, init.as_bytes());
+            let out = String::from_utf8(std::mem::take(node.output())).expect("UTF-8");
+            assert!(out.contains(r#""type":"init_ok""#), "{name}: {out}");
+        }
+    }
+
+    #[test]
+    fn flags_parse_and_bad_ones_are_refused() {
+        let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(build(
+            "broadcast",
+            &args(&["--mode", "latency", "--hubs", "2"]),
+            0,
+            0
+        )
+        .is_ok());
+        assert!(matches!(
+            build("broadcast", &args(&["--mode", "fast"]), 0, 0),
+            Err(BuildError::Args(_))
+        ));
+        assert!(matches!(
+            build("kafka", &args(&["--tick-ms", "0"]), 0, 0),
+            Err(BuildError::Args(_))
+        ));
+        assert!(build("txn", &args(&["--isolation", "read-uncommitted"]), 0, 0).is_ok());
+        assert!(build("g-counter", &args(&["--mode", "crdt"]), 0, 0).is_ok());
+        assert!(matches!(
+            build("lin-kv", &[], 0, 0),
+            Err(BuildError::Unknown(_))
+        ));
+        let c = BroadcastArgs::try_parse_from([
+            "broadcast",
+            "--mode",
+            "messages",
+            "--interval-ms",
+            "250",
+        ])
+        .expect("parses")
+        .config();
+        assert_eq!(
+            (c.interval_ms, c.leaf_interval_ms),
+            (250, 500),
+            "flags over the preset"
+        );
+    }
+}

@@ -1,0 +1,103 @@
+//! The txn node through the node contract: replies, replication over the wire encoding,
+//! retransmission after loss, refusals.
+
+use super::*;
+use crate::replica::testkit::{exchange, info, start};
+use crate::replica::{refusal_error, ReplicaMachine};
+use crate::txn::TxnMachine;
+use glomers_node::codec::body_value;
+use glomers_node::{Incoming, Machine, Origin, Outbox};
+use serde_json::json;
+
+fn machine(id: &str) -> TxnMachine {
+    let info = info(id, &["n0", "n1"]);
+    ReplicaMachine::new(&start(&info), TxnConfig::default())
+}
+
+fn txn(msg_id: u64, ops: Vec<MicroOp>) -> Incoming<TxnRequest> {
+    Incoming {
+        origin: Origin {
+            src: "c2".into(),
+            msg_id: Some(msg_id),
+        },
+        in_reply_to: None,
+        body: TxnRequest::Txn { txn: ops },
+    }
+}
+
+#[test]
+fn transactions_replicate_through_the_wire_encoding_and_the_node_then_sleeps() {
+    let mut nodes = [machine("n0"), machine("n1")];
+    let mut out = Outbox::new();
+    assert_eq!(nodes[0].poll_timeout(), None, "an idle node does not wake");
+    nodes[0].on_message(
+        Time::from_millis(3),
+        txn(3, vec![MicroOp::write(5, 50), MicroOp::read(5)]),
+        &mut out,
+    );
+    let replies: Vec<_> = out.drain().collect();
+    assert_eq!(
+        body_value(&replies[0]).expect("encodes"),
+        json!({"type": "txn_ok", "txn": [["w", 5, 50], ["r", 5, 50]], "in_reply_to": 3})
+    );
+    assert_eq!(
+        nodes[0].poll_timeout(),
+        Some(Time::from_millis(20)),
+        "the next round on the tick grid"
+    );
+    let sent = exchange(
+        &mut nodes,
+        Time::ZERO,
+        Time::from_millis(100),
+        Duration::from_millis(1),
+        &|_, _| false,
+    );
+    assert_eq!(nodes[1].node().read(5).map(|(v, _)| v), Some(50));
+    assert_eq!(
+        nodes[0].node().backlog(),
+        0,
+        "n1 acknowledged the write set"
+    );
+    assert_eq!(sent, 2, "one batch and one acknowledgement");
+    assert!(
+        nodes.iter().all(|n| n.poll_timeout().is_none()),
+        "both idle again"
+    );
+}
+
+#[test]
+fn a_lost_batch_is_resent_until_it_lands() {
+    let mut nodes = [machine("n0"), machine("n1")];
+    let mut out = Outbox::new();
+    nodes[0].on_message(Time::ZERO, txn(1, vec![MicroOp::write(1, 10)]), &mut out);
+    out.drain().count();
+    let cut = |_: &str, _: &str| true;
+    let during = exchange(
+        &mut nodes,
+        Time::ZERO,
+        Time::from_secs(5),
+        Duration::from_millis(1),
+        &cut,
+    );
+    assert!(nodes[1].node().read(1).is_none());
+    assert!(
+        (3..=12).contains(&during),
+        "resends back off while the peer is silent: {during}"
+    );
+    exchange(
+        &mut nodes,
+        Time::from_secs(5),
+        Time::from_secs(7),
+        Duration::from_millis(1),
+        &|_, _| false,
+    );
+    assert_eq!(nodes[1].node().read(1).map(|(v, _)| v), Some(10));
+    assert_eq!(nodes[0].node().backlog(), 0);
+}
+
+#[test]
+fn refusals_map_to_definite_codes() {
+    let error = refusal_error::<TxnNode>(&TxnRefusal::BacklogFull(BacklogFull(1)));
+    assert_eq!(error.code, ErrorCode::TemporarilyUnavailable);
+    assert!(error.is_definite());
+}
