@@ -110,6 +110,11 @@ impl<C: Clone + PartialEq> History<C> {
         self.committed.len() as u64
     }
 
+    /// The highest index any node applied.
+    pub fn applied_index(&self) -> u64 {
+        self.applied.len() as u64
+    }
+
     /// The leader seen in each term, in term order.
     pub fn leaders(&self) -> impl Iterator<Item = (u64, NodeId)> + '_ {
         self.leaders.iter().map(|(&t, &n)| (t, n))
