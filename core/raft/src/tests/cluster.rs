@@ -37,6 +37,24 @@ pub(crate) enum Failure {
     NoProgress,
 }
 
+impl core::fmt::Display for Failure {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Failure::Violation(v) => write!(f, "{v}"),
+            Failure::StaleRead {
+                node,
+                needed,
+                applied,
+            } => write!(
+                f,
+                "node {node} released a read at applied index {applied}, below {needed}"
+            ),
+            Failure::Node(e) => f.write_str(e),
+            Failure::NoProgress => f.write_str("no leader committed within the bound"),
+        }
+    }
+}
+
 impl From<Violation> for Failure {
     fn from(v: Violation) -> Self {
         Failure::Violation(v)
@@ -125,6 +143,18 @@ pub(crate) fn test_config() -> Config {
 
 impl Cluster {
     pub fn new(size: usize, seed: u64, fault: Fault) -> Cluster {
+        let disks = (0..size).map(|_| MemStorage::new()).collect();
+        Cluster::with_disks(disks, test_config(), seed, fault)
+    }
+
+    /// A cluster whose nodes start from the given storages.
+    pub fn with_disks(
+        disks: Vec<MemStorage<u64>>,
+        config: Config,
+        seed: u64,
+        fault: Fault,
+    ) -> Cluster {
+        let size = disks.len();
         let ids: Vec<NodeId> = (1..=size as NodeId).collect();
         let mut c = Cluster {
             slots: Vec::new(),
@@ -132,7 +162,7 @@ impl Cluster {
             side: std::vec![0; size],
             now: Time::ZERO,
             history: History::new(),
-            config: test_config(),
+            config,
             fault,
             seed,
             starts: 0,
@@ -141,8 +171,8 @@ impl Cluster {
             reads: BTreeMap::new(),
             ids,
         };
-        for k in 0..size {
-            let node = c.boot(k, MemStorage::new());
+        for (k, disk) in disks.into_iter().enumerate() {
+            let node = c.boot(k, disk);
             c.slots.push(Slot::Up(node));
         }
         c
@@ -244,6 +274,43 @@ impl Cluster {
             self.deliver(0, false)?;
         }
         Ok(())
+    }
+
+    /// Delivers every message in flight to node `k`, in order.
+    pub fn deliver_to(&mut self, k: usize) -> Result<(), Failure> {
+        let to = self.ids[k];
+        while let Some(i) = self.net.iter().position(|e| e.to == to) {
+            self.deliver(i, false)?;
+        }
+        Ok(())
+    }
+
+    /// Fault-free steps (1 ms hops, messages in order) until `done` holds; false if it
+    /// still does not after `bound` of simulated time.
+    pub fn run_until(
+        &mut self,
+        bound: Duration,
+        done: impl Fn(&Cluster) -> bool,
+    ) -> Result<bool, Failure> {
+        let start = self.now;
+        while self.now.saturating_since(start) <= bound {
+            if done(self) {
+                return Ok(true);
+            }
+            if self.net.is_empty() {
+                self.step_fault_free()?;
+            } else {
+                self.advance(Duration::from_millis(1))?;
+                self.deliver(0, false)?;
+            }
+        }
+        Ok(done(self))
+    }
+
+    /// Loses every message in flight from node `k`.
+    pub fn drop_from(&mut self, k: usize) {
+        let from = self.ids[k];
+        self.net.retain(|e| e.from != from);
     }
 
     pub fn drop_message(&mut self, pick: usize) {

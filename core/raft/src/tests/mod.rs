@@ -1,2 +1,3 @@
 mod cluster;
+mod figure8;
 mod schedules;

@@ -101,7 +101,7 @@ proptest! {
     #[test]
     fn random_schedules_keep_the_invariants_and_then_commit(s in schedule()) {
         if let Err(f) = run(&s, Fault::None) {
-            prop_assert!(false, "{:?}", f);
+            prop_assert!(false, "{}", f);
         }
     }
 }
