@@ -62,7 +62,11 @@ impl Progress {
 
     /// Records an append carrying entries up to `last`, sent at `now`.
     pub fn sent(&mut self, last: u64, now: Time) {
-        if self.inflight.push_back(Inflight { last, sent: now }).is_err() {
+        if self
+            .inflight
+            .push_back(Inflight { last, sent: now })
+            .is_err()
+        {
             // `can_send` is checked first; a full window only ever drops bookkeeping.
             self.inflight.pop_front();
         }
@@ -71,17 +75,24 @@ impl Progress {
         }
     }
 
-    /// The follower holds the leader's log up to `index`.
+    /// The follower holds the leader's log up to `index`. Replication continues after
+    /// whatever is still in flight (a probe's entries are not sent twice).
     pub fn accepted(&mut self, index: u64) {
         if index > self.matched {
             self.matched = index;
         }
-        if self.next <= self.matched {
-            self.next = self.matched + 1;
-        }
-        while self.inflight.front().is_some_and(|f| f.last <= self.matched) {
+        while self
+            .inflight
+            .front()
+            .is_some_and(|f| f.last <= self.matched)
+        {
             self.inflight.pop_front();
         }
+        let sent = self
+            .inflight
+            .back()
+            .map_or(self.matched, |f| f.last.max(self.matched));
+        self.next = self.next.max(sent + 1);
         self.replicating = true;
     }
 

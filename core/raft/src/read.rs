@@ -35,7 +35,9 @@ impl Reads {
     /// Queues read `id` of round `round`; `index` is its read index if already known.
     /// False if the queue is full (the caller checks its own, lower, limit first).
     pub fn push(&mut self, id: u64, round: u64, index: Option<u64>) -> bool {
-        self.queue.push_back(PendingRead { id, round, index }).is_ok()
+        self.queue
+            .push_back(PendingRead { id, round, index })
+            .is_ok()
     }
 
     /// Gives every read still without one the read index `commit`.

@@ -56,7 +56,10 @@ impl<C: Clone, S: Storage<C>, R: RngCore> Raft<C, S, R> {
         let recent = self
             .progress
             .iter()
-            .filter(|p| p.last_heard.is_some_and(|t| self.now.saturating_since(t) < span))
+            .filter(|p| {
+                p.last_heard
+                    .is_some_and(|t| self.now.saturating_since(t) < span)
+            })
             .count();
         recent + 1 >= self.majority()
     }
@@ -259,7 +262,8 @@ impl<C: Clone, S: Storage<C>, R: RngCore> Raft<C, S, R> {
                 hint_index,
                 hint_term,
             } => {
-                let stale = prev_index < pr.matched || (!pr.replicating && prev_index + 1 != pr.next);
+                let stale =
+                    prev_index < pr.matched || (!pr.replicating && prev_index + 1 != pr.next);
                 if !stale {
                     let next = self.next_after_rejection(prev_index, hint_index, hint_term)?;
                     if let Some(pr) = self.progress.get_mut(k) {

@@ -119,7 +119,9 @@ pub enum Violation {
     },
     /// Leader completeness: `leader` leads `term` without the entry at `index`, which was
     /// committed in an earlier or the same term.
-    #[error("leader completeness: node {leader} leads term {term} without committed entry {index}")]
+    #[error(
+        "leader completeness: node {leader} leads term {term} without committed entry {index}"
+    )]
     LeaderIncomplete {
         /// The leader.
         leader: NodeId,
@@ -186,7 +188,12 @@ fn check_pair<C: PartialEq, V: NodeView<C>>(a: &V, b: &V) -> Result<(), Violatio
             return Err(if index <= both {
                 Violation::CommittedMismatch { a, b, index }
             } else {
-                Violation::LogMismatch { a, b, shared, index }
+                Violation::LogMismatch {
+                    a,
+                    b,
+                    shared,
+                    index,
+                }
             });
         }
     }

@@ -16,7 +16,7 @@ use rand::SeedableRng;
 
 use crate::check::{History, NodeView, Violation};
 use crate::raft::Fault;
-use crate::{Config, Entry, Message, MemStorage, NodeId, Output, Raft, Role, Storage};
+use crate::{Config, Entry, MemStorage, Message, NodeId, Output, Raft, Role, Storage};
 
 pub(crate) type Node = Raft<u64, MemStorage<u64>, SmallRng>;
 
@@ -30,7 +30,11 @@ pub(crate) enum Failure {
     /// The invariant checks named a violation.
     Violation(Violation),
     /// A read was released without a write applied before it started.
-    StaleRead { node: NodeId, needed: u64, applied: u64 },
+    StaleRead {
+        node: NodeId,
+        needed: u64,
+        applied: u64,
+    },
     /// A node returned an error.
     Node(String),
     /// The fault-free stretch did not elect and commit in time.
@@ -191,7 +195,11 @@ impl Cluster {
     fn on_node(
         &mut self,
         k: usize,
-        f: impl FnOnce(&mut Node, Time, &mut Vec<Output<u64>>) -> Result<(), crate::Error<core::convert::Infallible>>,
+        f: impl FnOnce(
+            &mut Node,
+            Time,
+            &mut Vec<Output<u64>>,
+        ) -> Result<(), crate::Error<core::convert::Infallible>>,
     ) -> Result<(), Failure> {
         let now = self.now;
         let Some(Slot::Up(node)) = self.slots.get_mut(k) else {
@@ -426,7 +434,8 @@ impl Cluster {
                 if applied && term == Some(p.term) {
                     return Ok(self.now.saturating_since(start));
                 }
-                if applied {
+                if term != Some(p.term) {
+                    // Lost with a change of leader: propose again.
                     proposed = None;
                 }
             }
@@ -462,7 +471,10 @@ impl Cluster {
                 Slot::Up(n) => Some(n.poll_timeout()),
                 Slot::Down(..) => None,
             });
-            let next = next.min().unwrap_or(self.now).max(self.now + Duration::from_millis(1));
+            let next = next
+                .min()
+                .unwrap_or(self.now)
+                .max(self.now + Duration::from_millis(1));
             return self.advance(next.saturating_since(self.now));
         }
         let batch = self.net.len();

@@ -46,7 +46,10 @@ fn figure_8(fault: Fault) -> Result<bool, Failure> {
     let bound = Duration::from_secs(30);
     c.partition(1 << B);
     let c_holds_2 = |c: &Cluster| c.slots[C].term_at(2) == Some(2) && c.slots[A].is_leader();
-    assert!(c.run_until(bound, c_holds_2)?, "A leads and C holds index 2");
+    assert!(
+        c.run_until(bound, c_holds_2)?,
+        "A leads and C holds index 2"
+    );
     c.deliver_to(A)?;
     c.crash(A);
     c.drop_from(A);
@@ -62,7 +65,11 @@ fn figure_8_is_safe_with_the_current_term_rule() {
 #[test]
 fn figure_8_old_term_commit_is_caught() {
     match figure_8(Fault::CommitsOldTerm) {
-        Err(Failure::Violation(Violation::LeaderIncomplete { leader: 2, index: 2, .. })) => {}
+        Err(Failure::Violation(Violation::LeaderIncomplete {
+            leader: 2,
+            index: 2,
+            ..
+        })) => {}
         other => panic!("expected leader completeness to fail, got {other:?}"),
     }
 }

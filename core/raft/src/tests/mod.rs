@@ -1,3 +1,9 @@
+mod checker;
 mod cluster;
+mod election;
 mod figure8;
+mod reads;
+mod replication;
 mod schedules;
+mod support;
+mod wire;

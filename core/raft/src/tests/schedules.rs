@@ -116,7 +116,9 @@ fn hunt(fault: Fault, cases: u32) -> Option<std::string::String> {
     };
     let mut runner = TestRunner::new_with_rng(
         config,
-        proptest::test_runner::TestRng::deterministic_rng(proptest::test_runner::RngAlgorithm::ChaCha),
+        proptest::test_runner::TestRng::deterministic_rng(
+            proptest::test_runner::RngAlgorithm::ChaCha,
+        ),
     );
     let result = runner.run(&schedule(), |s| match run(&s, fault) {
         Err(Failure::Violation(v)) => Err(TestCaseError::fail(std::format!("{v}"))),
@@ -141,4 +143,3 @@ fn vote_without_log_check_is_caught() {
         "{reason}"
     );
 }
-
