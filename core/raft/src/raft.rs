@@ -48,6 +48,8 @@ pub(crate) enum Fault {
     VoteIgnoresLog,
     /// Commit any entry a majority holds, of whatever term.
     CommitsOldTerm,
+    /// Release reads without a majority confirming the leader's round.
+    ReadsWithoutQuorum,
 }
 
 pub(crate) type Res<T, C, S> = Result<T, Error<<S as Storage<C>>::Error>>;
@@ -292,7 +294,8 @@ impl<C, S, R> Raft<C, S, R> {
     }
     /// Votes needed to win, and acknowledgements needed to commit.
     pub fn majority(&self) -> usize {
-        (self.peers.len() + 1) / 2 + 1
+        let members = self.peers.len() + 1;
+        members / 2 + 1
     }
     pub(crate) fn peer_slot(&self, id: NodeId) -> Option<usize> {
         self.peers.iter().position(|&p| p == id)

@@ -10,7 +10,7 @@
 //!   a later term holds them), and every entry applied (state-machine safety: no two nodes
 //!   apply different entries at one index; each node applies in order).
 //!
-//! Nodes are seen through [`NodeView`], implemented for [`Raft`](crate::Raft); a simulator
+//! Nodes are seen through [`NodeView`], implemented for [`Raft`]; a simulator
 //! can implement it for a crashed node's storage too.
 
 #[cfg(feature = "alloc")]

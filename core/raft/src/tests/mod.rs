@@ -5,5 +5,6 @@ mod figure8;
 mod reads;
 mod replication;
 mod schedules;
+mod stale_read;
 mod support;
 mod wire;

@@ -121,3 +121,18 @@ fn a_leader_cut_off_from_a_majority_steps_down() {
         (Role::Follower, 1, None)
     );
 }
+
+#[test]
+fn an_answer_to_an_older_term_confirms_no_read() {
+    let mut n = node(2, 3);
+    step(&mut n, 1, append(4, 0, 0, &[], 0));
+    let mut stale = append(3, 0, 0, &[], 0);
+    if let crate::Message::Append(a) = &mut stale {
+        a.round = 57;
+    }
+    let out = step(&mut n, 3, stale);
+    match &sent(&out)[..] {
+        [(3, crate::Message::AppendResponse(r))] => assert_eq!((r.term, r.round), (4, 0)),
+        other => panic!("{other:?}"),
+    }
+}
