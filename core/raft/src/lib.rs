@@ -19,6 +19,40 @@
 //! (send the messages, apply the entries, answer the reads). See [`storage`] for why each
 //! output waits for durability.
 //!
+//! A node binary keeps, per client write, the [`Proposed`] `(index, term)` it got, and
+//! answers the client when [`Output::Apply`] reaches that index: success if the applied
+//! entry has that term, failure (the entry was replaced after a change of leader)
+//! otherwise. Requests at a follower get [`Error::NotLeader`] with the leader to forward to.
+//!
+//! ```
+//! use glomers_node::Time;
+//! use glomers_raft::{Config, MemStorage, Output, Payload, Raft, Role};
+//! use rand::{rngs::SmallRng, SeedableRng};
+//!
+//! // A cluster of one: it elects itself at its first election timeout.
+//! let rng = SmallRng::seed_from_u64(7);
+//! let mut node: Raft<String, _, _> =
+//!     Raft::new(1, &[1], Config::default(), MemStorage::new(), rng, Time::ZERO).unwrap();
+//! let mut out = Vec::new();
+//! let deadline = node.poll_timeout();
+//! node.tick(deadline, &mut out).unwrap();
+//! assert_eq!(node.role(), Role::Leader);
+//!
+//! let proposed = node.propose(deadline, "x=1".to_string(), &mut out).unwrap();
+//! node.read(deadline, 99, &mut out).unwrap();
+//! // (Here: sync the storage, then act on `out` in order.)
+//! let applied: Vec<_> = out
+//!     .iter()
+//!     .filter_map(|o| match o {
+//!         Output::Apply(e) => Some((e.index, e.term, e.payload.clone())),
+//!         _ => None,
+//!     })
+//!     .collect();
+//! assert_eq!(applied[0].2, Payload::Noop);
+//! assert_eq!(applied[1], (proposed.index, proposed.term, Payload::Command("x=1".into())));
+//! assert_eq!(out.last(), Some(&Output::ReadReady { id: 99 }));
+//! ```
+//!
 //! # Parts and why they are safe
 //!
 //! - **Election** ([`Role`], module `election`): randomized election timeouts, a pre-vote
