@@ -2,13 +2,15 @@
 //! optionally a [`History`] of what was seen before, name the first property broken.
 //!
 //! - [`check_cluster`] (no allocation) looks at one moment: at most one leader per term
-//!   (among the current states), log matching between every pair of logs, and agreement of
-//!   every pair of committed prefixes.
-//! - [`History`] (`alloc`) remembers across moments: the leader of every term ever seen
-//!   (election safety over time), every entry ever seen committed and the term in which it
-//!   was first seen so (committed entries never change; leader completeness: every leader of
-//!   a later term holds them), and every entry applied (state-machine safety: no two nodes
-//!   apply different entries at one index; each node applies in order).
+//!   among the current states, log matching between every pair of logs, and agreement of
+//!   every pair of committed prefixes. It reads every log whole, `O(nodes² × log)`.
+//! - [`History`] (`alloc`) checks incrementally and across time: the leader of every term
+//!   ever seen (election safety), every entry `(index, term)` ever seen (log matching:
+//!   one command and one predecessor term per such entry), every entry ever seen committed
+//!   (committed entries never change; leader completeness: every leader of the same or a
+//!   later term holds them), and every entry applied (state-machine safety: no two nodes
+//!   apply different entries at one index; each node applies in order). Each observation
+//!   reads only what may have changed, so a simulator can call it after every step.
 //!
 //! Nodes are seen through [`NodeView`], implemented for [`Raft`]; a simulator
 //! can implement it for a crashed node's storage too.

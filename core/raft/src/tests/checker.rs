@@ -132,6 +132,18 @@ fn logs_sharing_an_entry_but_not_its_prefix_break_log_matching() {
         index: 2,
     };
     assert_eq!(check_cluster(&nodes), Err(expected));
+    // Across time: node 1 held (2, term 1) after (1, term 1); later node 2 holds it after
+    // an entry of term 2.
+    let mut h = History::new();
+    assert_eq!(h.observe(&[fake(1, 1, 0, &[(1, 10), (1, 11)])]), Ok(()));
+    let later = [fake(2, 2, 0, &[(2, 10), (1, 11)])];
+    let expected = Violation::LogMismatch {
+        a: 1,
+        b: 2,
+        shared: 2,
+        index: 1,
+    };
+    assert_eq!(h.observe(&later), Err(expected));
     // Same index and term but another command is a mismatch too.
     let nodes = std::vec![fake(1, 1, 0, &[(1, 10)]), fake(2, 1, 0, &[(1, 11)])];
     assert!(matches!(

@@ -14,7 +14,7 @@ use glomers_node::Time;
 use rand::rngs::SmallRng;
 use rand::SeedableRng;
 
-use crate::check::{History, NodeView, Violation};
+use crate::check::{check_cluster, History, NodeView, Violation};
 use crate::raft::Fault;
 use crate::{Config, Entry, MemStorage, Message, NodeId, Output, Raft, Role, Storage};
 
@@ -246,7 +246,9 @@ impl Cluster {
         Ok(())
     }
 
+    /// The moment's checks, then the incremental ones against the history.
     pub fn check(&mut self) -> Result<(), Failure> {
+        check_cluster(&self.slots)?;
         self.history.observe(&self.slots)?;
         Ok(())
     }
