@@ -3,7 +3,8 @@
 //! # Window
 //!
 //! While probing (after election, a rejection or a loss), one append is in flight and
-//! `next` moves only on answers. Once an append is accepted the follower is *replicating*:
+//! `next` moves only on answers. Once the follower accepts up to the probe point (`next - 1`)
+//! or beyond, it is *replicating*:
 //! up to [`Config::window`](crate::Config::window) appends are in flight, `next` advancing
 //! optimistically past each one sent. An acceptance frees every in-flight append it covers.
 //! An in-flight append older than the retransmit timeout is taken as lost: the window is
@@ -75,12 +76,15 @@ impl Progress {
         }
     }
 
-    /// The follower holds the leader's log up to `index`. Replication continues after
-    /// whatever is still in flight (a probe's entries are not sent twice).
+    /// The follower holds the leader's log up to `index`. If that reaches the probe point
+    /// (`next - 1`), the follower is replicating; replication continues after whatever is
+    /// still in flight (a probe's entries are not sent twice). A heartbeat's acceptance at
+    /// an older match point resolves no probe.
     pub fn accepted(&mut self, index: u64) {
-        if index > self.matched {
-            self.matched = index;
+        if index + 1 >= self.next {
+            self.replicating = true;
         }
+        self.matched = self.matched.max(index);
         while self
             .inflight
             .front()
@@ -88,12 +92,10 @@ impl Progress {
         {
             self.inflight.pop_front();
         }
-        let sent = self
-            .inflight
-            .back()
-            .map_or(self.matched, |f| f.last.max(self.matched));
-        self.next = self.next.max(sent + 1);
-        self.replicating = true;
+        if self.replicating {
+            let in_flight = self.inflight.back().map_or(0, |f| f.last);
+            self.next = self.next.max(self.matched.max(in_flight) + 1);
+        }
     }
 
     /// Restarts probing at `next` (clamped above the match point).

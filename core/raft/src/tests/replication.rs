@@ -252,3 +252,16 @@ fn the_apply_backlog_is_handed_out_in_batches_due_at_once() {
     assert_eq!(count(&out), 10 - 2 * batch);
     assert!(n.poll_timeout() > n.now);
 }
+
+#[test]
+fn a_heartbeat_acceptance_resolves_no_probe() {
+    let mut n = node_on(1, 3, disk(1, &[1; 5]), test_config());
+    elect(&mut n);
+    // The probe at 5 is in flight; an acceptance at 0 (a heartbeat's) changes nothing.
+    step(&mut n, 2, accept(2, 0, 0));
+    assert!(!n.progress[0].replicating);
+    assert_eq!(n.progress[0].next, 6);
+    step(&mut n, 2, accept(2, 6, 0));
+    assert!(n.progress[0].replicating);
+    assert_eq!((n.progress[0].matched, n.progress[0].next), (6, 7));
+}
