@@ -1,18 +1,5 @@
-//! Leader election: timeouts, pre-vote, vote, and the role changes.
-//!
-//! A follower that hears nothing from a leader for a random election timeout first runs a
-//! *pre-vote*: it asks every peer whether it would grant a vote in the next term, changing
-//! no one's term. A peer says yes only if the candidate's log is at least as up to date as
-//! its own and it has not heard from a leader within the minimum election timeout. Only with
-//! a majority of yeses does the node raise its term, vote for itself (durably) and ask for
-//! real votes. So a node cut off by a partition, whose timeouts fire again and again, does
-//! not inflate its term and depose a healthy leader when it comes back.
-//!
-//! A real vote is granted at most once per term (the vote is saved before the answer
-//! leaves), and only to a candidate whose last entry has a higher term, or the same term and
-//! an index at least as high (the up-to-date check). Every committed entry is on a majority,
-//! and any two majorities meet, so a winner holds every committed entry: leader
-//! completeness.
+//! Leader election: timeouts, pre-vote, vote, and the role changes (see the crate docs,
+//! section *Election*, for why it is safe).
 
 use rand_core::RngCore;
 

@@ -53,39 +53,91 @@
 //! assert_eq!(out.last(), Some(&Output::ReadReady { id: 99 }));
 //! ```
 //!
-//! # Parts and why they are safe
+//! # Election
 //!
-//! - **Election** ([`Role`], module `election`): randomized election timeouts, a pre-vote
-//!   round before every real election, one durable vote per term, the up-to-date-log check.
-//!   Safe because a winner needs a majority of votes, a node votes once per term (so at most
-//!   one leader per term), and every committed entry is on a majority that includes a voter
-//!   of the winner, who refuses a candidate whose log ends earlier (so every leader holds all
-//!   committed entries). Pre-vote only ever *withholds* elections; it protects a healthy
-//!   leader from a returning partitioned node.
-//! - **Replication** (module `replication`): appends checked by `(prev_index, prev_term)`,
-//!   logs cut only at a real conflict, rejections that carry a conflict term and index so
-//!   the leader backs up a term at a time, commit only of current-term entries held by a
-//!   majority, a no-op at the start of each term. Safe because of log matching (an accepted
-//!   append proves the whole prefix equal) and because an entry of the leader's own term on a
-//!   majority can never be overwritten: every later leader must hold it.
-//! - **Flow control** (module `progress`): per follower, one append in flight while probing
-//!   for the match point, then up to [`Config::window`] pipelined appends of at most
-//!   [`Config::max_batch`] entries; an append unanswered for [`Config::retransmit_timeout`]
-//!   counts as lost and the follower is probed again. Acknowledgements only raise the match
-//!   index, so duplicates and reordering are harmless; losses only delay.
-//! - **Reads** (module `read`): ReadIndex. A read gets the commit index (once the leader's
-//!   no-op is committed), a fresh heartbeat round must be answered by a majority, and the
-//!   read is released once that index is applied. No clock lease: safety never depends on
-//!   time, so clock faults and pauses can only delay.
-//! - **Leader hints**: [`Raft::leader`] and [`Error::NotLeader`] name the current term's
-//!   leader so a follower can forward a request or redirect the client.
-//! - **Check-quorum**: a leader that has not heard from a majority for the longest election
-//!   timeout steps down (its pending reads fail), so a minority leader stops taking writes.
+//! A follower that hears nothing from a leader for a random election timeout (uniform in
+//! [`Config::election_timeout_min`]..[`Config::election_timeout_max`], drawn from the
+//! caller's generator) first runs a *pre-vote*: it asks every peer whether it would grant a
+//! vote in the next term, changing no one's term. A peer says yes only if the candidate's log
+//! is at least as up to date as its own and it has not heard from a leader within the
+//! minimum election timeout. Only with a majority of yeses does the node raise its term,
+//! vote for itself and ask for real votes. So a node cut off by a partition, whose timeouts
+//! fire again and again, neither inflates its term nor deposes a healthy leader when it
+//! returns. Pre-vote only ever withholds elections, so it cannot cost safety.
 //!
-//! Duplicated, reordered, delayed and lost messages are safe: every message carries its
-//! term, stale terms are answered or dropped, votes are idempotent per term, appends are
-//! idempotent (an entry already held is skipped), and responses only move the leader's
-//! bookkeeping forward or back to a probe.
+//! A real vote is granted at most once per term, saved before the answer leaves, and only to
+//! a candidate whose last entry has a higher term, or the same term and an index at least as
+//! high (the up-to-date check). *Election safety*: a winner needs a majority, and a node
+//! votes once per term, so a term has at most one leader. *Leader completeness*: every
+//! committed entry is on a majority, any two majorities meet, and the voter they share
+//! refuses a candidate whose log ends earlier than its own; so a winner holds every
+//! committed entry. Any message of a newer term makes a node a follower in that term.
+//!
+//! *Check-quorum*: a leader that has not heard from a majority for the longest election
+//! timeout steps down (its pending reads fail), so a leader cut off in a minority stops
+//! taking writes that cannot commit. [`Raft::leader`] and [`Error::NotLeader`] name the
+//! current term's leader, so a follower can forward a request or redirect the client.
+//!
+//! # Replication
+//!
+//! An [`Append`] carries `(prev_index, prev_term)`; a follower accepts it only if its own
+//! entry at `prev_index` has `prev_term`. Then, by induction, its log matches the leader's up
+//! to `prev_index`. *Log matching*: two logs that share an entry's index and term share every
+//! entry before it, because a leader creates one entry per index in its term and never
+//! moves it, and every append is checked this way. The follower then adds the carried
+//! entries, cutting its log only at the first entry whose term differs, never merely because
+//! the message is shorter: a delayed or duplicated append never removes what a later one
+//! added. The acknowledged match index is `prev_index` plus the entries carried, never the
+//! follower's own last index, which may hold an old leader's entries. A follower refuses
+//! (with [`Error::CommittedConflict`]) an append that would cut a committed entry.
+//!
+//! A rejection carries a hint ([`AppendResult::Rejected`]): the term the follower holds at
+//! `prev_index` and the first index of that term (or, if its log is shorter, its length).
+//! The leader resumes after its own last entry of that term, or at the hinted index if it
+//! has none, so it backs up a whole term per round trip instead of one entry.
+//!
+//! The leader commits the highest index a majority holds, counting its own log, but only if
+//! that entry is of its current term: an older-term entry held by a majority can still be
+//! overwritten by a leader elected without it (figure 8 of the Raft paper); it becomes
+//! committed with the first current-term entry above it. The no-op every leader appends at
+//! the start of its term makes that happen without waiting for a client. A follower's commit
+//! index is the leader's, capped at the match index just verified. *State-machine safety*
+//! follows: a committed entry is in every later leader's log, so no node ever commits (and
+//! applies) another entry at its index.
+//!
+//! # Flow control
+//!
+//! Per follower, while probing for the match point (after an election, a rejection or a
+//! loss), one append is in flight. Once the follower accepts up to the probe point, the
+//! leader pipelines up to [`Config::window`] appends of at most [`Config::max_batch`]
+//! entries. An append unanswered for [`Config::retransmit_timeout`] counts as lost and the
+//! follower is probed again from its match index, so a loss delays by at most that timeout.
+//! Acknowledgements only raise the match index, so duplicates and reordering are harmless.
+//! Heartbeats (every [`Config::heartbeat_interval`]) are empty appends at the follower's
+//! match point, which a follower of the same term always accepts.
+//!
+//! # Reads
+//!
+//! ReadIndex, without a clock lease. A read asked of the leader starts a new heartbeat round
+//! `r`, and is released ([`Output::ReadReady`]) once (1) a majority, counting the leader, has
+//! answered an append of round `r` or later in the leader's term, which proves no newer
+//! leader had been elected when the read arrived (it would have needed one of those voters
+//! to change term first); (2) its read index is set: the leader's commit index at arrival,
+//! or, if the leader had not yet committed its term's no-op, the commit index when it does
+//! (before that, it may not know of entries earlier leaders committed); and (3) the leader
+//! has applied up to that index. An answer to an append of an older term carries round 0 and
+//! confirms nothing. A leader cut off in a minority never confirms, and fails its reads
+//! ([`Output::ReadFailed`]) when it steps down.
+//!
+//! # Faults
+//!
+//! Safety never depends on time: clock jumps, pauses and slow nodes only delay. Duplicated,
+//! reordered, delayed and lost messages are safe: every message carries its term, stale
+//! terms are answered or dropped, votes are idempotent per term, appends are idempotent (an
+//! entry already held is skipped), and answers only move the leader's bookkeeping forward
+//! or back to a probe. A crash loses nothing written through [`Storage`] that was synced
+//! before outputs were released; a restarted node is a follower that re-applies from index
+//! 1 as it learns the commit index.
 //!
 //! # Bounded memory
 //!
@@ -111,8 +163,12 @@
 //! [`check`] checks election safety, log matching, leader completeness and state-machine
 //! safety over the states of a cluster, returning a typed [`check::Violation`]. The
 //! crate's own tests drive clusters through random schedules of delivery, loss,
-//! duplication, reordering, crashes and partitions and call it after every step; a
-//! deliberately broken vote rule is caught there.
+//! duplication, reordering, delay, crashes, restarts and partitions, call it after every
+//! step, and then require a leader to commit within a bound of simulated time once the
+//! faults stop. Deliberately broken variants, switched on only in the tests, are caught:
+//! voting without the up-to-date check (under the random schedules), committing an
+//! older-term entry by counting replicas (figure 8, scripted), and releasing reads without
+//! a quorum round (a stale read at a cut-off leader).
 #![no_std]
 
 #[cfg(feature = "alloc")]

@@ -1,16 +1,8 @@
-//! The leader's view of one follower: how far its log matches, what is in flight.
+//! The leader's view of one follower: how far its log matches, what is in flight (see the
+//! crate docs, section *Flow control*).
 //!
-//! # Window
-//!
-//! While probing (after election, a rejection or a loss), one append is in flight and
-//! `next` moves only on answers. Once the follower accepts up to the probe point
-//! (`next - 1`) or beyond, it is *replicating*: up to
-//! [`Config::window`](crate::Config::window) appends are in flight, `next` advancing
-//! optimistically past each one sent. An acceptance frees every in-flight append it covers.
-//! An in-flight append older than the retransmit timeout is taken as lost: the window is
-//! cleared and probing resumes at `matched + 1`, so a lost message stalls a follower for at
-//! most that timeout. Acknowledgements only raise `matched` (max), so duplicated or
-//! reordered answers cannot move it back.
+//! While probing, `next` moves only on answers and one append is in flight; while
+//! replicating, `next` advances past each append sent and up to `window` are in flight.
 
 use core::time::Duration;
 

@@ -1,13 +1,5 @@
-//! Linearizable reads by ReadIndex: the queue of reads a leader has not yet released.
-//!
-//! A read asked of the leader at heartbeat round `r` is served once (1) a majority,
-//! counting the leader, has answered an append of round `r` or later in the leader's term,
-//! which proves that no other leader had been elected when the read arrived (a newer leader
-//! would have needed a majority to change term first); (2) its *read index* is set: the
-//! leader's commit index at arrival, or, if the leader had not yet committed its own term's
-//! no-op then, the commit index when it does (before that, the leader may not know of
-//! entries that earlier leaders committed); and (3) the leader has applied up to that index.
-//! No clock lease is involved: a partitioned old leader simply never confirms.
+//! Linearizable reads by ReadIndex: the queue of reads a leader has not yet released (see
+//! the crate docs, section *Reads*, for when a read is released and why that is safe).
 
 use heapless::Deque;
 

@@ -1,26 +1,5 @@
 //! Log replication: the leader's appends and heartbeats, the follower's consistency check,
-//! commit and apply.
-//!
-//! An append carries `(prev_index, prev_term)`; a follower accepts it only if its own entry
-//! at `prev_index` has `prev_term`. Then, by induction, its log matches the leader's up to
-//! `prev_index` (log matching: two logs that share an entry's index and term share every
-//! entry before it, because a leader creates one entry per index in its term and never moves
-//! it, and every append is checked this way). The follower then adds the carried entries,
-//! cutting its log only at the first entry whose term differs, never merely because the
-//! message is shorter: a delayed or duplicated append never removes entries a later one
-//! added. The acknowledged match index is `prev_index` plus the entries carried, never the
-//! follower's own last index, which may hold an old leader's entries.
-//!
-//! A rejection carries a hint: the term the follower holds at `prev_index` and the first
-//! index of that term (or, if its log is shorter, its length), so the leader skips a whole
-//! term's worth of entries per round trip instead of one.
-//!
-//! The leader commits the highest index a majority holds, counting its own log, but only
-//! if that entry is of its current term: an older-term entry held by a majority can still
-//! be overwritten by a leader elected without it (figure 8 of the Raft paper); it becomes
-//! committed indirectly with the first current-term entry above it. The no-op every leader
-//! appends at the start of its term makes this happen without waiting for a client. A
-//! follower's commit index is the leader's, capped at the match index just verified.
+//! commit and apply (see the crate docs, section *Replication*, for why it is safe).
 
 use rand_core::RngCore;
 
