@@ -1,0 +1,10 @@
+mod checker;
+mod cluster;
+mod election;
+mod figure8;
+mod reads;
+mod replication;
+mod schedules;
+mod stale_read;
+mod support;
+mod wire;
