@@ -72,7 +72,7 @@ pub fn check(h: &History) -> CheckResult {
     let mut finals = Vec::new();
     for (inv, done) in h.completed() {
         if inv.f == "add" {
-            let Some(d) = int(&inv.value) else {
+            let Some(d) = int(&inv.value.json()) else {
                 return CheckResult::unknown(format!(
                     "add invoked at op {} has a non-integer delta {}",
                     inv.index, inv.value
@@ -97,7 +97,7 @@ pub fn check(h: &History) -> CheckResult {
     }
     let mut errors = Vec::new();
     for c in &finals {
-        let ok = int(&c.value).is_some_and(|x| acc.contains(x));
+        let ok = int(&c.value.json()).is_some_and(|x| acc.contains(x));
         if !ok {
             problems.push(format!(
                 "final read at op {} returned {}, outside the acceptable set {:?}",
