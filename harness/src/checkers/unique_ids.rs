@@ -34,22 +34,22 @@ pub fn check(h: &History) -> CheckResult {
             OpType::Invoke => attempted += 1,
             OpType::Ok => {
                 acked += 1;
-                let e = seen.entry(ValueKey::of(&*value)).or_default();
+                let e = seen.entry(ValueKey::of(&value)).or_default();
                 e.0 += 1;
                 e.1.push(op.index);
                 if comparable {
                     range = match range.take() {
-                        None => Some((value.clone().into_owned(), value.clone().into_owned())),
+                        None => Some(((*value).clone(), (*value).clone())),
                         Some((lo, hi)) => {
-                            match (clojure_compare(&*value, &lo), clojure_compare(&*value, &hi)) {
+                            match (clojure_compare(&value, &lo), clojure_compare(&value, &hi)) {
                                 (Some(a), Some(b)) => Some((
                                     if a == Ordering::Less {
-                                        value.clone().into_owned()
+                                        (*value).clone()
                                     } else {
                                         lo
                                     },
                                     if b == Ordering::Greater {
-                                        value.clone().into_owned()
+                                        (*value).clone()
                                     } else {
                                         hi
                                     },

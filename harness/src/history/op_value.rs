@@ -83,16 +83,6 @@ impl OpValue {
             OpValue::Ints(_) => None,
         }
     }
-
-    /// Whether the value is `null`.
-    pub fn is_null(&self) -> bool {
-        matches!(self, OpValue::Json(Value::Null))
-    }
-
-    /// The integer, if the value is one that fits `i64`.
-    pub fn as_i64(&self) -> Option<i64> {
-        self.as_json().and_then(Value::as_i64)
-    }
 }
 
 impl PartialEq for OpValue {
