@@ -46,7 +46,8 @@ pub enum DistArg {
 /// Flags of `glomers test`; names, meanings and defaults are Maelstrom's.
 #[derive(Debug, Clone, Args)]
 pub struct TestArgs {
-    /// Workload: echo, unique-ids, broadcast, g-counter, kafka, txn-rw-register.
+    /// Workload: echo, unique-ids, broadcast, g-set, g-counter, pn-counter, kafka,
+    /// txn-rw-register.
     #[arg(short = 'w', long, default_value = "lin-kv")]
     pub workload: String,
     /// The node binary.
@@ -450,6 +451,17 @@ mod tests {
             .unwrap_or_default();
         assert!(e.contains("lin-kv") && e.contains("does not run"), "{e}");
         assert!("nope".parse::<WorkloadKind>().is_err());
+    }
+
+    #[test]
+    fn crdt_workloads_parse_and_name_themselves() {
+        for (name, kind) in [
+            ("g-set", WorkloadKind::GSet),
+            ("pn-counter", WorkloadKind::PnCounter),
+        ] {
+            assert_eq!(name.parse::<WorkloadKind>(), Ok(kind));
+            assert_eq!(kind.name(), name);
+        }
     }
 
     #[test]

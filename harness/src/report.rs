@@ -74,8 +74,8 @@ pub fn analyse(cfg: &TestConfig, out: &RunOutput) -> Outcome {
     let workload = match cfg.workload {
         WorkloadKind::Echo => checkers::echo::check(h),
         WorkloadKind::UniqueIds => checkers::unique_ids::check(h),
-        WorkloadKind::Broadcast => checkers::set_full::check(h),
-        WorkloadKind::GCounter => checkers::counter::check(h),
+        WorkloadKind::Broadcast | WorkloadKind::GSet => checkers::set_full::check(h),
+        WorkloadKind::GCounter | WorkloadKind::PnCounter => checkers::counter::check(h),
         WorkloadKind::TxnRwRegister => {
             match crate::checkers::txn::parse_models(&cfg.consistency_models) {
                 Ok(models) => crate::checkers::txn::check(h, &models),

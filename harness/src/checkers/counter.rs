@@ -64,7 +64,9 @@ fn int(v: &Value) -> Option<i128> {
 }
 
 /// Checks a counter history. Output: `valid`, `errors` (offending final reads, or null),
-/// `final_reads`, `acceptable` (list of inclusive `[lo, hi]`).
+/// `final_reads`, `acceptable` (list of inclusive `[lo, hi]`), and `anomalies`: one
+/// `{"kind": "unacceptable-read", "ops": [invoke, completion], "text", "value"}` per final
+/// read outside the acceptable set.
 pub fn check(h: &History) -> CheckResult {
     let mut definite: i128 = 0;
     let mut maybe: Vec<i128> = Vec::new();
@@ -72,7 +74,7 @@ pub fn check(h: &History) -> CheckResult {
     let mut finals = Vec::new();
     for (inv, done) in h.completed() {
         if inv.f == "add" {
-            let Some(d) = int(&inv.value) else {
+            let Some(d) = int(&inv.value.json()) else {
                 return CheckResult::unknown(format!(
                     "add invoked at op {} has a non-integer delta {}",
                     inv.index, inv.value
@@ -86,7 +88,7 @@ pub fn check(h: &History) -> CheckResult {
         } else if inv.f == "read" {
             if let Some(c) = done {
                 if c.kind == OpType::Ok && (c.is_final || inv.is_final) {
-                    finals.push(c);
+                    finals.push((inv.index, c));
                 }
             }
         }
@@ -96,17 +98,22 @@ pub fn check(h: &History) -> CheckResult {
         acc.widen(d);
     }
     let mut errors = Vec::new();
-    for c in &finals {
-        let ok = int(&c.value).is_some_and(|x| acc.contains(x));
-        if !ok {
-            problems.push(format!(
-                "final read at op {} returned {}, outside the acceptable set {:?}",
-                c.index,
-                c.value,
-                acc.ranges()
-            ));
-            errors.push(json!({"op": c.brief(), "value": c.value}));
+    let mut anomalies = Vec::new();
+    for (inv, c) in &finals {
+        let value = c.value.json();
+        if int(&value).is_some_and(|x| acc.contains(x)) {
+            continue;
         }
+        let text = format!(
+            "final read at op {} returned {}, outside the acceptable set {:?}",
+            c.index,
+            value,
+            acc.ranges()
+        );
+        anomalies.push(json!({"kind": "unacceptable-read", "ops": [inv, c.index],
+                              "text": text, "value": value}));
+        problems.push(text);
+        errors.push(json!({"op": c.brief(), "value": value}));
     }
     let valid = Validity::from_bool(errors.is_empty());
     let acceptable: Vec<Value> = acc
@@ -120,8 +127,9 @@ pub fn check(h: &History) -> CheckResult {
         json!({
             "valid": valid.to_json(),
             "errors": if errors.is_empty() { Value::Null } else { json!(errors) },
-            "final_reads": finals.iter().map(|c| c.value.clone()).collect::<Vec<_>>(),
+            "final_reads": finals.iter().map(|(_, c)| c.value.clone()).collect::<Vec<_>>(),
             "acceptable": acceptable,
+            "anomalies": anomalies,
         }),
     )
 }
@@ -147,10 +155,14 @@ mod tests {
         let r = check(&b.build());
         assert_eq!(r.valid, Validity::Valid, "{:?}", r.problems);
         assert_eq!(r.details["acceptable"], json!([[7, 7]]));
-        let (_, bad) = b.op(2, "read", json!(null), OpType::Ok, json!(6));
+        let (inv, bad) = b.op(2, "read", json!(null), OpType::Ok, json!(6));
         let r = check(&b.build());
         assert_eq!(r.valid, Validity::Invalid);
         assert!(r.problems[0].contains(&format!("op {bad}")));
+        let a = &r.details["anomalies"][0];
+        assert_eq!(a["kind"], "unacceptable-read");
+        assert_eq!(a["ops"], json!([inv, bad]));
+        assert_eq!(a["value"], 6);
     }
 
     #[test]

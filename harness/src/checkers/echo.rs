@@ -22,7 +22,7 @@ pub fn check(h: &History) -> CheckResult {
     for (inv, done) in h.completed() {
         count += 1;
         let (received, bad) = match done {
-            Some(c) if c.kind == OpType::Ok => (c.value.clone(), c.value != inv.value),
+            Some(c) if c.kind == OpType::Ok => (c.value.json().into_owned(), c.value != inv.value),
             Some(_) => (Value::Null, true),
             None => (Value::Null, true),
         };

@@ -102,7 +102,8 @@ fn parse<'a>(op: &'a Op) -> Result<KOp<'a>, String> {
     if !matches!(op.f.as_str(), "send" | "poll" | "txn") {
         return Ok(k);
     }
-    let Some(mops) = op.value.as_array() else {
+    let value = op.value.json();
+    let Some(mops) = value.as_array() else {
         return Err("value is not an array of micro-operations".into());
     };
     for mop in mops {
@@ -502,7 +503,7 @@ pub fn check(h: &History) -> CheckResult {
             let k = &ops[n];
             match k.op.f.as_str() {
                 "assign" | "subscribe" if !matches!(k.op.kind, OpType::Invoke | OpType::Fail) => {
-                    let keep = assign_keys(&k.op.value).unwrap_or_default();
+                    let keep = assign_keys(&k.op.value.json()).unwrap_or_default();
                     last_reads.retain(|key, _| keep.contains(*key));
                     last_sends.retain(|key, _| keep.contains(*key));
                 }
@@ -739,7 +740,7 @@ fn realtime_lag(ops: &[KOp], inv_index: &dyn Fn(&Op) -> usize, h: &History) -> V
         }
         match k.op.f.as_str() {
             "assign" => {
-                let keys = assign_keys(&k.op.value).unwrap_or_default();
+                let keys = assign_keys(&k.op.value.json()).unwrap_or_default();
                 let old = offsets.remove(&k.op.process).unwrap_or_default();
                 let new = keys
                     .into_iter()

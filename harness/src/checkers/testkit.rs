@@ -51,7 +51,7 @@ impl Hb {
             process: p,
             kind,
             f: f.to_string(),
-            value,
+            value: value.into(),
             is_final: self.final_phase,
             error: error.map(str::to_string),
             node: None,

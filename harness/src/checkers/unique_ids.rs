@@ -29,29 +29,27 @@ pub fn check(h: &History) -> CheckResult {
     let mut range: Option<(Value, Value)> = None;
     let mut comparable = true;
     for op in h.ops.iter().filter(|o| o.is_client() && o.f == "generate") {
+        let value = op.value.json();
         match op.kind {
             OpType::Invoke => attempted += 1,
             OpType::Ok => {
                 acked += 1;
-                let e = seen.entry(ValueKey::of(&op.value)).or_default();
+                let e = seen.entry(ValueKey::of(&value)).or_default();
                 e.0 += 1;
                 e.1.push(op.index);
                 if comparable {
                     range = match range.take() {
-                        None => Some((op.value.clone(), op.value.clone())),
+                        None => Some(((*value).clone(), (*value).clone())),
                         Some((lo, hi)) => {
-                            match (
-                                clojure_compare(&op.value, &lo),
-                                clojure_compare(&op.value, &hi),
-                            ) {
+                            match (clojure_compare(&value, &lo), clojure_compare(&value, &hi)) {
                                 (Some(a), Some(b)) => Some((
                                     if a == Ordering::Less {
-                                        op.value.clone()
+                                        (*value).clone()
                                     } else {
                                         lo
                                     },
                                     if b == Ordering::Greater {
-                                        op.value.clone()
+                                        (*value).clone()
                                     } else {
                                         hi
                                     },

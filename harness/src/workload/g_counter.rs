@@ -2,83 +2,31 @@
 //! i.e. ⅓ `add` of a delta uniform in 0..=4 and ⅔ `read`; one final `read` per thread. The
 //! client has no error wrapper: every error reply and timeout completes `info`.
 
-use std::collections::HashSet;
+use super::rpc::{ErrorStyle, FieldKind};
+use super::write_read::{WriteReadSpec, WriteValues};
 
-use rand::rngs::StdRng;
-use rand::Rng;
-use serde_json::{json, Value};
-
-use super::rpc::{ErrorStyle, FieldKind, WriteReadClient, WriteReadSpec};
-use super::{Generator, Next, OpSpec, Phase};
-
-/// G-counter's generator. Invariant: add deltas are in 0..=4; each thread gets at most
-/// one final read.
-#[derive(Debug, Default)]
-pub struct GCounterGenerator {
-    final_done: HashSet<usize>,
-}
-
-impl Generator for GCounterGenerator {
-    fn next(&mut self, phase: Phase, thread: usize, _now: u64, rng: &mut StdRng) -> Next {
-        match phase {
-            Phase::Main => loop {
-                if rng.random_bool(0.5) {
-                    let delta: i64 = rng.random_range(-5..5);
-                    if delta < 0 {
-                        continue;
-                    }
-                    return Next::Op(OpSpec {
-                        f: "add".into(),
-                        value: json!(delta),
-                    });
-                }
-                return Next::Op(OpSpec {
-                    f: "read".into(),
-                    value: Value::Null,
-                });
-            },
-            Phase::Final => {
-                if self.final_done.insert(thread) {
-                    Next::Op(OpSpec {
-                        f: "read".into(),
-                        value: Value::Null,
-                    })
-                } else {
-                    Next::Done
-                }
-            }
-        }
-    }
-
-    fn has_final_phase(&self) -> bool {
-        true
-    }
-}
-
-/// The g-counter client: `add` → `add_ok` (ok value = the delta), `read` → `read_ok`
-/// (ok value = the integer `value`); no error wrapper.
-pub const CLIENT: WriteReadSpec = WriteReadSpec {
+/// The g-counter workload: `add` → `add_ok` (ok value = the delta), `read` → `read_ok`
+/// (ok value = the integer `value`); no error wrapper; negative deltas redrawn.
+pub const SPEC: WriteReadSpec = WriteReadSpec {
     write: "add",
     write_field: "delta",
     write_style: ErrorStyle::Unwrapped,
     read_field: ("value", FieldKind::Int),
     read_style: ErrorStyle::Unwrapped,
+    values: WriteValues::Deltas { negatives: false },
 };
-
-/// A g-counter client.
-pub fn client() -> WriteReadClient {
-    WriteReadClient::new(CLIENT)
-}
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::workload::{Client, Completion, Reply, Step};
+    use crate::workload::{Client, Completion, Generator, Next, OpSpec, Phase, Reply, Step};
+    use rand::rngs::StdRng;
     use rand::SeedableRng;
+    use serde_json::{json, Value};
 
     #[test]
     fn mix_is_a_third_adds_with_small_deltas() {
-        let mut g = GCounterGenerator::default();
+        let mut g = SPEC.generator();
         let mut rng = StdRng::seed_from_u64(3);
         let mut adds = 0;
         for _ in 0..3000 {
@@ -96,7 +44,7 @@ mod tests {
 
     #[test]
     fn definite_errors_are_still_info() {
-        let mut c = client();
+        let mut c = SPEC.client();
         c.start(&OpSpec {
             f: "add".into(),
             value: json!(2),

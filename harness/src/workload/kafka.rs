@@ -321,7 +321,7 @@ impl Generator for KafkaGenerator {
         if completion.kind != OpType::Ok || !matches!(completion.f.as_str(), "send" | "poll") {
             return;
         }
-        let offsets = max_offsets(&completion.f, &completion.value);
+        let offsets = max_offsets(&completion.f, &completion.value.json());
         merge_max(&mut self.seen, &offsets);
         if completion.f == "send" {
             merge_max(&mut self.sent, &offsets);
@@ -609,7 +609,7 @@ mod tests {
             process: Process::Client(process),
             kind,
             f: f.to_string(),
-            value,
+            value: value.into(),
             is_final: false,
             error: None,
             node: None,

@@ -63,7 +63,7 @@ pub trait Generator: Send {
     /// Called with every completed operation (invoke and completion as recorded).
     fn observe(&mut self, _invoke: &Op, _completion: &Op) {}
 
-    /// Whether the workload has a final phase (broadcast, g-counter, kafka).
+    /// Whether the workload has a final phase (broadcast, g-set, g-counter, pn-counter, kafka).
     fn has_final_phase(&self) -> bool;
 }
 
@@ -119,8 +119,11 @@ pub trait Client: Send {
 pub mod broadcast;
 pub mod echo;
 pub mod g_counter;
+pub mod g_set;
+pub mod pn_counter;
 pub mod rpc;
 pub mod unique_ids;
+pub mod write_read;
 
 /// The workloads the harness can run. Invariant: every variant has a generator, a client
 /// and a checker wired in [`build`] and `crate::runner`.
@@ -132,22 +135,32 @@ pub enum WorkloadKind {
     UniqueIds,
     /// Challenges 3a–3e.
     Broadcast,
+    /// A grow-only set (Maelstrom's CRDT chapter; not a Gossip Glomers challenge).
+    GSet,
     /// Challenge 4.
     GCounter,
+    /// A counter with increments and decrements (Maelstrom's CRDT chapter).
+    PnCounter,
     /// Challenges 5a–5c.
     Kafka,
     /// Challenges 6a–6c.
     TxnRwRegister,
 }
 
+/// The workload names the harness runs, as listed in messages.
+pub const SUPPORTED: &str =
+    "echo, unique-ids, broadcast, g-set, g-counter, pn-counter, kafka, txn-rw-register";
+
 /// A workload name Maelstrom knows but this harness does not run, or no workload at all.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UnknownWorkload {
     /// A Maelstrom workload outside the Gossip Glomers challenges.
-    #[error("workload {0} is a Maelstrom workload that glomers does not run; supported: echo, unique-ids, broadcast, g-counter, kafka, txn-rw-register")]
+    #[error(
+        "workload {0} is a Maelstrom workload that glomers does not run; supported: {SUPPORTED}"
+    )]
     Unsupported(String),
     /// Not a workload name at all.
-    #[error("unknown workload {0}; supported: echo, unique-ids, broadcast, g-counter, kafka, txn-rw-register")]
+    #[error("unknown workload {0}; supported: {SUPPORTED}")]
     Unknown(String),
 }
 
@@ -159,12 +172,12 @@ impl std::str::FromStr for WorkloadKind {
             "echo" => WorkloadKind::Echo,
             "unique-ids" => WorkloadKind::UniqueIds,
             "broadcast" => WorkloadKind::Broadcast,
+            "g-set" => WorkloadKind::GSet,
             "g-counter" => WorkloadKind::GCounter,
+            "pn-counter" => WorkloadKind::PnCounter,
             "kafka" => WorkloadKind::Kafka,
             "txn-rw-register" => WorkloadKind::TxnRwRegister,
-            "lin-kv" | "g-set" | "pn-counter" | "txn-list-append" => {
-                return Err(UnknownWorkload::Unsupported(s.to_owned()))
-            }
+            "lin-kv" | "txn-list-append" => return Err(UnknownWorkload::Unsupported(s.to_owned())),
             _ => return Err(UnknownWorkload::Unknown(s.to_owned())),
         })
     }
@@ -177,7 +190,9 @@ impl WorkloadKind {
             WorkloadKind::Echo => "echo",
             WorkloadKind::UniqueIds => "unique-ids",
             WorkloadKind::Broadcast => "broadcast",
+            WorkloadKind::GSet => "g-set",
             WorkloadKind::GCounter => "g-counter",
+            WorkloadKind::PnCounter => "pn-counter",
             WorkloadKind::Kafka => "kafka",
             WorkloadKind::TxnRwRegister => "txn-rw-register",
         }
@@ -214,14 +229,10 @@ pub fn build(
             Box::new(unique_ids::UniqueIdsGenerator),
             Box::new(|| Box::new(unique_ids::UniqueIdsClient) as Box<dyn Client>),
         ),
-        WorkloadKind::Broadcast => (
-            Box::new(broadcast::BroadcastGenerator::default()),
-            Box::new(|| Box::new(broadcast::client()) as Box<dyn Client>),
-        ),
-        WorkloadKind::GCounter => (
-            Box::new(g_counter::GCounterGenerator::default()),
-            Box::new(|| Box::new(g_counter::client()) as Box<dyn Client>),
-        ),
+        WorkloadKind::Broadcast => write_read(broadcast::SPEC),
+        WorkloadKind::GSet => write_read(g_set::SPEC),
+        WorkloadKind::GCounter => write_read(g_counter::SPEC),
+        WorkloadKind::PnCounter => write_read(pn_counter::SPEC),
         WorkloadKind::Kafka => (
             Box::new(kafka::KafkaGenerator::new(kafka::KafkaOpts {
                 key_count: opts.key_count,
@@ -239,4 +250,12 @@ pub fn build(
             Box::new(|| Box::new(txn::TxnClient::new()) as Box<dyn Client>),
         ),
     })
+}
+
+/// The generator and client factory of a write-read workload.
+fn write_read(spec: write_read::WriteReadSpec) -> (Box<dyn Generator>, ClientFactory) {
+    (
+        Box::new(spec.generator()),
+        Box::new(move || Box::new(spec.client()) as Box<dyn Client>),
+    )
 }

@@ -1,5 +1,5 @@
-//! Shared pieces of the single-RPC clients (echo, unique-ids, broadcast, g-counter): closed
-//! reply schemas and Maelstrom's two error conventions.
+//! Shared pieces of the single-RPC clients (echo, unique-ids and the write-read workloads of
+//! `super::write_read`): closed reply schemas and Maelstrom's two error conventions.
 //!
 //! Maelstrom validates every reply against a closed schema: the workload's fields, plus
 //! `in_reply_to` (integer, required) and `msg_id` (integer, optional). Any other key, or a
@@ -10,9 +10,7 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
-use serde_json::json;
-
-use super::{Client, Completion, OpSpec, Reply, Step};
+use super::{Completion, Reply};
 
 /// Maelstrom's default RPC timeout for workload requests.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -236,80 +234,5 @@ mod tests {
             failure(wrapped, &crash),
             Completion::Info("[crash \"x\"]".into())
         );
-    }
-}
-
-/// The shape shared by the broadcast and g-counter workloads: one write operation whose
-/// request carries the op's value in one field and whose ok value is that value, and a
-/// `read` whose ok value is one field of `read_ok`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct WriteReadSpec {
-    /// The write op's `f` and request `type` (`broadcast`, `add`); its reply is `<f>_ok`.
-    pub write: &'static str,
-    /// The request field carrying the op's value (`message`, `delta`).
-    pub write_field: &'static str,
-    /// Error convention of the write.
-    pub write_style: ErrorStyle,
-    /// The `read_ok` field holding the read's value, and its kind.
-    pub read_field: (&'static str, FieldKind),
-    /// Error convention of the read.
-    pub read_style: ErrorStyle,
-}
-
-/// A client for a [`WriteReadSpec`] workload (not reusable).
-#[derive(Debug)]
-pub struct WriteReadClient {
-    spec: WriteReadSpec,
-    current: Option<OpSpec>,
-}
-
-impl WriteReadClient {
-    /// A client speaking `spec`.
-    pub fn new(spec: WriteReadSpec) -> Self {
-        Self {
-            spec,
-            current: None,
-        }
-    }
-}
-
-impl Client for WriteReadClient {
-    fn start(&mut self, op: &OpSpec) -> Step {
-        self.current = Some(op.clone());
-        let body = if op.f == self.spec.write {
-            json!({"type": self.spec.write, self.spec.write_field: op.value})
-        } else {
-            json!({"type": "read"})
-        };
-        Step::Call {
-            body,
-            timeout: DEFAULT_TIMEOUT,
-        }
-    }
-
-    fn on_reply(&mut self, reply: Reply) -> Step {
-        let op = self.current.take().unwrap_or(OpSpec {
-            f: "read".into(),
-            value: Value::Null,
-        });
-        let spec = self.spec;
-        let completion = if op.f == spec.write {
-            let ok = format!("{}_ok", spec.write);
-            complete(spec.write_style, &reply, &ok, &[], |_| op.value.clone())
-        } else {
-            let (field, _) = spec.read_field;
-            complete(
-                spec.read_style,
-                &reply,
-                "read_ok",
-                &[spec.read_field],
-                |o| o.get(field).cloned().unwrap_or(Value::Null),
-            )
-        };
-        Step::Done(completion)
-    }
-
-    fn reusable(&self) -> bool {
-        false
     }
 }

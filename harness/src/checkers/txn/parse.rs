@@ -140,7 +140,7 @@ pub fn transactions(h: &History) -> Result<Vec<Txn>, ParseError> {
                 status: Status::Ok,
                 invoke_index: inv.index,
                 complete_index: Some(c.index),
-                mops: parse_mops(c.index, &c.value, true)?,
+                mops: parse_mops(c.index, &c.value.json(), true)?,
             },
             Some(c) => Txn {
                 name: c.index,
@@ -151,14 +151,14 @@ pub fn transactions(h: &History) -> Result<Vec<Txn>, ParseError> {
                 },
                 invoke_index: inv.index,
                 complete_index: Some(c.index),
-                mops: parse_mops(inv.index, &inv.value, false)?,
+                mops: parse_mops(inv.index, &inv.value.json(), false)?,
             },
             None => Txn {
                 name: inv.index,
                 status: Status::Info,
                 invoke_index: inv.index,
                 complete_index: None,
-                mops: parse_mops(inv.index, &inv.value, false)?,
+                mops: parse_mops(inv.index, &inv.value.json(), false)?,
             },
         };
         out.push(txn);

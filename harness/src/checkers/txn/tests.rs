@@ -22,7 +22,7 @@ impl Builder {
             process: Process::Client(p),
             kind,
             f: "txn".into(),
-            value,
+            value: value.into(),
             is_final: false,
             error: None,
             node: Some("n0".into()),

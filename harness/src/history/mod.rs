@@ -7,7 +7,8 @@
 //! position in that order and `time` the nanoseconds since the start of the run.
 //!
 //! Values are kept as JSON so that any node's replies can be recorded as they were
-//! received. Per workload, `value` holds:
+//! received; arrays of integers (broadcast and g-set reads) are held compactly in memory
+//! ([`OpValue`]) and written out as the same JSON. Per workload, `value` holds:
 //!
 //! | workload | `f` | invoke `value` | ok `value` |
 //! |---|---|---|---|
@@ -15,8 +16,10 @@
 //! | unique-ids | `generate` | `null` | the `id` received |
 //! | broadcast | `broadcast` | the integer broadcast | same |
 //! | broadcast | `read` | `null` | the `messages` array |
-//! | g-counter | `add` | the delta | same |
-//! | g-counter | `read` | `null` | the `value` integer |
+//! | g-set | `add` | the integer added | same |
+//! | g-set | `read` | `null` | the `value` array |
+//! | g-counter, pn-counter | `add` | the delta | same |
+//! | g-counter, pn-counter | `read` | `null` | the `value` integer |
 //! | kafka | `send` | `[["send", key, msg]]` | `[["send", key, [offset, msg]]]` |
 //! | kafka | `poll` | `[["poll"]]` | `[["poll", {key: [[offset, msg], ...]}]]` |
 //! | kafka | `assign` | `{"keys": [key...], "seek_to_beginning": bool}` | same |
@@ -25,8 +28,13 @@
 //!
 //! A failed or indeterminate completion carries the invoke's value and an `error`.
 
+pub mod int_runs;
+pub mod op_value;
+
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+
+pub use int_runs::IntRuns;
+pub use op_value::OpValue;
 
 /// Who issued an operation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -68,7 +76,7 @@ pub struct Op {
     /// The operation's function, e.g. `"read"`, `"send"`, `"start-partition"`.
     pub f: String,
     /// The operation's value; see the module documentation.
-    pub value: Value,
+    pub value: OpValue,
     /// Final-phase operation (after heal and the quiet period).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub is_final: bool,
@@ -88,7 +96,7 @@ impl Op {
 
     /// A short reference to this entry for reports: index, time, process, type and `f`
     /// (without the value, which can be large).
-    pub fn brief(&self) -> Value {
+    pub fn brief(&self) -> serde_json::Value {
         serde_json::json!({
             "index": self.index,
             "time": self.time,
