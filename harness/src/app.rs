@@ -1,11 +1,12 @@
 //! Running one configured test end to end: run folder, run, analysis, files, plots,
-//! summary; Ctrl-C kills every node and exits.
+//! summary; a swarm of simulated seeds; Ctrl-C kills every node and exits.
 
-use std::path::PathBuf;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
 
-use crate::cli::TestConfig;
+use crate::cli::{Mode, TestConfig};
 use crate::report::{self, Outcome};
-use crate::runner;
+use crate::runner::{self, RunError, RunOutput};
 
 /// The result of [`run_test`]: exit status, the outcome when the run was analysed, and
 /// the run folder when one was made.
@@ -42,9 +43,36 @@ pub async fn run_test(cfg: TestConfig) -> TestRun {
         dir.display()
     );
     let result = tokio::select! {
-        r = runner::run(&cfg, &dir) => r,
-        _ = tokio::signal::ctrl_c() => Err(runner::RunError::Interrupted),
+        r = execute(&cfg, &dir) => r,
+        _ = tokio::signal::ctrl_c() => Err(RunError::Interrupted),
     };
+    let (run, out) = conclude(&cfg, dir, result);
+    if let (Some(outcome), Some(dir), Some(out)) = (&run.outcome, &run.dir, &out) {
+        print!("{}", report::summary(&cfg, outcome, out, dir));
+    }
+    run
+}
+
+/// Runs `cfg` on processes or in the simulator (on a blocking thread, so that Ctrl-C is
+/// still heard).
+async fn execute(cfg: &TestConfig, dir: &Path) -> Result<RunOutput, RunError> {
+    match cfg.mode {
+        Mode::Process => runner::run(cfg, dir).await,
+        Mode::Sim => {
+            let (cfg, dir) = (cfg.clone(), dir.to_path_buf());
+            tokio::task::spawn_blocking(move || runner::sim::run(&cfg, &dir))
+                .await
+                .unwrap_or_else(|e| Err(RunError::Config(format!("the simulation failed: {e}"))))
+        }
+    }
+}
+
+/// Analyses a run and writes its folder; hands back the run's output for the summary.
+fn conclude(
+    cfg: &TestConfig,
+    dir: PathBuf,
+    result: Result<RunOutput, RunError>,
+) -> (TestRun, Option<RunOutput>) {
     let out = match result {
         Ok(out) => out,
         Err(e) => {
@@ -54,24 +82,97 @@ pub async fn run_test(cfg: TestConfig) -> TestRun {
                 serde_json::json!({"valid": "unknown", "error": e.to_string(), "seed": cfg.seed})
                     .to_string(),
             );
-            return TestRun {
+            let run = TestRun {
                 code: 255,
                 outcome: None,
                 dir: Some(dir),
             };
+            return (run, None);
         }
     };
-    let outcome = report::analyse(&cfg, &out);
+    let outcome = report::analyse(cfg, &out);
     if let Err(e) = report::write_files(&dir, &outcome, &out) {
         eprintln!("glomers: cannot write results into {}: {e}", dir.display());
     }
     if let Err(e) = crate::plots::write_all(&dir, &out.history) {
         eprintln!("glomers: cannot draw plots: {e}");
     }
-    print!("{}", report::summary(&cfg, &outcome, &out, &dir));
-    TestRun {
+    let run = TestRun {
         code: outcome.exit_code(),
         outcome: Some(outcome),
         dir: Some(dir),
+    };
+    (run, Some(out))
+}
+
+/// `glomers sim --seeds A..B`: every seed in turn (two at a time), one line per failing
+/// seed with the command that replays it; only failing seeds keep their run folder. The
+/// worst exit status.
+pub async fn run_swarm(cfg: TestConfig, seeds: Range<u64>) -> i32 {
+    let started = std::time::Instant::now();
+    let total = seeds.end - seeds.start;
+    let mut worst = 0;
+    let mut failed = 0u64;
+    let mut pending = tokio::task::JoinSet::new();
+    let mut next = seeds.start;
+    loop {
+        while pending.len() < 2 && next < seeds.end {
+            let mut one = cfg.clone();
+            one.seed = next;
+            next += 1;
+            pending.spawn_blocking(move || swarm_one(one));
+        }
+        let Some(done) = pending.join_next().await else {
+            break;
+        };
+        let Ok((seed, code)) = done else {
+            worst = 255;
+            continue;
+        };
+        worst = worst.max(code);
+        if code != 0 {
+            failed += 1;
+            println!("seed {seed}: exit {code}; replay: {}", replay(&cfg, seed));
+        }
     }
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "{total} seeds, {failed} failing, in {secs:.1} s ({:.0} seeds per minute)",
+        total as f64 * 60.0 / secs.max(1e-9)
+    );
+    worst
+}
+
+/// One seed of a swarm: its exit status; its run folder is kept only when it failed.
+fn swarm_one(cfg: TestConfig) -> (u64, i32) {
+    let seed = cfg.seed;
+    let Ok(dir) = report::make_run_dir(&cfg.store, cfg.workload.name()) else {
+        return (seed, 255);
+    };
+    let (run, _) = conclude(&cfg, dir.clone(), runner::sim::run(&cfg, &dir));
+    if run.code == 0 {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    (seed, run.code)
+}
+
+/// The command line that replays `seed` of a swarm: the swarm's own, without `--seeds`
+/// and `--seed`, with `--seed SEED`.
+fn replay(cfg: &TestConfig, seed: u64) -> String {
+    let mut words = Vec::new();
+    let mut skip = false;
+    for w in &cfg.command_line {
+        if std::mem::take(&mut skip) {
+            continue;
+        }
+        match w.as_str() {
+            "--seeds" | "--seed" => skip = true,
+            _ if w.starts_with("--seeds=") || w.starts_with("--seed=") => {}
+            _ => words.push(w.clone()),
+        }
+    }
+    // Keep node flags after the last test flag: `--seed` goes before any of them.
+    let at = words.iter().position(|w| w == "--").unwrap_or(words.len());
+    words.insert(at, format!("--seed {seed}"));
+    words.join(" ")
 }

@@ -82,7 +82,8 @@ struct Row {
 
 async fn run_one(id: &str, bin: &str, flags: &[&str], c: &ChallengeCommon, bins: &Path) -> TestRun {
     let bin_path = bins.join(bin);
-    let mut argv: Vec<String> = vec!["glomers".into(), "test".into()];
+    let verb = if c.sim { "sim" } else { "test" };
+    let mut argv: Vec<String> = vec!["glomers".into(), verb.into()];
     let mut flags: Vec<String> = flags.iter().map(|s| s.to_string()).collect();
     if c.quick {
         // The same command line with a shorter time limit and quiet period.
@@ -104,10 +105,13 @@ async fn run_one(id: &str, bin: &str, flags: &[&str], c: &ChallengeCommon, bins:
         argv.push("--log-stderr".into());
     }
     eprintln!("glomers: challenge {id}: {}", argv[1..].join(" "));
-    let args = match Cli::try_parse_from(&argv) {
+    let (args, mode) = match Cli::try_parse_from(&argv) {
         Ok(Cli {
             command: Command::Test(a),
-        }) => a,
+        }) => (*a, cli::Mode::Process),
+        Ok(Cli {
+            command: Command::Sim(a),
+        }) => (a.test, cli::Mode::Sim),
         _ => {
             return TestRun {
                 code: 254,
@@ -116,7 +120,7 @@ async fn run_one(id: &str, bin: &str, flags: &[&str], c: &ChallengeCommon, bins:
             }
         }
     };
-    match cli::validate(&args, argv.clone()) {
+    match cli::validate(&args, mode, argv.clone()) {
         Ok(cfg) => run_test(cfg).await,
         Err(e) => {
             eprintln!("glomers: challenge {id}: {e}");
@@ -134,7 +138,7 @@ fn prepare(c: &ChallengeCommon) -> Result<PathBuf, i32> {
         eprintln!("glomers: cannot find the workspace root (a Cargo.toml with [workspace]) above the executable or the current folder");
         return Err(255);
     };
-    if !c.no_build && !build(&root) {
+    if !c.no_build && !c.sim && !build(&root) {
         eprintln!("glomers: building the node binaries failed");
         return Err(255);
     }

@@ -24,6 +24,9 @@ pub struct Cli {
 pub enum Command {
     /// Run one test, as `maelstrom test` does.
     Test(Box<TestArgs>),
+    /// Run one test (or a swarm of seeds) in the deterministic simulator: glomers' own
+    /// nodes in-process on virtual time, the same model and flags as `test`.
+    Sim(Box<SimArgs>),
     /// Run one Gossip Glomers challenge's command line against the project's binaries.
     Challenge(ChallengeArgs),
     /// Run every challenge and print a table.
@@ -116,6 +119,47 @@ pub struct TestArgs {
     pub args: Vec<String>,
 }
 
+/// Flags of `glomers sim`: those of `glomers test`, where `--bin` names one of glomers'
+/// node programs (`echo`, `unique-ids`, `broadcast`, `g-counter`, `kafka`, `txn`; a path
+/// counts by its file name), plus a swarm of seeds.
+#[derive(Debug, Clone, Args)]
+pub struct SimArgs {
+    /// Run every seed of `A..B` (end excluded) instead of one run, print each failing seed
+    /// with the command that replays it, and write run folders only for those.
+    #[arg(long, value_parser = parse_seeds)]
+    pub seeds: Option<std::ops::Range<u64>>,
+    #[command(flatten)]
+    pub test: TestArgs,
+}
+
+/// Parses `A..B` (end excluded).
+fn parse_seeds(s: &str) -> Result<std::ops::Range<u64>, String> {
+    let (a, b) = s
+        .split_once("..")
+        .ok_or_else(|| format!("{s:?} is not A..B"))?;
+    let a: u64 = a
+        .trim()
+        .parse()
+        .map_err(|_| format!("{a:?} is not a seed"))?;
+    let b: u64 = b
+        .trim()
+        .parse()
+        .map_err(|_| format!("{b:?} is not a seed"))?;
+    if a >= b {
+        return Err(format!("{s:?} holds no seed"));
+    }
+    Ok(a..b)
+}
+
+/// How a run's nodes run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// One OS process per node, on the wall clock (any Maelstrom binary).
+    Process,
+    /// glomers' own nodes in-process, on virtual time.
+    Sim,
+}
+
 /// Flags of `glomers challenge`.
 #[derive(Debug, Clone, Args)]
 pub struct ChallengeArgs {
@@ -150,6 +194,9 @@ pub struct ChallengeCommon {
     /// Echo node stderr to ours.
     #[arg(long)]
     pub log_stderr: bool,
+    /// Run in the deterministic simulator (no binaries are built or run).
+    #[arg(long)]
+    pub sim: bool,
 }
 
 /// Latency settings after validation.
@@ -174,9 +221,11 @@ pub enum AvailabilityArg {
 /// accept for the workload (node count ≥ 1, concurrency ≥ 1, rate ≥ 0, …).
 #[derive(Debug, Clone)]
 pub struct TestConfig {
+    /// Processes or the simulator.
+    pub mode: Mode,
     /// The workload.
     pub workload: WorkloadKind,
-    /// Absolute path of the node binary.
+    /// Absolute path of the node binary (in the simulator: its file name is the program).
     pub bin: PathBuf,
     /// Arguments passed to the binary.
     pub args: Vec<String>,
@@ -273,18 +322,26 @@ pub fn parse_concurrency(s: &str, node_count: usize) -> Result<usize, CliError> 
     Ok(c)
 }
 
-/// Validates `args` into a [`TestConfig`]; `command_line` is stored for the record.
-pub fn validate(args: &TestArgs, command_line: Vec<String>) -> Result<TestConfig, CliError> {
+/// Validates `args` into a [`TestConfig`] for `mode`; `command_line` is stored for the
+/// record.
+pub fn validate(
+    args: &TestArgs,
+    mode: Mode,
+    command_line: Vec<String>,
+) -> Result<TestConfig, CliError> {
     let workload: WorkloadKind = args.workload.parse()?;
     let bin = args.bin.clone().ok_or(CliError::MissingBin)?;
-    let bin = if bin.is_absolute() {
-        bin
-    } else {
-        std::env::current_dir()
+    let bin = match mode {
+        Mode::Sim => {
+            crate::runner::sim::program(&bin).map_err(|e| bad("--bin", e.to_string()))?;
+            bin
+        }
+        Mode::Process if bin.is_absolute() => bin,
+        Mode::Process => std::env::current_dir()
             .map_err(|e| bad("--bin", e.to_string()))?
-            .join(bin)
+            .join(bin),
     };
-    if !bin.is_file() {
+    if mode == Mode::Process && !bin.is_file() {
         return Err(CliError::NoSuchBin(bin));
     }
     let nodes: Vec<String> = match args.node_count {
@@ -365,6 +422,7 @@ pub fn validate(args: &TestArgs, command_line: Vec<String>) -> Result<TestConfig
         None => 10,
     };
     Ok(TestConfig {
+        mode,
         workload,
         bin,
         args: args.args.clone(),

@@ -422,7 +422,7 @@ async fn one_run(a: &FrontierArgs, bin: &Path, seed: u64, node: &[String]) -> Op
         eprintln!("glomers: broadcast-frontier: cannot parse {argv:?}");
         return None;
     };
-    let cfg = match cli::validate(&args, argv.clone()) {
+    let cfg = match cli::validate(&args, cli::Mode::Process, argv.clone()) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("glomers: broadcast-frontier: {e}");

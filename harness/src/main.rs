@@ -41,12 +41,25 @@ async fn dispatch(cli: Cli) -> i32 {
     match cli.command {
         Command::Test(args) => {
             let line: Vec<String> = std::env::args().collect();
-            match cli::validate(&args, line) {
+            match cli::validate(&args, cli::Mode::Process, line) {
                 Err(e) => {
                     eprintln!("glomers: {e}");
                     254
                 }
                 Ok(cfg) => glomers_harness::app::run_test(cfg).await.code,
+            }
+        }
+        Command::Sim(args) => {
+            let line: Vec<String> = std::env::args().collect();
+            match cli::validate(&args.test, cli::Mode::Sim, line) {
+                Err(e) => {
+                    eprintln!("glomers: {e}");
+                    254
+                }
+                Ok(cfg) => match args.seeds {
+                    Some(seeds) => glomers_harness::app::run_swarm(cfg, seeds).await,
+                    None => glomers_harness::app::run_test(cfg).await.code,
+                },
             }
         }
         Command::Challenge(a) => glomers_harness::challenges::challenge(&a).await,

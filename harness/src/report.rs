@@ -9,9 +9,9 @@ use serde_json::{json, Value};
 use crate::checker::{CheckResult, Validity};
 use crate::checkers::{self, availability, perf};
 use crate::cli::{AvailabilityArg, TestConfig};
-use crate::runner::process::NodeProblem;
 use crate::runner::RunOutput;
 use crate::workload::WorkloadKind;
+use crate::world::NodeProblem;
 
 /// The analysis of a run. Invariant: `valid` is the merge of every section's verdict.
 #[derive(Debug, Clone)]
@@ -138,19 +138,23 @@ pub fn make_run_dir(store: &Path, workload: &str) -> std::io::Result<PathBuf> {
         .unwrap_or_default();
     let base = store.join(workload);
     std::fs::create_dir_all(&base)?;
-    let mut name = format!("{}.{:03}", format_utc(now.as_secs()), now.subsec_millis());
+    let stamp = format!("{}.{:03}", format_utc(now.as_secs()), now.subsec_millis());
+    // `create_dir` fails on an existing folder, so runs started in the same millisecond
+    // (a swarm on two cores) each get their own.
+    let mut name = stamp.clone();
     let mut dir = base.join(&name);
     let mut k = 1;
-    while dir.exists() {
-        name = format!(
-            "{}.{:03}-{k}",
-            format_utc(now.as_secs()),
-            now.subsec_millis()
-        );
-        dir = base.join(&name);
-        k += 1;
+    loop {
+        match std::fs::create_dir(&dir) {
+            Ok(()) => break,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                name = format!("{stamp}-{k}");
+                dir = base.join(&name);
+                k += 1;
+            }
+            Err(e) => return Err(e),
+        }
     }
-    std::fs::create_dir_all(&dir)?;
     for (link, target) in [
         (base.join("latest"), PathBuf::from(&name)),
         (store.join("latest"), PathBuf::from(workload).join(&name)),

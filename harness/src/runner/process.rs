@@ -1,181 +1,62 @@
-//! Node processes: spawn, stdin through the delivery task, stdout parsed into the network,
-//! stderr to `node-logs/<node>.log`, exit watching and killing.
+//! The process driver: the [`World`] on the wall clock, with one OS process per node.
+//!
+//! One task owns the world. Each node process has a stdout reader task (lines to the
+//! world, in order, through one bounded channel: a world that falls behind makes the
+//! nodes block on their own stdout), a stdin writer task (deliveries from the world, in
+//! order), a stderr logger (`node-logs/<node>.log`, the last lines kept for a crash
+//! report) and an exit watcher. The world's task runs every timer when it is due, hands
+//! every line to the world as it arrives, and writes the deliveries the world asks for.
+//!
+//! Bounds: the lines channel holds [`LINES_CAPACITY`] lines; each node's stdin queue
+//! [`STDIN_CAPACITY`] lines. A node that leaves that many deliveries unread is not reading
+//! its input at all; further deliveries to it are dropped and counted, and the run
+//! reports it. Every process is killed on every exit path (and, if the run is dropped, by
+//! `kill_on_drop`).
 
 use std::collections::VecDeque;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 
-use serde::Serialize;
+use glomers_node::Time;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, BufWriter};
-use tokio::process::{Child, ChildStdin, Command};
-use tokio::sync::oneshot;
+use tokio::process::{Child, Command};
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
 
-use super::net::Net;
+use super::{RunError, RunOutput};
+use crate::cli::TestConfig;
+use crate::world::{Action, World};
 
 /// How many stderr lines are kept for a crash report.
 pub const STDERR_TAIL: usize = 32;
 
-/// A problem with a node's output or life, reported in the summary and results.json.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum NodeProblem {
-    /// The node printed a line that is not a valid envelope; its stdout is no longer read.
-    BadLine {
-        /// The node.
-        node: String,
-        /// The line (at most 1000 characters).
-        line: String,
-        /// Why it was refused.
-        error: String,
-    },
-    /// The node sent to (or from) an id that is not registered; its stdout is no longer read.
-    UnknownNode {
-        /// The node.
-        node: String,
-        /// The line.
-        line: String,
-        /// Why it was refused.
-        error: String,
-    },
-    /// The process exited before teardown.
-    Crashed {
-        /// The node.
-        node: String,
-        /// Its exit status.
-        status: String,
-        /// The last lines of its stderr.
-        stderr_tail: Vec<String>,
-    },
-}
+/// Lines from every node waiting for the world.
+pub const LINES_CAPACITY: usize = 4096;
 
-/// Shared problem list. Bounded by construction: at most two entries per node (one
-/// stdout problem, since reading stops, and one exit).
-pub type Problems = Arc<Mutex<Vec<NodeProblem>>>;
+/// Deliveries waiting to be written to one node's stdin.
+pub const STDIN_CAPACITY: usize = 65_536;
 
-fn push(problems: &Problems, p: NodeProblem) {
-    problems.lock().unwrap_or_else(|e| e.into_inner()).push(p);
+/// What the node tasks tell the world's task.
+enum Event {
+    /// Node `0` wrote line `1`.
+    Line(usize, String),
+    /// Node `0` exited with status `1`; `2` is the end of its stderr.
+    Exited(usize, String, Vec<String>),
 }
 
 /// A running node process.
-pub struct NodeProc {
-    /// Its id.
-    pub id: String,
-    /// Its OS process id.
-    pub pid: Option<u32>,
+struct NodeProc {
+    stdin: mpsc::Sender<String>,
     kill: Option<oneshot::Sender<()>>,
     exited: tokio::task::JoinHandle<()>,
     stderr_done: tokio::task::JoinHandle<()>,
-}
-
-/// What the node needs to be spawned.
-pub struct Spawn<'a> {
-    /// Absolute path of the binary.
-    pub bin: &'a Path,
-    /// Its arguments.
-    pub args: &'a [String],
-    /// Node id.
-    pub id: &'a str,
-    /// Log file path.
-    pub log: PathBuf,
-    /// Echo stderr lines to ours.
-    pub log_stderr: bool,
-}
-
-/// Spawns the node, its stdout reader, stderr logger and delivery task. Returns the
-/// handle; the process is killed by [`NodeProc::kill`] or when the handle's tasks drop.
-pub fn spawn(s: Spawn<'_>, net: Arc<Net>, problems: Problems) -> std::io::Result<NodeProc> {
-    let mut child: Child = Command::new(s.bin)
-        .args(s.args)
-        .current_dir(std::env::temp_dir())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()?;
-    let pid = child.id();
-    let id = s.id.to_owned();
-    let stdin = child.stdin.take();
-    let stdout = child.stdout.take();
-    let stderr = child.stderr.take();
-    let tail: Arc<Mutex<VecDeque<String>>> = Arc::default();
-
-    let log_file = std::fs::File::create(&s.log)?;
-    let stderr_done = {
-        let (tail, id, echo) = (tail.clone(), id.clone(), s.log_stderr);
-        tokio::spawn(async move {
-            let Some(stderr) = stderr else { return };
-            // A buffered std file: writes go to the page cache and never block for long; tokio's
-            // fs feature is not enabled in the workspace.
-            let mut out = std::io::BufWriter::new(log_file);
-            let mut lines = BufReader::new(stderr);
-            let mut buf = Vec::new();
-            loop {
-                buf.clear();
-                match lines.read_until(b'\n', &mut buf).await {
-                    Ok(0) | Err(_) => break,
-                    Ok(_) => {}
-                }
-                if std::io::Write::write_all(&mut out, &buf).is_err() {
-                    break;
-                }
-                let line = String::from_utf8_lossy(&buf).trim_end().to_owned();
-                if echo {
-                    eprintln!("{id} | {line}");
-                }
-                let mut t = tail.lock().unwrap_or_else(|e| e.into_inner());
-                if t.len() == STDERR_TAIL {
-                    t.pop_front();
-                }
-                t.push_back(line);
-            }
-            let _ = std::io::Write::flush(&mut out);
-        })
-    };
-
-    if let Some(stdout) = stdout {
-        let (net, id, problems) = (net.clone(), id.clone(), problems.clone());
-        tokio::spawn(read_stdout(stdout, net, id, problems));
-    }
-    if let Some(stdin) = stdin {
-        tokio::spawn(deliver_to_stdin(stdin, net.clone(), id.clone()));
-    }
-
-    let (kill_tx, kill_rx) = oneshot::channel::<()>();
-    let exited = {
-        let (net, id, problems) = (net, id.clone(), problems);
-        tokio::spawn(async move {
-            tokio::select! {
-                status = child.wait() => {
-                    if !net.is_stopped() {
-                        let status = match status {
-                            Ok(s) => s.to_string(),
-                            Err(e) => e.to_string(),
-                        };
-                        // Give the stderr reader a moment to drain the last lines.
-                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                        let stderr_tail = tail.lock().unwrap_or_else(|e| e.into_inner()).iter().cloned().collect();
-                        push(&problems, NodeProblem::Crashed { node: id, status, stderr_tail });
-                    }
-                }
-                _ = kill_rx => {
-                    let _ = child.kill().await;
-                }
-            }
-        })
-    };
-    Ok(NodeProc {
-        id,
-        pid,
-        kill: Some(kill_tx),
-        exited,
-        stderr_done,
-    })
+    dropped: u64,
 }
 
 impl NodeProc {
     /// Kills the process (SIGKILL), waits for it and for its stderr log to be flushed.
-    pub async fn kill(mut self) {
+    async fn kill(mut self) {
         if let Some(k) = self.kill.take() {
             let _ = k.send(());
         }
@@ -185,12 +66,200 @@ impl NodeProc {
     }
 }
 
-async fn read_stdout(
-    stdout: tokio::process::ChildStdout,
-    net: Arc<Net>,
-    id: String,
-    problems: Problems,
+/// Runs the test described by `cfg` with node processes, writing node logs into
+/// `run_dir/node-logs`.
+pub async fn run(cfg: &TestConfig, run_dir: &Path) -> Result<RunOutput, RunError> {
+    let wall = Instant::now();
+    let cpu_at_start = crate::report::process_cpu_secs();
+    let logs = run_dir.join("node-logs");
+    std::fs::create_dir_all(&logs).map_err(|source| RunError::Store {
+        path: logs.clone(),
+        source,
+    })?;
+    let mut world = World::new(cfg)?;
+    let (events, mut incoming) = mpsc::channel(LINES_CAPACITY);
+    let mut procs = Vec::new();
+    for (i, node) in cfg.nodes.iter().enumerate() {
+        match spawn(cfg, i, node, &logs, events.clone()) {
+            Ok(p) => procs.push(p),
+            Err(source) => {
+                teardown(procs).await;
+                return Err(RunError::Spawn {
+                    bin: cfg.bin.clone(),
+                    node: node.clone(),
+                    source,
+                });
+            }
+        }
+    }
+    drop(events);
+    let start = Instant::now();
+    let now = || Time::from_duration(start.elapsed());
+    world.start(now());
+    let mut actions = Vec::new();
+    loop {
+        world.handle_timeout(now(), &mut actions);
+        for Action::Deliver { node, line } in actions.drain(..) {
+            let p = &mut procs[node];
+            if p.stdin.try_send(line).is_err() {
+                p.dropped += 1;
+            }
+        }
+        if world.is_done() {
+            break;
+        }
+        let deadline = world.poll_timeout().map(|t| start + t.since_epoch());
+        tokio::select! {
+            event = incoming.recv() => match event {
+                Some(Event::Line(node, line)) => world.from_node(now(), node, &line),
+                Some(Event::Exited(node, status, tail)) => world.node_exited(node, status, tail),
+                None => world.abort(RunError::Config("every node task ended".into())),
+            },
+            _ = sleep_until(deadline) => {}
+        }
+    }
+    let unread: Vec<(String, u64)> = procs
+        .iter()
+        .zip(&cfg.nodes)
+        .filter(|(p, _)| p.dropped > 0)
+        .map(|(p, n)| (n.clone(), p.dropped))
+        .collect();
+    teardown(procs).await;
+    let outcome = world.finish()?;
+    for (node, dropped) in unread {
+        eprintln!("glomers: node {node} left its input unread: {dropped} deliveries dropped");
+    }
+    Ok(RunOutput {
+        history: outcome.history,
+        net: outcome.net,
+        problems: outcome.problems,
+        wall_secs: wall.elapsed().as_secs_f64(),
+        cpu_secs: crate::report::process_cpu_secs()
+            .zip(cpu_at_start)
+            .map(|(end, start)| end - start),
+    })
+}
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn teardown(procs: Vec<NodeProc>) {
+    for p in procs {
+        p.kill().await;
+    }
+}
+
+/// Spawns node `i` and its tasks.
+fn spawn(
+    cfg: &TestConfig,
+    i: usize,
+    node: &str,
+    logs: &Path,
+    events: mpsc::Sender<Event>,
+) -> std::io::Result<NodeProc> {
+    let mut child: Child = Command::new(&cfg.bin)
+        .args(&cfg.args)
+        .current_dir(std::env::temp_dir())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()?;
+    let tail: Arc<Mutex<VecDeque<String>>> = Arc::default();
+    let log_file = std::fs::File::create(logs.join(format!("{node}.log")))?;
+    let stderr_done = match child.stderr.take() {
+        Some(stderr) => tokio::spawn(log_stderr(
+            stderr,
+            log_file,
+            tail.clone(),
+            node.to_owned(),
+            cfg.log_stderr,
+        )),
+        None => tokio::spawn(async {}),
+    };
+    if let Some(stdout) = child.stdout.take() {
+        tokio::spawn(read_stdout(stdout, i, events.clone()));
+    }
+    let (stdin, deliveries) = mpsc::channel(STDIN_CAPACITY);
+    if let Some(pipe) = child.stdin.take() {
+        tokio::spawn(write_stdin(pipe, deliveries));
+    }
+    let (kill_tx, kill_rx) = oneshot::channel::<()>();
+    let exited = tokio::spawn(watch(child, kill_rx, i, tail, events));
+    Ok(NodeProc {
+        stdin,
+        kill: Some(kill_tx),
+        exited,
+        stderr_done,
+        dropped: 0,
+    })
+}
+
+/// Waits for the process to exit (reported to the world) or to be killed.
+async fn watch(
+    mut child: Child,
+    kill: oneshot::Receiver<()>,
+    i: usize,
+    tail: Arc<Mutex<VecDeque<String>>>,
+    events: mpsc::Sender<Event>,
 ) {
+    tokio::select! {
+        status = child.wait() => {
+            let status = match status {
+                Ok(s) => s.to_string(),
+                Err(e) => e.to_string(),
+            };
+            // Give the stderr reader a moment to drain the last lines.
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            let tail = tail.lock().unwrap_or_else(|e| e.into_inner()).iter().cloned().collect();
+            let _ = events.send(Event::Exited(i, status, tail)).await;
+        }
+        _ = kill => {
+            let _ = child.kill().await;
+        }
+    }
+}
+
+async fn log_stderr(
+    stderr: tokio::process::ChildStderr,
+    log_file: std::fs::File,
+    tail: Arc<Mutex<VecDeque<String>>>,
+    node: String,
+    echo: bool,
+) {
+    // A buffered std file: writes go to the page cache and never block for long.
+    let mut out = std::io::BufWriter::new(log_file);
+    let mut lines = BufReader::new(stderr);
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        match lines.read_until(b'\n', &mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+        if std::io::Write::write_all(&mut out, &buf).is_err() {
+            break;
+        }
+        let line = String::from_utf8_lossy(&buf).trim_end().to_owned();
+        if echo {
+            eprintln!("{node} | {line}");
+        }
+        let mut t = tail.lock().unwrap_or_else(|e| e.into_inner());
+        if t.len() == STDERR_TAIL {
+            t.pop_front();
+        }
+        t.push_back(line);
+    }
+    let _ = std::io::Write::flush(&mut out);
+}
+
+/// Hands every stdout line to the world. Stops at end of output; the pipe stays open
+/// meanwhile, as Maelstrom keeps it (a node is not killed by a broken pipe).
+async fn read_stdout(stdout: tokio::process::ChildStdout, i: usize, events: mpsc::Sender<Event>) {
     let mut r = BufReader::with_capacity(64 * 1024, stdout);
     let mut buf = Vec::with_capacity(1024);
     loop {
@@ -200,56 +269,29 @@ async fn read_stdout(
             Ok(_) => {}
         }
         let line = String::from_utf8_lossy(&buf);
-        let line = line.trim_end_matches(['\n', '\r']);
-        let shown: String = line.chars().take(1000).collect();
-        match crate::sim::wire::parse_node_line(line) {
-            Err(e) => {
-                let error = e.to_string();
-                push(
-                    &problems,
-                    NodeProblem::BadLine {
-                        node: id,
-                        line: shown,
-                        error,
-                    },
-                );
-                break;
-            }
-            Ok(env) => {
-                if let Err(e) = net.send(&env.src, &env.dest, env.body) {
-                    push(
-                        &problems,
-                        NodeProblem::UnknownNode {
-                            node: id,
-                            line: shown,
-                            error: e.to_string(),
-                        },
-                    );
-                    break;
-                }
-            }
+        let line = line.trim_end_matches(['\n', '\r']).to_owned();
+        if events.send(Event::Line(i, line)).await.is_err() {
+            return;
         }
     }
-    // Stop reading but keep the pipe open, as Maelstrom does: the node is not killed by a
-    // broken pipe; a node that keeps writing eventually blocks on the full pipe.
-    net.until_stopped().await;
-    drop(r);
 }
 
-async fn deliver_to_stdin(stdin: ChildStdin, net: Arc<Net>, id: String) {
+async fn write_stdin(stdin: tokio::process::ChildStdin, mut deliveries: mpsc::Receiver<String>) {
     let mut w = BufWriter::with_capacity(64 * 1024, stdin);
-    let mut line = String::with_capacity(1024);
-    let mut broken = false;
-    while let Some(msg) = net.next_delivery(&id).await {
-        if broken {
-            continue;
-        }
-        line.clear();
-        line.push_str(&crate::sim::wire::encode_delivery(&msg));
+    while let Some(mut line) = deliveries.recv().await {
         line.push('\n');
-        if w.write_all(line.as_bytes()).await.is_err() || w.flush().await.is_err() {
-            // The node is gone; keep draining its queue so senders never stall.
-            broken = true;
+        if w.write_all(line.as_bytes()).await.is_err() {
+            break;
+        }
+        // Write what is queued in one go, then flush once.
+        while let Ok(mut more) = deliveries.try_recv() {
+            more.push('\n');
+            if w.write_all(more.as_bytes()).await.is_err() {
+                return;
+            }
+        }
+        if w.flush().await.is_err() {
+            break;
         }
     }
 }
