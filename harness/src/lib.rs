@@ -10,6 +10,7 @@ pub mod checkers;
 pub mod cli;
 pub mod frontier;
 pub mod history;
+pub mod journal;
 pub mod plots;
 pub mod report;
 pub mod runner;

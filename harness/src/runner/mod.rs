@@ -235,7 +235,12 @@ pub async fn run(cfg: &TestConfig, run_dir: &std::path::Path) -> Result<RunOutpu
     };
     let lat = latency::Latency::new(cfg.latency.mean_ms, dist)
         .map_err(|e| RunError::Config(e.to_string()))?;
-    let net = Net::new(Network::new(lat), stream(cfg.seed, 1), start);
+    let log_path = run_dir.join(crate::journal::FILE);
+    let log = crate::journal::MessageLog::create(&log_path).map_err(|source| RunError::Store {
+        path: log_path,
+        source,
+    })?;
+    let net = Net::new(Network::new(lat), stream(cfg.seed, 1), start, Some(log));
     let problems: Problems = Arc::default();
     let mut procs: Vec<NodeProc> = Vec::new();
     let result = run_inner(cfg, &net, &problems, &mut procs, &logs).await;
@@ -243,6 +248,9 @@ pub async fn run(cfg: &TestConfig, run_dir: &std::path::Path) -> Result<RunOutpu
     net.stop();
     for p in procs {
         p.kill().await;
+    }
+    if let Some(Err(e)) = net.finish_log() {
+        tracing::warn!("message log {}: {e}", crate::journal::FILE);
     }
     let history = result?;
     let op_count = history

@@ -6,6 +6,9 @@
 //! Maelstrom's delivery thread does: take the earliest-deadline message, which the model
 //! drops if a partition blocks it at that moment, otherwise sleep until its deadline and
 //! hand it over. While it sleeps, later messages wait behind it (head-of-line blocking).
+//!
+//! With a [`MessageLog`], every accepted message is logged at send and its fate at
+//! delivery or drop (see `crate::journal`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -16,6 +19,7 @@ use serde_json::Value;
 use tokio::sync::Notify;
 use tokio::time::Instant;
 
+use crate::journal::MessageLog;
 use crate::sim::nemesis::Grudge;
 use crate::sim::net::{Message, NetError, NetStats, Network, Take};
 
@@ -33,11 +37,13 @@ pub struct Net {
     start: Instant,
     stopping: Notify,
     stopped: std::sync::atomic::AtomicBool,
+    log: Option<MessageLog>,
 }
 
 impl Net {
-    /// A network over `net`, with time measured from `start` and latency draws from `rng`.
-    pub fn new(net: Network, rng: StdRng, start: Instant) -> Arc<Net> {
+    /// A network over `net`, with time measured from `start` and latency draws from `rng`;
+    /// messages are logged into `log` when there is one.
+    pub fn new(net: Network, rng: StdRng, start: Instant, log: Option<MessageLog>) -> Arc<Net> {
         Arc::new(Net {
             inner: Mutex::new(Inner {
                 net,
@@ -47,6 +53,7 @@ impl Net {
             start,
             stopping: Notify::new(),
             stopped: std::sync::atomic::AtomicBool::new(false),
+            log,
         })
     }
 
@@ -88,10 +95,14 @@ impl Net {
     /// Sends `body` from `src` to `dest` now. Errors when either is not registered.
     pub fn send(&self, src: &str, dest: &str, body: Value) -> Result<u64, NetError> {
         let now = self.now();
+        let logged = self.log.as_ref().map(|l| (l, l.prepare(src, dest, &body)));
         let (id, waker) = {
             let mut g = self.lock();
             let Inner { net, rng, wake } = &mut *g;
             let id = net.send(now, src, dest, body, rng)?;
+            if let Some((log, prepared)) = logged {
+                log.sent(id, now, prepared);
+            }
             (id, wake.get(dest).cloned())
         };
         if let Some(w) = waker {
@@ -140,6 +151,11 @@ impl Net {
         }
     }
 
+    /// Finishes the message log (see [`MessageLog::finish`]); `None` without one.
+    pub fn finish_log(&self) -> Option<std::io::Result<crate::journal::Summary>> {
+        self.log.as_ref().map(MessageLog::finish)
+    }
+
     /// Whether [`Net::stop`] was called.
     pub fn is_stopped(&self) -> bool {
         self.stopped.load(std::sync::atomic::Ordering::SeqCst)
@@ -166,10 +182,17 @@ impl Net {
                         _ = tokio::time::sleep(Duration::from_secs(1)) => {}
                     }
                 }
-                Take::Dropped(_) => {}
+                Take::Dropped(msg) => {
+                    if let Some(log) = &self.log {
+                        log.dropped(msg.id, self.now());
+                    }
+                }
                 Take::Deliver(msg) => {
                     tokio::time::sleep_until(self.instant(msg.deadline)).await;
                     self.lock().net.delivered(&msg);
+                    if let Some(log) = &self.log {
+                        log.delivered(msg.id, self.now());
+                    }
                     return Some(msg);
                 }
             }

@@ -1,5 +1,11 @@
 //! Node processes: spawn, stdin through the delivery task, stdout parsed into the network,
 //! stderr to `node-logs/<node>.log`, exit watching and killing.
+//!
+//! Each line of a node log starts with the harness's run time when the line was read: `[`,
+//! seconds since the start of the run (at least four digits wide, space-padded), `.`, six
+//! digits of microseconds, `] `, then the line as the node wrote it, e.g.
+//! `[   2.041337] gossip to n3`. The clock is the one of `history.jsonl` and
+//! `messages.jsonl`, so log lines can be placed on the run's timeline.
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -102,7 +108,7 @@ pub fn spawn(s: Spawn<'_>, net: Arc<Net>, problems: Problems) -> std::io::Result
 
     let log_file = std::fs::File::create(&s.log)?;
     let stderr_done = {
-        let (tail, id, echo) = (tail.clone(), id.clone(), s.log_stderr);
+        let (tail, id, echo, clock) = (tail.clone(), id.clone(), s.log_stderr, net.clone());
         tokio::spawn(async move {
             let Some(stderr) = stderr else { return };
             // A buffered std file: writes go to the page cache and never block for long; tokio's
@@ -116,7 +122,8 @@ pub fn spawn(s: Spawn<'_>, net: Arc<Net>, problems: Problems) -> std::io::Result
                     Ok(0) | Err(_) => break,
                     Ok(_) => {}
                 }
-                if std::io::Write::write_all(&mut out, &buf).is_err() {
+                let stamped = std::io::Write::write_all(&mut out, stamp(clock.now()).as_bytes());
+                if stamped.is_err() || std::io::Write::write_all(&mut out, &buf).is_err() {
                     break;
                 }
                 let line = String::from_utf8_lossy(&buf).trim_end().to_owned();
@@ -171,6 +178,15 @@ pub fn spawn(s: Spawn<'_>, net: Arc<Net>, problems: Problems) -> std::io::Result
         exited,
         stderr_done,
     })
+}
+
+/// The prefix of a node log line read at `ns` nanoseconds into the run (module doc).
+pub fn stamp(ns: u64) -> String {
+    format!(
+        "[{:>4}.{:06}] ",
+        ns / 1_000_000_000,
+        ns % 1_000_000_000 / 1_000
+    )
 }
 
 impl NodeProc {
@@ -251,5 +267,14 @@ async fn deliver_to_stdin(stdin: ChildStdin, net: Arc<Net>, id: String) {
             // The node is gone; keep draining its queue so senders never stall.
             broken = true;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn log_stamp_is_seconds_and_microseconds() {
+        assert_eq!(super::stamp(2_041_337_999), "[   2.041337] ");
+        assert_eq!(super::stamp(12_345_000_000_000), "[12345.000000] ");
     }
 }
