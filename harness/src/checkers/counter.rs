@@ -8,6 +8,7 @@
 use serde_json::{json, Value};
 
 use crate::checker::{CheckResult, Validity};
+use crate::checkers::anomalies::{self, anomaly};
 use crate::history::{History, OpType};
 
 /// A set of integers as sorted, disjoint, non-adjacent inclusive ranges.
@@ -96,15 +97,20 @@ pub fn check(h: &History) -> CheckResult {
         acc.widen(d);
     }
     let mut errors = Vec::new();
+    let mut found = Vec::new();
+    let pairs = h.pairs();
     for c in &finals {
         let ok = int(&c.value).is_some_and(|x| acc.contains(x));
         if !ok {
-            problems.push(format!(
+            let line = format!(
                 "final read at op {} returned {}, outside the acceptable set {:?}",
                 c.index,
                 c.value,
                 acc.ranges()
-            ));
+            );
+            let ops = std::iter::once(c.index).chain(pairs[c.index]);
+            found.push(anomaly("wrong-final-read", ops, line.clone(), Value::Null));
+            problems.push(line);
             errors.push(json!({"op": c.brief(), "value": c.value}));
         }
     }
@@ -114,16 +120,14 @@ pub fn check(h: &History) -> CheckResult {
         .iter()
         .map(|(a, b)| json!([*a as i64, *b as i64]))
         .collect();
-    CheckResult::new(
-        valid,
-        problems,
-        json!({
-            "valid": valid.to_json(),
-            "errors": if errors.is_empty() { Value::Null } else { json!(errors) },
-            "final_reads": finals.iter().map(|c| c.value.clone()).collect::<Vec<_>>(),
-            "acceptable": acceptable,
-        }),
-    )
+    let mut details = json!({
+        "valid": valid.to_json(),
+        "errors": if errors.is_empty() { Value::Null } else { json!(errors) },
+        "final_reads": finals.iter().map(|c| c.value.clone()).collect::<Vec<_>>(),
+        "acceptable": acceptable,
+    });
+    anomalies::attach(&mut details, found);
+    CheckResult::new(valid, problems, details)
 }
 
 #[cfg(test)]
@@ -151,6 +155,8 @@ mod tests {
         let r = check(&b.build());
         assert_eq!(r.valid, Validity::Invalid);
         assert!(r.problems[0].contains(&format!("op {bad}")));
+        assert_eq!(r.details["anomalies"][0]["kind"], "wrong-final-read");
+        assert_eq!(r.details["anomalies"][0]["ops"], json!([bad - 1, bad]));
     }
 
     #[test]

@@ -19,6 +19,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde_json::{json, Value};
 
 use crate::checker::{CheckResult, Validity};
+use crate::checkers::anomalies::{self, anomaly};
 use crate::checkers::perf::distribution;
 use crate::checkers::value::ValueKey;
 use crate::history::{History, Op, OpType};
@@ -34,6 +35,8 @@ struct At {
 
 struct Element {
     key: ValueKey,
+    /// The invocation of its (latest) add.
+    added: usize,
     known: Option<At>,
     last_present: Option<At>,
     last_absent: Option<At>,
@@ -76,6 +79,7 @@ pub fn check(h: &History) -> CheckResult {
                 if op.kind == OpType::Invoke {
                     let e = Element {
                         key: k.clone(),
+                        added: op.index,
                         known: None,
                         last_present: None,
                         last_absent: None,
@@ -213,6 +217,24 @@ pub fn check(h: &History) -> CheckResult {
             )
         })
         .collect();
+    let found: Vec<Value> = lost
+        .iter()
+        .zip(&problems)
+        .map(|(r, line)| {
+            let e = r.0;
+            let ops = [e.known, e.last_absent, e.last_present]
+                .into_iter()
+                .flatten()
+                .map(|a| a.index)
+                .chain([e.added]);
+            anomaly(
+                "lost",
+                ops,
+                line.clone(),
+                json!({"element": e.key.to_value()}),
+            )
+        })
+        .collect();
     if valid == Validity::Unknown {
         problems.push("no element is stable: no read ever observed an added element".into());
     }
@@ -244,6 +266,7 @@ pub fn check(h: &History) -> CheckResult {
     if let Some(q) = distribution(res.iter().filter_map(|r| r.3).collect()) {
         d["lost_latencies"] = json!(q);
     }
+    anomalies::attach(&mut d, found);
     CheckResult::new(valid, problems, d)
 }
 
@@ -266,6 +289,7 @@ mod tests {
         assert_eq!(r.details["stable_count"], json!(2));
         assert_eq!(r.details["lost_count"], json!(0));
         assert_eq!(r.details["stable_latencies"]["1"], json!(0));
+        assert_eq!(r.details["anomalies"], json!([]));
     }
 
     #[test]
@@ -273,13 +297,18 @@ mod tests {
         let mut b = Hb::new();
         b.op(0, "broadcast", json!(0), OpType::Ok, json!(0));
         b.op(0, "read", json!(null), OpType::Ok, json!([0]));
-        b.op(1, "broadcast", json!(1), OpType::Ok, json!(1));
+        let (add, acked) = b.op(1, "broadcast", json!(1), OpType::Ok, json!(1));
         b.final_phase();
-        b.op(0, "read", json!(null), OpType::Ok, json!([0, 1]));
+        let (seen, _) = b.op(0, "read", json!(null), OpType::Ok, json!([0, 1]));
         let (inv, _) = b.op(1, "read", json!(null), OpType::Ok, json!([0]));
         let r = check(&b.build());
         assert_eq!(r.valid, Validity::Invalid);
         assert_eq!(r.details["lost"], json!([1]));
+        let found = &r.details["anomalies"];
+        assert_eq!(found.as_array().map(Vec::len), Some(1));
+        assert_eq!(found[0]["kind"], "lost");
+        assert_eq!(found[0]["element"], 1);
+        assert_eq!(found[0]["ops"], json!([add, acked, seen, inv]));
         assert!(r.problems[0].contains(&format!("invoked at op {inv}")));
         assert!(r.details.get("lost_latencies").is_some());
     }
