@@ -68,6 +68,9 @@ pub async fn run_test(cfg: TestConfig) -> TestRun {
     if let Err(e) = crate::plots::write_all(&dir, &out.history) {
         eprintln!("glomers: cannot draw plots: {e}");
     }
+    if let Err(e) = crate::html::write(&dir) {
+        eprintln!("glomers: cannot write the run's page: {e}");
+    }
     print!("{}", report::summary(&cfg, &outcome, &out, &dir));
     TestRun {
         code: outcome.exit_code(),

@@ -10,6 +10,7 @@ pub mod checkers;
 pub mod cli;
 pub mod frontier;
 pub mod history;
+pub mod html;
 pub mod journal;
 pub mod plots;
 pub mod report;
