@@ -15,5 +15,6 @@ pub mod journal;
 pub mod plots;
 pub mod report;
 pub mod runner;
+pub mod serve;
 pub mod sim;
 pub mod workload;
