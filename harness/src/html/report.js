@@ -199,7 +199,8 @@ function loadReport() {
   const loadMs = performance.now() - t0;
   header(run, loadMs);
   window.report = {
-    ready: true, loadMs, run, timeline: tl, focusOp: focus,
+    // readyAt: ms from the start of navigation (the page's time origin) to interactive.
+    ready: true, loadMs, readyAt: performance.now(), run, timeline: tl, focusOp: focus,
     stats: () => ({ messages: run.messages.length, drawn: tl.drawn, view: tl.view.slice(),
       highlight: tl.highlight ? tl.highlight.inv.index : null, lanes: tl.visible.map((i) => run.lanes[i].id) }),
   };

@@ -37,7 +37,7 @@ fn encode(seg: &str) -> String {
 
 fn shell(title: &str, body: &str) -> String {
     format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title>\
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><link rel=\"icon\" href=\"data:,\"><title>{}</title>\
          <style>body{{font:14px sans-serif;margin:16px}}table{{border-collapse:collapse}}\
          td,th{{padding:3px 10px;border-bottom:1px solid #ddd;text-align:left}}\
          .valid{{color:#1a7f37}}.invalid{{color:#c62828;font-weight:bold}}.unknown{{color:#b26a00}}</style>\
