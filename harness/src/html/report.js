@@ -195,7 +195,10 @@ function loadReport() {
   filters(run, tl);
   logView = logs(run, tl);
   Witness.draw(run, $("witness"), focus);
-  tl.setView(0, run.end);
+  // `#t=FROM-TO` (seconds) in the address opens the timeline on that window.
+  const w = /^#t=([\d.]+)-([\d.]+)$/.exec(location.hash);
+  if (w && Number(w[2]) > Number(w[1])) tl.setView(Number(w[1]) * 1e9, Number(w[2]) * 1e9);
+  else tl.setView(0, run.end);
   const loadMs = performance.now() - t0;
   header(run, loadMs);
   window.report = {
