@@ -1,5 +1,6 @@
 //! The command line of `glomers`: `test` (Maelstrom's `maelstrom test` flags and meanings,
-//! plus `--store`, `--recovery`, `--seed`), `challenge ID` and `challenges`.
+//! plus `--store`, `--recovery`, `--seed`), `challenge ID`, `challenges`, `serve [STORE]`
+//! (the store's run pages over HTTP) and `report DIR` (rewrite a run folder's page).
 //!
 //! Parsing never panics: clap errors and invalid values become [`CliError`], which the
 //! binary turns into exit status 254 as Maelstrom does.

@@ -263,7 +263,7 @@ pub fn check(h: &History, models: &[ConsistencyModel]) -> CheckResult {
         "version_edges": inf.version_edges,
     });
     let valid = Validity::from_bool(anomaly_types.is_empty());
-    anomalies::attach(&mut details, report_shape(&found, |t| reportable(t)));
+    anomalies::attach(&mut details, report_shape(&found, reportable));
     CheckResult {
         valid,
         problems,
