@@ -161,60 +161,87 @@ async fn read_head(stream: &mut TcpStream) -> std::io::Result<Option<String>> {
     Ok(String::from_utf8(buf).ok())
 }
 
-async fn handle(mut stream: TcpStream, root: &Path) -> std::io::Result<()> {
-    let Some(head) = read_head(&mut stream).await? else {
-        return respond(&mut stream, 400, "text/plain", b"bad request\n", true).await;
+/// What a request gets: a page made here, or a file of the store.
+enum Answer {
+    Page(u16, &'static str, Vec<u8>),
+    File(PathBuf),
+}
+
+const HTML: &str = "text/html; charset=utf-8";
+
+/// The answer to the request head `head` (`None`: unreadable or too long).
+fn answer(head: Option<&str>, root: &Path) -> Answer {
+    let Some(head) = head else {
+        return Answer::Page(400, "text/plain", b"bad request\n".to_vec());
     };
     let mut words = head.lines().next().unwrap_or_default().split(' ');
     let (method, target) = (
         words.next().unwrap_or_default(),
         words.next().unwrap_or_default(),
     );
-    let with_body = method != "HEAD";
     if method != "GET" && method != "HEAD" {
-        return respond(&mut stream, 405, "text/plain", b"GET or HEAD only\n", true).await;
+        return Answer::Page(405, "text/plain", b"GET or HEAD only\n".to_vec());
     }
     if target == "/" || target.starts_with("/?") {
-        let page = pages::runs(root);
-        return respond(
-            &mut stream,
-            200,
-            "text/html; charset=utf-8",
-            page.as_bytes(),
-            with_body,
-        )
-        .await;
+        return Answer::Page(200, HTML, pages::runs(root).into_bytes());
     }
-    let path = match resolve(root, target) {
-        Ok(p) => p,
+    match resolve(root, target) {
+        Ok(path) if path.is_dir() => {
+            Answer::Page(200, HTML, pages::folder(root, &path).into_bytes())
+        }
+        Ok(path) => Answer::File(path),
         Err(e) => {
             let code = match e {
                 Refused::BadPath => 400,
                 Refused::NotFound => 404,
                 Refused::Outside => 403,
             };
-            return respond(
-                &mut stream,
-                code,
-                "text/plain",
-                format!("{e}\n").as_bytes(),
-                with_body,
-            )
-            .await;
+            Answer::Page(code, "text/plain", format!("{e}\n").into_bytes())
         }
-    };
-    if path.is_dir() {
-        let page = pages::folder(root, &path);
-        return respond(
-            &mut stream,
-            200,
-            "text/html; charset=utf-8",
-            page.as_bytes(),
-            with_body,
-        )
-        .await;
     }
-    send_file(&mut stream, &path, with_body).await
+}
+
+async fn handle(mut stream: TcpStream, root: &Path) -> std::io::Result<()> {
+    let head = read_head(&mut stream).await?;
+    let with_body = !head.as_deref().is_some_and(|h| h.starts_with("HEAD "));
+    let mut file = None;
+    let (code, ctype, len, page) = match answer(head.as_deref(), root) {
+        Answer::Page(code, ctype, body) => (code, ctype, body.len() as u64, body),
+        Answer::File(path) => match std::fs::File::open(&path) {
+            Ok(f) => {
+                let len = f.metadata()?.len();
+                file = Some(f);
+                (200, content_type(&path), len, Vec::new())
+            }
+            Err(_) => (404, "text/plain", 10, b"not found\n".to_vec()),
+        },
+    };
+    let reason = match code {
+        200 => "OK",
+        400 => "Bad Request",
+        403 => "Forbidden",
+        404 => "Not Found",
+        _ => "Method Not Allowed",
+    };
+    let head = format!(
+        "HTTP/1.1 {code} {reason}\r\nContent-Type: {ctype}\r\nContent-Length: {len}\r\nConnection: close\r\nCache-Control: no-store\r\n\r\n"
+    );
+    write_timed(&mut stream, head.as_bytes()).await?;
+    if with_body {
+        write_timed(&mut stream, &page).await?;
+        if let Some(mut f) = file {
+            // Chunks from the page cache; a blocking read of 64 KiB is short.
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                let n = f.read(&mut buf)?;
+                if n == 0 {
+                    break;
+                }
+                write_timed(&mut stream, &buf[..n]).await?;
+            }
+        }
+    }
+    stream.shutdown().await
 }
 
 fn content_type(path: &Path) -> &'static str {
@@ -238,55 +265,6 @@ async fn write_timed(stream: &mut TcpStream, bytes: &[u8]) -> std::io::Result<()
     tokio::time::timeout(IO_TIMEOUT, stream.write_all(bytes))
         .await
         .map_err(|_| std::io::ErrorKind::TimedOut)?
-}
-
-async fn respond(
-    stream: &mut TcpStream,
-    code: u16,
-    ctype: &str,
-    body: &[u8],
-    with_body: bool,
-) -> std::io::Result<()> {
-    let reason = match code {
-        200 => "OK",
-        400 => "Bad Request",
-        403 => "Forbidden",
-        404 => "Not Found",
-        _ => "Method Not Allowed",
-    };
-    let head = format!(
-        "HTTP/1.1 {code} {reason}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\nCache-Control: no-store\r\n\r\n",
-        body.len()
-    );
-    write_timed(stream, head.as_bytes()).await?;
-    if with_body {
-        write_timed(stream, body).await?;
-    }
-    stream.shutdown().await
-}
-
-async fn send_file(stream: &mut TcpStream, path: &Path, with_body: bool) -> std::io::Result<()> {
-    let Ok(mut f) = std::fs::File::open(path) else {
-        return respond(stream, 404, "text/plain", b"not found\n", with_body).await;
-    };
-    let len = f.metadata()?.len();
-    let head = format!(
-        "HTTP/1.1 200 OK\r\nContent-Type: {}\r\nContent-Length: {len}\r\nConnection: close\r\nCache-Control: no-store\r\n\r\n",
-        content_type(path)
-    );
-    write_timed(stream, head.as_bytes()).await?;
-    if with_body {
-        // Chunks from the page cache; a blocking read of 64 KiB is short.
-        let mut buf = vec![0u8; 64 * 1024];
-        loop {
-            let n = f.read(&mut buf)?;
-            if n == 0 {
-                break;
-            }
-            write_timed(stream, &buf[..n]).await?;
-        }
-    }
-    stream.shutdown().await
 }
 
 #[cfg(test)]
