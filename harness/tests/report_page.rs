@@ -221,6 +221,46 @@ fn run_folder(store: &Path, workload: &str) -> PathBuf {
         .path()
 }
 
+/// The one broadcast run in `store`, served by `glomers serve`, and a browser.
+struct Served {
+    run: PathBuf,
+    name: String,
+    server: Server,
+    page: Page,
+}
+
+impl Served {
+    fn start(store: &Path) -> Served {
+        let run = run_folder(store, "broadcast");
+        let name = run
+            .file_name()
+            .and_then(|n| n.to_str())
+            .expect("name")
+            .to_owned();
+        Served {
+            run,
+            name,
+            server: Server::start(store),
+            page: Page::open(),
+        }
+    }
+
+    /// Loads the run's page and prints how long it took to become interactive.
+    fn load_run_page(&self, what: &str) {
+        let took = self.page.load(&format!(
+            "{}/broadcast/{}/index.html",
+            self.server.url, self.name
+        ));
+        println!(
+            "page of {what} ({} bytes): interactive {} ms after navigation started (page's clock; script {} ms; {} ms as the test saw it)",
+            std::fs::metadata(self.run.join("index.html")).map_or(0, |m| m.len()),
+            self.page.eval("Math.round(window.report.readyAt)"),
+            self.page.eval("Math.round(window.report.loadMs)"),
+            took.as_millis(),
+        );
+    }
+}
+
 #[test]
 fn served_page_of_a_run_shows_its_messages_filters_and_anomalies() {
     let store = temp("store");
@@ -253,30 +293,32 @@ fn served_page_of_a_run_shows_its_messages_filters_and_anomalies() {
         "local",
     ]);
     assert_eq!(code, 1, "the never-forwarding node must be invalid");
-    let run = run_folder(&store, "broadcast");
-    let name = run
-        .file_name()
-        .and_then(|n| n.to_str())
-        .expect("name")
-        .to_owned();
-    let server = Server::start(&store);
-    let page = Page::open();
+    let s = Served::start(&store);
+    let page = &s.page;
 
     // The list of runs links to the run's page.
-    page.load_plain(&format!("{}/", server.url));
+    page.load_plain(&format!("{}/", s.server.url));
     let link = page.eval("document.querySelector('a[href*=\"index.html\"]').getAttribute('href')");
-    assert_eq!(link, json!(format!("broadcast/{name}/index.html")));
+    assert_eq!(link, json!(format!("broadcast/{}/index.html", s.name)));
 
-    let took = page.load(&format!("{}/broadcast/{name}/index.html", server.url));
-    println!(
-        "page of a 3-node run: interactive {} ms after navigation started (page's clock; script {} ms; {} ms as the test saw it)",
-        page.eval("Math.round(window.report.readyAt)"),
-        page.eval("Math.round(window.report.loadMs)"),
-        took.as_millis(),
+    s.load_run_page("a 3-node run");
+    let messages = logged_messages(&s.run);
+    all_messages_drawn(page, &messages);
+    type_filter_hides_its_arrows(page, &messages);
+    arrow_click_shows_the_body(page, &messages);
+    anomaly_click_brings_its_operation_into_view(page);
+
+    // A node's log is one click away.
+    page.click(".log-button[data-node=\"n0\"]");
+    assert_eq!(
+        page.eval("!!document.getElementById('log-n0')"),
+        json!(true)
     );
+    page.assert_no_errors();
+}
 
+fn all_messages_drawn(page: &Page, messages: &[Value]) {
     // Every logged message is drawn once clients without operations are shown.
-    let messages = logged_messages(&run);
     assert!(messages.len() > 30, "{} messages", messages.len());
     page.click("#show-idle");
     let s = page.stats();
@@ -286,7 +328,9 @@ fn served_page_of_a_run_shows_its_messages_filters_and_anomalies() {
         page.eval("document.getElementById('msg-count').dataset.drawn"),
         json!(messages.len().to_string())
     );
+}
 
+fn type_filter_hides_its_arrows(page: &Page, messages: &[Value]) {
     // Hiding the `read` type hides exactly the read arrows.
     let reads = messages.iter().filter(|m| m["type"] == "read").count();
     assert!(reads > 0);
@@ -295,7 +339,9 @@ fn served_page_of_a_run_shows_its_messages_filters_and_anomalies() {
     assert_eq!(page.stats()["drawn"], json!(messages.len() - reads));
     page.click("input[data-type=\"read\"]");
     assert_eq!(page.stats()["drawn"], json!(messages.len()));
+}
 
+fn arrow_click_shows_the_body(page: &Page, messages: &[Value]) {
     // A click on an arrow shows that message's body.
     // An arrow that alone is within reach of a click at whole-pixel coordinates near its
     // middle, on screen.
@@ -333,7 +379,9 @@ fn served_page_of_a_run_shows_its_messages_filters_and_anomalies() {
         text.contains(&serde_json::to_string_pretty(&body).expect("json")),
         "{text}"
     );
+}
 
+fn anomaly_click_brings_its_operation_into_view(page: &Page) {
     // A click on an anomaly's operation brings it into view: its bar outlined, the view
     // around it, the timeline on screen.
     let op: u64 = page
@@ -363,14 +411,6 @@ fn served_page_of_a_run_shows_its_messages_filters_and_anomalies() {
         "(() => { const r = document.getElementById('timeline').getBoundingClientRect(); return r.top < innerHeight && r.bottom > 0; })()",
     );
     assert_eq!(on_screen, json!(true));
-
-    // A node's log is one click away.
-    page.click(".log-button[data-node=\"n0\"]");
-    assert_eq!(
-        page.eval("!!document.getElementById('log-n0')"),
-        json!(true)
-    );
-    page.assert_no_errors();
 }
 
 impl Page {
@@ -476,23 +516,10 @@ fn page_of_a_3d_run_opens_quickly() {
         store.to_str().expect("utf-8"),
     ]);
     assert_eq!(code, 0, "challenge 3d");
-    let run = run_folder(&store, "broadcast");
-    let name = run
-        .file_name()
-        .and_then(|n| n.to_str())
-        .expect("name")
-        .to_owned();
-    let server = Server::start(&store);
-    let page = Page::open();
-    let took = page.load(&format!("{}/broadcast/{name}/index.html", server.url));
-    let messages = logged_messages(&run).len();
-    println!(
-        "page of a 3d run ({messages} messages, {} bytes): interactive {} ms after navigation started (page's clock; script {} ms; {} ms as the test saw it)",
-        std::fs::metadata(run.join("index.html")).map_or(0, |m| m.len()),
-        page.eval("Math.round(window.report.readyAt)"),
-        page.eval("Math.round(window.report.loadMs)"),
-        took.as_millis(),
-    );
+    let s = Served::start(&store);
+    let messages = logged_messages(&s.run).len();
+    s.load_run_page(&format!("a 3d run, {messages} messages"));
+    let page = &s.page;
     page.click("#show-idle");
     assert_eq!(page.stats()["drawn"], json!(messages));
     page.assert_no_errors();
