@@ -25,11 +25,27 @@ fn chromium() -> PathBuf {
     p
 }
 
-fn temp(tag: &str) -> PathBuf {
+/// A fresh temporary folder, removed when dropped.
+struct TempDir(PathBuf);
+
+impl std::ops::Deref for TempDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn temp(tag: &str) -> TempDir {
     let d = std::env::temp_dir().join(format!("glomers-page-{}-{tag}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).expect("temp dir");
-    d
+    TempDir(d)
 }
 
 fn mutant(name: &str) -> String {
@@ -91,7 +107,8 @@ struct Page {
     _browser: Browser,
     tab: Arc<Tab>,
     errors: Arc<Mutex<Vec<String>>>,
-    _profile: PathBuf,
+    // Last: removed once the browser is gone.
+    _profile: TempDir,
 }
 
 impl Page {
@@ -112,7 +129,7 @@ impl Page {
             .sandbox(false)
             .disable_default_args(true)
             .args(args)
-            .user_data_dir(Some(profile.clone()))
+            .user_data_dir(Some(profile.to_path_buf()))
             .window_size(Some((1400, 1000)))
             .idle_browser_timeout(Duration::from_secs(300))
             .build()
