@@ -94,9 +94,7 @@ fn conclude(
     if let Err(e) = report::write_files(&dir, &outcome, &out) {
         eprintln!("glomers: cannot write results into {}: {e}", dir.display());
     }
-    if let Err(e) = crate::plots::write_all(&dir, &out.history) {
-        eprintln!("glomers: cannot draw plots: {e}");
-    }
+    write_report(&dir, &out.history);
     let run = TestRun {
         code: outcome.exit_code(),
         outcome: Some(outcome),
@@ -175,4 +173,51 @@ fn replay(cfg: &TestConfig, seed: u64) -> String {
     let at = words.iter().position(|w| w == "--").unwrap_or(words.len());
     words.insert(at, format!("--seed {seed}"));
     words.join(" ")
+}
+
+/// Draws the plots and writes `index.html` into the run folder `dir`; failures are
+/// printed, not fatal (the run's verdict stands). Returns whether both were written.
+fn write_report(dir: &std::path::Path, history: &crate::history::History) -> bool {
+    let plots = crate::plots::write_all(dir, history)
+        .map_err(|e| eprintln!("glomers: cannot draw plots: {e}"))
+        .is_ok();
+    let page = crate::html::write(dir)
+        .map_err(|e| eprintln!("glomers: cannot write the run's page: {e}"))
+        .is_ok();
+    plots && page
+}
+
+/// `glomers report DIR`: rewrites the plots and `index.html` of an existing run folder
+/// from its `history.jsonl` and other files. Exit status 0, or 255 when the history cannot
+/// be read or a file cannot be written.
+pub fn rewrite_report(dir: &std::path::Path) -> i32 {
+    let text = match std::fs::read_to_string(dir.join("history.jsonl")) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("glomers: {}: {e}", dir.join("history.jsonl").display());
+            return 255;
+        }
+    };
+    let mut history = crate::history::History::default();
+    for (n, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        match serde_json::from_str(line) {
+            Ok(op) => {
+                history.push(op);
+            }
+            Err(e) => {
+                eprintln!("glomers: history.jsonl line {}: {e}", n + 1);
+                return 255;
+            }
+        }
+    }
+    if write_report(dir, &history) {
+        println!("glomers: wrote {}", dir.join(crate::html::FILE).display());
+        0
+    } else {
+        255
+    }
 }

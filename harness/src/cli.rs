@@ -1,5 +1,6 @@
 //! The command line of `glomers`: `test` (Maelstrom's `maelstrom test` flags and meanings,
-//! plus `--store`, `--recovery`, `--seed`), `challenge ID` and `challenges`.
+//! plus `--store`, `--recovery`, `--seed`), `challenge ID`, `challenges`, `serve [STORE]`
+//! (the store's run pages over HTTP) and `report DIR` (rewrite a run folder's page).
 //!
 //! Parsing never panics: clap errors and invalid values become [`CliError`], which the
 //! binary turns into exit status 254 as Maelstrom does.
@@ -33,6 +34,17 @@ pub enum Command {
     Challenges(ChallengesArgs),
     /// Measure the broadcast node's modes and interval frontier on the 3d/3e line.
     BroadcastFrontier(crate::frontier::FrontierArgs),
+    /// Serve the store's runs and their pages on 127.0.0.1, as `maelstrom serve` does.
+    Serve(crate::serve::ServeArgs),
+    /// Rewrite a run folder's plots and index.html from its files.
+    Report(ReportArgs),
+}
+
+/// Flags of `glomers report`.
+#[derive(Debug, Clone, Args)]
+pub struct ReportArgs {
+    /// The run folder (holding results.json and history.jsonl).
+    pub dir: PathBuf,
 }
 
 /// Latency distributions (reference 4.1).

@@ -1,5 +1,7 @@
 //! SVG plots of a run: latency of every op over time (log scale, coloured by completion
-//! type, like Maelstrom's latency-raw) and the operation rate over time.
+//! type, like Maelstrom's latency-raw) and the operation rate over time. Both shade the
+//! nemesis's fault windows (start-partition to the next stop-partition, or to the end), as
+//! Maelstrom's perf graphs do.
 
 use std::path::Path;
 
@@ -31,6 +33,46 @@ fn draw_err<E: std::fmt::Display>(file: &str) -> impl Fn(E) -> PlotError + '_ {
 pub fn write_all(dir: &Path, h: &History) -> Result<(), PlotError> {
     latency(dir, h)?;
     rate(dir, h)
+}
+
+/// The shading of fault windows.
+const FAULT: RGBAColor = RGBAColor(230, 60, 60, 0.15);
+
+/// The nemesis's fault windows in seconds: from each `start-…` to the next `stop-…`; a
+/// window still open at the end of the history closes at `end`.
+pub fn nemesis_windows(h: &History, end: f64) -> Vec<(f64, f64)> {
+    let mut out = Vec::new();
+    let mut open: Option<f64> = None;
+    for op in h.ops.iter().filter(|o| !o.is_client()) {
+        let t = op.time as f64 / 1e9;
+        if op.f.starts_with("start") {
+            open.get_or_insert(t);
+        } else if op.f.starts_with("stop") {
+            if let Some(a) = open.take() {
+                out.push((a, t));
+            }
+        }
+    }
+    if let Some(a) = open {
+        out.push((a, end.max(a)));
+    }
+    out
+}
+
+fn shade<DB: DrawingBackend, CT: CoordTranslate<From = (f64, f64)>>(
+    chart: &mut ChartContext<'_, DB, CT>,
+    windows: &[(f64, f64)],
+    y: (f64, f64),
+    file: &str,
+) -> Result<(), PlotError> {
+    chart
+        .draw_series(
+            windows
+                .iter()
+                .map(|&(a, b)| Rectangle::new([(a, y.0), (b, y.1)], FAULT.filled())),
+        )
+        .map_err(draw_err(file))?;
+    Ok(())
 }
 
 fn points(h: &History) -> Vec<(f64, f64, OpType)> {
@@ -65,6 +107,7 @@ fn latency(dir: &Path, h: &History) -> Result<(), PlotError> {
         .y_desc("latency (ms)")
         .draw()
         .map_err(draw_err(file))?;
+    shade(&mut chart, &nemesis_windows(h, t_max), (0.01, l_max), file)?;
     for (kind, colour, label) in [
         (OpType::Ok, BLUE, "ok"),
         (OpType::Fail, RED, "fail"),
@@ -127,6 +170,12 @@ fn rate(dir: &Path, h: &History) -> Result<(), PlotError> {
         .y_desc("ops/s")
         .draw()
         .map_err(draw_err(file))?;
+    shade(
+        &mut chart,
+        &nemesis_windows(h, secs as f64),
+        (0.0, y_max),
+        file,
+    )?;
     for (k, colour, label) in [
         (0, BLUE, "ok"),
         (1, RED, "fail"),
@@ -150,4 +199,43 @@ fn rate(dir: &Path, h: &History) -> Result<(), PlotError> {
         .draw()
         .map_err(draw_err(file))?;
     root.present().map_err(draw_err(file))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checkers::testkit::{Hb, MS};
+    use serde_json::json;
+
+    fn partitioned_run() -> History {
+        let mut b = Hb::new();
+        b.op(0, "read", json!(null), OpType::Ok, json!([]));
+        b.at(1000 * MS).nemesis("start-partition");
+        b.op(0, "read", json!(null), OpType::Ok, json!([]));
+        b.at(2500 * MS).nemesis("stop-partition");
+        b.at(3000 * MS).nemesis("start-partition");
+        b.op(0, "read", json!(null), OpType::Ok, json!([]));
+        b.build()
+    }
+
+    #[test]
+    fn fault_windows_run_from_start_to_stop_or_the_end() {
+        let w = nemesis_windows(&partitioned_run(), 9.0);
+        assert_eq!(w, vec![(1.0, 2.5), (3.0, 9.0)]);
+        assert!(nemesis_windows(&Hb::new().build(), 9.0).is_empty());
+    }
+
+    #[test]
+    fn both_plots_shade_the_fault_windows() {
+        let dir = std::env::temp_dir().join(format!("glomers-plots-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let fill = "opacity=\"0.15\" fill=\"#E63C3C\"";
+        for (h, shaded) in [(partitioned_run(), 2), (Hb::new().build(), 0)] {
+            write_all(&dir, &h).expect("plots drawn");
+            for f in ["latency-raw.svg", "rate.svg"] {
+                let svg = std::fs::read_to_string(dir.join(f)).expect("svg");
+                assert_eq!(svg.matches(fill).count(), shaded, "{f}");
+            }
+        }
+    }
 }

@@ -8,6 +8,7 @@
 use serde_json::{json, Value};
 
 use crate::checker::{CheckResult, Validity};
+use crate::checkers::anomalies::{self, anomaly};
 use crate::history::{History, OpType};
 
 /// A set of integers as sorted, disjoint, non-adjacent inclusive ranges.
@@ -98,7 +99,7 @@ pub fn check(h: &History) -> CheckResult {
         acc.widen(d);
     }
     let mut errors = Vec::new();
-    let mut anomalies = Vec::new();
+    let mut found = Vec::new();
     for (inv, c) in &finals {
         let value = c.value.json();
         if int(&value).is_some_and(|x| acc.contains(x)) {
@@ -110,8 +111,12 @@ pub fn check(h: &History) -> CheckResult {
             value,
             acc.ranges()
         );
-        anomalies.push(json!({"kind": "unacceptable-read", "ops": [inv, c.index],
-                              "text": text, "value": value}));
+        found.push(anomaly(
+            "unacceptable-read",
+            [*inv, c.index],
+            text.clone(),
+            json!({"value": value}),
+        ));
         problems.push(text);
         errors.push(json!({"op": c.brief(), "value": value}));
     }
@@ -121,17 +126,14 @@ pub fn check(h: &History) -> CheckResult {
         .iter()
         .map(|(a, b)| json!([*a as i64, *b as i64]))
         .collect();
-    CheckResult::new(
-        valid,
-        problems,
-        json!({
-            "valid": valid.to_json(),
-            "errors": if errors.is_empty() { Value::Null } else { json!(errors) },
-            "final_reads": finals.iter().map(|(_, c)| c.value.clone()).collect::<Vec<_>>(),
-            "acceptable": acceptable,
-            "anomalies": anomalies,
-        }),
-    )
+    let mut details = json!({
+        "valid": valid.to_json(),
+        "errors": if errors.is_empty() { Value::Null } else { json!(errors) },
+        "final_reads": finals.iter().map(|(_, c)| c.value.clone()).collect::<Vec<_>>(),
+        "acceptable": acceptable,
+    });
+    anomalies::attach(&mut details, found);
+    CheckResult::new(valid, problems, details)
 }
 
 #[cfg(test)]

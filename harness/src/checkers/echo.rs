@@ -7,6 +7,7 @@
 use serde_json::{json, Value};
 
 use crate::checker::{CheckResult, Validity};
+use crate::checkers::anomalies::{self, anomaly};
 use crate::history::{History, OpType};
 
 /// Checks an echo history. Output: `{valid, errors: [...]}`; each error names the invoke
@@ -18,6 +19,7 @@ use crate::history::{History, OpType};
 pub fn check(h: &History) -> CheckResult {
     let mut errors = Vec::new();
     let mut problems = Vec::new();
+    let mut found = Vec::new();
     let mut count = 0usize;
     for (inv, done) in h.completed() {
         count += 1;
@@ -40,13 +42,20 @@ pub fn check(h: &History) -> CheckResult {
             ),
             None => "never completed".to_string(),
         };
-        problems.push(format!(
+        let line = format!(
             "echo mismatch: invoke {} expected {}, completion {}: {}",
             inv.index,
             inv.value,
             cidx.map_or("-".to_string(), |i| i.to_string()),
             why
+        );
+        found.push(anomaly(
+            "echo-mismatch",
+            std::iter::once(inv.index).chain(cidx),
+            line.clone(),
+            Value::Null,
         ));
+        problems.push(line);
         errors.push(json!({
             "invoke": inv.index,
             "completion": cidx,
@@ -57,11 +66,9 @@ pub fn check(h: &History) -> CheckResult {
         }));
     }
     let valid = Validity::from_bool(errors.is_empty());
-    CheckResult::new(
-        valid,
-        problems,
-        json!({ "valid": valid.to_json(), "count": count, "errors": errors }),
-    )
+    let mut details = json!({ "valid": valid.to_json(), "count": count, "errors": errors });
+    anomalies::attach(&mut details, found);
+    CheckResult::new(valid, problems, details)
 }
 
 #[cfg(test)]
@@ -113,6 +120,8 @@ mod tests {
         assert_eq!(r.problems.len(), 1);
         assert!(r.problems[0].contains(&format!("invoke {i}")));
         assert!(r.problems[0].contains(&format!("completion {c}")));
+        assert_eq!(r.details["anomalies"][0]["ops"], json!([i, c]));
+        assert_eq!(r.details["anomalies"][0]["kind"], "echo-mismatch");
         assert_eq!(r.details["errors"][0]["received"], json!("Please echo 3"));
     }
 

@@ -29,6 +29,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use serde_json::{json, Map, Value};
 
 use crate::checker::{CheckResult, Validity};
+use crate::checkers::anomalies::{self, anomaly};
 use crate::checkers::value::ValueKey;
 use crate::history::{History, Op, OpType, Process};
 
@@ -262,6 +263,37 @@ pub fn check(h: &History) -> CheckResult {
     let mut found = Found {
         by_type: BTreeMap::new(),
     };
+    // Writers and readers.
+    let mut writer_of: HashMap<(&str, &ValueKey), usize> = HashMap::new();
+    let mut readers_of: HashMap<(&str, &ValueKey), Vec<usize>> = HashMap::new();
+    for (n, k) in ops.iter().enumerate() {
+        if k.op.kind == OpType::Invoke {
+            continue;
+        }
+        for (key, ps) in &k.writes {
+            for p in ps {
+                writer_of.insert((key, &p.1), n);
+            }
+        }
+        for (key, ps) in &k.reads {
+            for p in ps {
+                readers_of.entry((key, &p.1)).or_default().push(n);
+            }
+        }
+    }
+
+    // The history indices of the ops that sent or polled these messages of `key`.
+    let touching = |key: &str, vs: &[&ValueKey]| -> Vec<usize> {
+        let mut out = Vec::new();
+        for &v in vs {
+            out.extend(writer_of.get(&(key, v)).map(|&n| ops[n].op.index));
+            let readers = readers_of.get(&(key, v)).map_or(&[][..], Vec::as_slice);
+            out.extend(readers.iter().map(|&n| ops[n].op.index));
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    };
 
     // Version orders, inconsistent offsets, duplicates, first/last indices.
     let mut orders: HashMap<&str, Order> = HashMap::new();
@@ -284,7 +316,8 @@ pub fn check(h: &History) -> CheckResult {
                         sorted.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(", ")
                     ),
                     json!({"key": key, "offset": off, "index": i,
-                           "values": sorted.iter().map(|v| v.to_value()).collect::<Vec<_>>()}),
+                           "values": sorted.iter().map(|v| v.to_value()).collect::<Vec<_>>(),
+                           "ops": touching(key, &sorted)}),
                 );
             }
             ord.by_index.push(vs[0].clone());
@@ -304,7 +337,8 @@ pub fn check(h: &History) -> CheckResult {
             found.add(
                 "duplicate",
                 format!("duplicate: key {key:?} message {v} appears at offsets {offs:?}"),
-                json!({"key": key, "value": v.to_value(), "count": offs.len(), "offsets": offs}),
+                json!({"key": key, "value": v.to_value(), "count": offs.len(), "offsets": offs,
+                       "ops": touching(key, &[v])}),
             );
         }
         let mut lv: Vec<Vec<&ValueKey>> = vec![Vec::new(); log.len()];
@@ -336,25 +370,6 @@ pub fn check(h: &History) -> CheckResult {
         }
     };
 
-    // Writers and readers.
-    let mut writer_of: HashMap<(&str, &ValueKey), usize> = HashMap::new();
-    let mut readers_of: HashMap<(&str, &ValueKey), Vec<usize>> = HashMap::new();
-    for (n, k) in ops.iter().enumerate() {
-        if k.op.kind == OpType::Invoke {
-            continue;
-        }
-        for (key, ps) in &k.writes {
-            for p in ps {
-                writer_of.insert((key, &p.1), n);
-            }
-        }
-        for (key, ps) in &k.reads {
-            for p in ps {
-                readers_of.entry((key, &p.1)).or_default().push(n);
-            }
-        }
-    }
-
     // G1a, G1c-realtime, precommitted reads, internal poll order, phantom messages.
     let mut phantoms = Vec::new();
     for k in &ops {
@@ -376,9 +391,12 @@ pub fn check(h: &History) -> CheckResult {
                     );
                 }
                 match writer_of.get(&(key.as_str(), v)) {
-                    None => phantoms.push(format!(
-                        "op {} polled key {key:?} message {v}, which no operation sent",
-                        k.op.index
+                    None => phantoms.push((
+                        format!(
+                            "op {} polled key {key:?} message {v}, which no operation sent",
+                            k.op.index
+                        ),
+                        k.op.index,
                     )),
                     Some(&w) => {
                         let wop = ops[w].op;
@@ -644,7 +662,7 @@ pub fn check(h: &History) -> CheckResult {
         phantoms
             .iter()
             .take(LINES_PER_TYPE)
-            .map(|p| format!("phantom message: {p}")),
+            .map(|p| format!("phantom message: {}", p.0)),
     );
 
     let mut info_causes: Vec<Value> = Vec::new();
@@ -687,9 +705,57 @@ pub fn check(h: &History) -> CheckResult {
         );
     }
     if !phantoms.is_empty() {
-        d.insert("error".into(), json!(phantoms.first()));
+        d.insert("error".into(), json!(phantoms.first().map(|p| &p.0)));
     }
-    CheckResult::new(valid, problems, Value::Object(d))
+    let mut d = Value::Object(d);
+    let found = found_anomalies(&found, &unseen_msgs, &writer_of, &ops, &phantoms);
+    anomalies::attach(&mut d, found);
+    CheckResult::new(valid, problems, d)
+}
+
+/// Every error found as an anomaly (`details["anomalies"]`): the sampled ones of each
+/// type with the ops their record names, one `unseen` per key (ops: the sends), and the
+/// phantom polls.
+fn found_anomalies(
+    found: &Found,
+    unseen: &BTreeMap<&str, BTreeSet<&ValueKey>>,
+    writer_of: &HashMap<(&str, &ValueKey), usize>,
+    ops: &[KOp],
+    phantoms: &[(String, usize)],
+) -> Vec<Value> {
+    let mut out = Vec::new();
+    for (t, list) in &found.by_type {
+        for (line, v) in list {
+            let mut refs = Vec::new();
+            for field in ["op", "ops", "writer", "reader", "cycle", "max_read"] {
+                match &v[field] {
+                    Value::Array(a) => refs.extend(a.iter().filter_map(Value::as_u64)),
+                    x => refs.extend(x.as_u64()),
+                }
+            }
+            let extra = json!({"key": v["key"], "allowed": ALLOWED_ERROR_TYPES.contains(t)});
+            out.push(anomaly(
+                t,
+                refs.into_iter().map(|i| i as usize),
+                line.clone(),
+                extra,
+            ));
+        }
+    }
+    for (key, msgs) in unseen {
+        let refs = msgs
+            .iter()
+            .filter_map(|m| writer_of.get(&(*key, *m)).map(|&n| ops[n].op.index));
+        let text = format!(
+            "unseen: key {key:?}: {} acknowledged messages never polled",
+            msgs.len()
+        );
+        out.push(anomaly("unseen", refs, text, json!({"key": key})));
+    }
+    for (text, op) in phantoms {
+        out.push(anomaly("phantom", [*op], text.clone(), Value::Null));
+    }
+    out
 }
 
 /// Jepsen's worst realtime lag: for each ok poll and each key its process is assigned or
@@ -856,9 +922,9 @@ mod tests {
     #[test]
     fn offset_reused_is_inconsistent() {
         let mut b = Hb::new();
-        send(&mut b, 0, "a", 1, 0);
+        let first = send(&mut b, 0, "a", 1, 0);
         let s = send(&mut b, 1, "a", 2, 0);
-        poll(&mut b, 2, "a", json!([[0, 1]]));
+        let p = poll(&mut b, 2, "a", json!([[0, 1]]));
         let r = check(&b.build());
         assert_eq!(r.valid, Validity::Invalid);
         assert!(
@@ -870,7 +936,10 @@ mod tests {
             r.details["inconsistent_offsets"]["errs"][0]["values"],
             json!([1, 2])
         );
-        let _ = s;
+        let found = &r.details["anomalies"][0];
+        assert_eq!(found["kind"], "inconsistent-offsets");
+        assert_eq!(found["key"], "a");
+        assert_eq!(found["ops"], json!([first, s, p]));
     }
 
     #[test]
@@ -900,6 +969,7 @@ mod tests {
         let r = check(&b.build());
         assert_eq!(types(&r), vec!["poll-skip".to_string()]);
         assert_eq!(r.details["poll_skip"]["errs"][0]["skipped"], json!([1]));
+        assert_eq!(r.details["anomalies"][0]["ops"], json!([first, second]));
         assert!(
             r.problems[0].contains(&format!("op {first}"))
                 && r.problems[0].contains(&format!("op {second}"))
@@ -956,10 +1026,19 @@ mod tests {
         send(&mut b, 0, "a", 0, 0);
         let lost = send(&mut b, 0, "a", 1, 1);
         send(&mut b, 0, "a", 2, 2);
-        send(&mut b, 0, "a", 3, 3);
-        poll(&mut b, 1, "a", json!([[2, 2]]));
+        let never = send(&mut b, 0, "a", 3, 3);
+        let high = poll(&mut b, 1, "a", json!([[2, 2]]));
         poll(&mut b, 2, "a", json!([[0, 0]]));
         let r = check(&b.build());
+        let kinds: Vec<&Value> = r.details["anomalies"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|a| &a["kind"])
+            .collect();
+        assert_eq!(kinds, [&json!("lost-write"), &json!("unseen")]);
+        assert_eq!(r.details["anomalies"][0]["ops"], json!([lost, high]));
+        assert_eq!(r.details["anomalies"][1]["ops"], json!([lost, never]));
         assert_eq!(
             types(&r),
             vec!["lost-write".to_string(), "unseen".to_string()]

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::checker::{CheckResult, Validity};
 
+pub mod anomalies;
 pub mod availability;
 pub mod counter;
 pub mod echo;

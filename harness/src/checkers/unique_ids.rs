@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use serde_json::{json, Value};
 
 use crate::checker::{CheckResult, Validity};
+use crate::checkers::anomalies::{self, anomaly};
 use crate::checkers::value::{clojure_compare, ValueKey};
 use crate::history::{History, OpType};
 
@@ -77,6 +78,18 @@ pub fn check(h: &History) -> CheckResult {
         .iter()
         .map(|(k, n, ix)| format!("duplicate id {k}: returned {n} times, by ops {ix:?}"))
         .collect();
+    let found: Vec<Value> = dups
+        .iter()
+        .zip(&problems)
+        .map(|((k, _, ix), line)| {
+            anomaly(
+                "duplicate-id",
+                ix.iter().copied(),
+                line.clone(),
+                json!({"id": k.to_value()}),
+            )
+        })
+        .collect();
     let listed: Vec<Value> = dups
         .iter()
         .take(MAX_DUPLICATED_LISTED)
@@ -93,18 +106,16 @@ pub fn check(h: &History) -> CheckResult {
     if !comparable {
         problems.push("ids are not mutually comparable: Jepsen cannot compute their range".into());
     }
-    CheckResult::new(
-        valid,
-        problems,
-        json!({
-            "valid": valid.to_json(),
-            "attempted_count": attempted,
-            "acknowledged_count": acked,
-            "duplicated_count": dups.len(),
-            "duplicated": listed,
-            "range": range.map(|(a, b)| json!([a, b])),
-        }),
-    )
+    let mut details = json!({
+        "valid": valid.to_json(),
+        "attempted_count": attempted,
+        "acknowledged_count": acked,
+        "duplicated_count": dups.len(),
+        "duplicated": listed,
+        "range": range.map(|(a, b)| json!([a, b])),
+    });
+    anomalies::attach(&mut details, found);
+    CheckResult::new(valid, problems, details)
 }
 
 #[cfg(test)]
@@ -128,6 +139,7 @@ mod tests {
         assert_eq!(r.details["attempted_count"], json!(3));
         assert_eq!(r.details["acknowledged_count"], json!(2));
         assert_eq!(r.details["range"], json!([1, 3]));
+        assert_eq!(r.details["anomalies"], json!([]));
     }
 
     #[test]
@@ -141,6 +153,12 @@ mod tests {
         assert_eq!(r.details["duplicated_count"], json!(1));
         assert_eq!(r.details["duplicated"], json!([["n1-7", 2]]));
         assert!(r.problems[0].contains(&format!("[{a}, {c}]")));
+        let found = &r.details["anomalies"][0];
+        assert_eq!(
+            (&found["kind"], &found["ops"]),
+            (&json!("duplicate-id"), &json!([a, c]))
+        );
+        assert_eq!(found["id"], "n1-7");
     }
 
     #[test]

@@ -19,6 +19,19 @@ use crate::history::History;
 use crate::sim::net::NetStats;
 pub use crate::world::NodeProblem;
 
+/// The prefix of a node log line read (or written) at `t`: `[`, seconds since the start of
+/// the run (at least four digits wide, space-padded), `.`, six digits of microseconds, `] `,
+/// e.g. `[   2.041337] `. The clock is the one of `history.jsonl` and `messages.jsonl`, so
+/// log lines can be placed on the run's timeline.
+pub fn log_stamp(t: glomers_node::Time) -> String {
+    let ns = t.as_nanos();
+    format!(
+        "[{:>4}.{:06}] ",
+        ns / 1_000_000_000,
+        ns % 1_000_000_000 / 1_000
+    )
+}
+
 /// How long a node has to answer `init` by default (Maelstrom's).
 pub const INIT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -90,11 +103,31 @@ pub fn stream(seed: u64, purpose: u64) -> StdRng {
     StdRng::seed_from_u64(z ^ (z >> 31))
 }
 
+/// Creates the run's message log, `messages.jsonl` in `run_dir`.
+pub fn message_log(run_dir: &std::path::Path) -> Result<crate::journal::MessageLog, RunError> {
+    let path = run_dir.join(crate::journal::FILE);
+    crate::journal::MessageLog::create(&path).map_err(|source| RunError::Store { path, source })
+}
+
 /// Runs the test described by `cfg`, on node processes or in the simulator as `cfg.mode`
 /// says, writing node logs into `run_dir/node-logs`.
 pub async fn run(cfg: &TestConfig, run_dir: &std::path::Path) -> Result<RunOutput, RunError> {
     match cfg.mode {
         Mode::Process => process::run(cfg, run_dir).await,
         Mode::Sim => sim::run(cfg, run_dir),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use glomers_node::Time;
+
+    #[test]
+    fn log_stamp_is_seconds_and_microseconds() {
+        assert_eq!(
+            super::log_stamp(Time::from_nanos(2_041_337_999)),
+            "[   2.041337] "
+        );
+        assert_eq!(super::log_stamp(Time::from_secs(12_345)), "[12345.000000] ");
     }
 }

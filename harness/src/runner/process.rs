@@ -1,5 +1,8 @@
 //! The process driver: the [`World`] on the wall clock, with one OS process per node.
 //!
+//! Each line of a node log (`node-logs/<node>.log`, the node's stderr) starts with the run
+//! time it was read at ([`super::log_stamp`]).
+//!
 //! One task owns the world. Each node process has a stdout reader task (lines to the
 //! world, in order, through one bounded channel: a world that falls behind makes the
 //! nodes block on their own stdout), a stdin writer task (deliveries from the world, in
@@ -76,11 +79,12 @@ pub async fn run(cfg: &TestConfig, run_dir: &Path) -> Result<RunOutput, RunError
         path: logs.clone(),
         source,
     })?;
-    let mut world = World::new(cfg)?;
+    let mut world = World::new(cfg, super::message_log(run_dir)?)?;
     let (events, mut incoming) = mpsc::channel(LINES_CAPACITY);
+    let start = Instant::now();
     let mut procs = Vec::new();
     for (i, node) in cfg.nodes.iter().enumerate() {
-        match spawn(cfg, i, node, &logs, events.clone()) {
+        match spawn(cfg, i, node, &logs, start, events.clone()) {
             Ok(p) => procs.push(p),
             Err(source) => {
                 teardown(procs).await;
@@ -93,7 +97,6 @@ pub async fn run(cfg: &TestConfig, run_dir: &Path) -> Result<RunOutput, RunError
         }
     }
     drop(events);
-    let start = Instant::now();
     let now = || Time::from_duration(start.elapsed());
     world.start(now());
     let mut actions = Vec::new();
@@ -159,6 +162,7 @@ fn spawn(
     i: usize,
     node: &str,
     logs: &Path,
+    start: Instant,
     events: mpsc::Sender<Event>,
 ) -> std::io::Result<NodeProc> {
     let mut child: Child = Command::new(&cfg.bin)
@@ -172,13 +176,16 @@ fn spawn(
     let tail: Arc<Mutex<VecDeque<String>>> = Arc::default();
     let log_file = std::fs::File::create(logs.join(format!("{node}.log")))?;
     let stderr_done = match child.stderr.take() {
-        Some(stderr) => tokio::spawn(log_stderr(
-            stderr,
-            log_file,
-            tail.clone(),
-            node.to_owned(),
-            cfg.log_stderr,
-        )),
+        Some(stderr) => {
+            let log = StderrLog {
+                file: log_file,
+                tail: tail.clone(),
+                node: node.to_owned(),
+                echo: cfg.log_stderr,
+                start,
+            };
+            tokio::spawn(log_stderr(stderr, log))
+        }
         None => tokio::spawn(async {}),
     };
     if let Some(stdout) = child.stdout.take() {
@@ -224,15 +231,25 @@ async fn watch(
     }
 }
 
-async fn log_stderr(
-    stderr: tokio::process::ChildStderr,
-    log_file: std::fs::File,
+/// Where a node's stderr goes.
+struct StderrLog {
+    file: std::fs::File,
     tail: Arc<Mutex<VecDeque<String>>>,
     node: String,
     echo: bool,
-) {
+    start: Instant,
+}
+
+async fn log_stderr(stderr: tokio::process::ChildStderr, log: StderrLog) {
+    let StderrLog {
+        file,
+        tail,
+        node,
+        echo,
+        start,
+    } = log;
     // A buffered std file: writes go to the page cache and never block for long.
-    let mut out = std::io::BufWriter::new(log_file);
+    let mut out = std::io::BufWriter::new(file);
     let mut lines = BufReader::new(stderr);
     let mut buf = Vec::new();
     loop {
@@ -241,7 +258,10 @@ async fn log_stderr(
             Ok(0) | Err(_) => break,
             Ok(_) => {}
         }
-        if std::io::Write::write_all(&mut out, &buf).is_err() {
+        let stamp = super::log_stamp(Time::from_duration(start.elapsed()));
+        if std::io::Write::write_all(&mut out, stamp.as_bytes()).is_err()
+            || std::io::Write::write_all(&mut out, &buf).is_err()
+        {
             break;
         }
         let line = String::from_utf8_lossy(&buf).trim_end().to_owned();

@@ -56,7 +56,7 @@ pub fn run(cfg: &TestConfig, run_dir: &Path) -> Result<RunOutput, RunError> {
             .map_err(|e| RunError::Config(format!("{name}: {e}")))?;
         nodes.push(node);
     }
-    let mut world = World::new(cfg)?;
+    let mut world = World::new(cfg, super::message_log(run_dir)?)?;
     tracing::subscriber::with_default(logs.subscriber(), || {
         simulate(&mut world, &mut nodes, &logs)
     });

@@ -1,6 +1,6 @@
 //! Node logs in the simulator: what the hosted nodes log through `tracing` goes to
 //! `node-logs/<node>.log`, as a node process's stderr does, each line stamped with the
-//! virtual time (seconds since the run's start) instead of the wall clock.
+//! virtual time as [`super::log_stamp`] stamps a process's lines.
 //!
 //! The simulator sets which node is running ([`NodeLogs::enter`]) before it calls into a
 //! node; the subscriber ([`NodeLogs::subscriber`], installed for the simulation's thread
@@ -81,7 +81,8 @@ impl NodeLogs {
 
 impl FormatTime for NodeLogs {
     fn format_time(&self, w: &mut Writer<'_>) -> std::fmt::Result {
-        write!(w, "{:.6}", self.lock().now.as_secs_f64())
+        let stamp = super::log_stamp(self.lock().now);
+        w.write_str(stamp.trim_end())
     }
 }
 

@@ -30,6 +30,7 @@ use serde_json::Value;
 
 use crate::cli::TestConfig;
 use crate::history::{History, Op, OpType, Process};
+use crate::journal::MessageLog;
 use crate::runner::{stream, RunError};
 use crate::sim::net::{Message, NetStats, Network};
 use crate::sim::{latency, nemesis as partitions, services, topology};
@@ -172,8 +173,8 @@ pub struct World {
 }
 
 impl World {
-    /// The run `cfg` describes, before anything was sent.
-    pub fn new(cfg: &TestConfig) -> Result<World, RunError> {
+    /// The run `cfg` describes, before anything was sent; messages are logged into `log`.
+    pub fn new(cfg: &TestConfig, log: MessageLog) -> Result<World, RunError> {
         let dist = match cfg.latency.dist {
             crate::cli::DistArg::Constant => latency::LatencyDist::Constant,
             crate::cli::DistArg::Uniform => latency::LatencyDist::Uniform,
@@ -218,7 +219,7 @@ impl World {
                 .enumerate()
                 .map(|(i, n)| (n.clone(), i))
                 .collect(),
-            wires: Wires::new(Network::new(lat), stream(cfg.seed, 1)),
+            wires: Wires::new(Network::new(lat), stream(cfg.seed, 1), log),
             timers: Timers::default(),
             conns: Conns::default(),
             setup: Setup::new(cfg.nodes.clone(), cfg.init_timeout, topology),
@@ -345,6 +346,9 @@ impl World {
 
     /// The run's products; an error when it failed.
     pub fn finish(self) -> Result<Outcome, RunError> {
+        if let Err(e) = self.wires.finish_log() {
+            tracing::warn!("message log {}: {e}", crate::journal::FILE);
+        }
         if let Some(e) = self.error {
             return Err(e);
         }

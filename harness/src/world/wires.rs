@@ -6,6 +6,9 @@
 //! is lost and the next one is taken), waiting for its deadline. While it waits, later
 //! messages wait behind it even when their deadlines are earlier: head-of-line blocking,
 //! as in Maelstrom. At the deadline the message is handed over and the next one taken.
+//!
+//! Every accepted message, and its fate, goes to the run's message log
+//! (`crate::journal`, `messages.jsonl`).
 
 use std::collections::HashMap;
 
@@ -15,6 +18,7 @@ use serde_json::Value;
 
 use super::timers::Timers;
 use super::Timer;
+use crate::journal::{MessageLog, Summary};
 use crate::sim::nemesis::Grudge;
 use crate::sim::net::{Message, NetError, NetStats, Network, Take};
 
@@ -23,16 +27,23 @@ pub struct Wires {
     net: Network,
     rng: StdRng,
     in_flight: HashMap<String, Message>,
+    log: MessageLog,
 }
 
 impl Wires {
-    /// Wires over `net`, drawing latencies from `rng`.
-    pub fn new(net: Network, rng: StdRng) -> Self {
+    /// Wires over `net`, drawing latencies from `rng`, logging into `log`.
+    pub fn new(net: Network, rng: StdRng, log: MessageLog) -> Self {
         Self {
             net,
             rng,
             in_flight: HashMap::new(),
+            log,
         }
+    }
+
+    /// Finishes the message log (see [`MessageLog::finish`]).
+    pub fn finish_log(&self) -> std::io::Result<Summary> {
+        self.log.finish()
     }
 
     /// Registers a receiver.
@@ -75,6 +86,7 @@ impl Wires {
     ) -> Option<Message> {
         let msg = self.in_flight.remove(dest)?;
         self.net.delivered_at(&msg, now.as_nanos());
+        self.log.delivered(msg.id, now.as_nanos());
         self.take_next(dest, now, timers);
         Some(msg)
     }
@@ -84,7 +96,7 @@ impl Wires {
         loop {
             match self.net.take(dest, now.as_nanos()) {
                 Take::Empty => return,
-                Take::Dropped(_) => continue,
+                Take::Dropped(msg) => self.log.dropped(msg.id, now.as_nanos()),
                 Take::Deliver(msg) => {
                     let at = Time::from_nanos(msg.deadline).max(now);
                     timers.set(at, Timer::Deliver(dest.to_owned()));

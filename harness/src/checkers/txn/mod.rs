@@ -103,10 +103,12 @@
 //! empty. read-uncommitted prohibits G0, cyclic-versions, garbage-read; read-committed adds
 //! G1a, G1b, G1c, future-read; serializable adds G-single, G2-item, internal;
 //! strict-serializable adds the `-realtime` cycles. No requested model means Elle's
-//! default, strict-serializable. `details` holds `anomaly_types`, `anomalies` (up to
-//! [`MAX_EXAMPLES`] examples per type), `anomaly_counts`, `other_anomaly_types` (found but
-//! not prohibited), `not` / `also_not` (ruled-out supported models, weakest first), and
-//! counts of txns and edges.
+//! default, strict-serializable. `details` holds `anomaly_types`, `anomaly_examples` (up
+//! to [`MAX_EXAMPLES`] examples per type, as Elle's `:anomalies` map), `anomalies` (every
+//! anomaly found, in the report's shape: `kind`, `ops` (the txns), `text`, and `prohibited`
+//! by a requested model or not), `anomaly_counts`, `other_anomaly_types` (found but not
+//! prohibited), `not` / `also_not` (ruled-out supported models, weakest first), and counts
+//! of txns and edges.
 
 mod anomaly;
 mod cycles;
@@ -121,13 +123,14 @@ pub use anomaly::{Anomaly, AnomalyType, ConsistencyModel, ModelError};
 pub use parse::ParseError;
 
 use crate::checker::{CheckResult, Validity};
+use crate::checkers::anomalies;
 use crate::history::History;
 use graph::{RT, RW, WR, WW};
 use parse::Status;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
-/// At most this many examples of each anomaly type go into `details.anomalies`.
+/// At most this many examples of each anomaly type go into `details.anomaly_examples`.
 pub const MAX_EXAMPLES: usize = 8;
 
 /// Parses Maelstrom's `--consistency-models` argument list: each element one model name.
@@ -166,14 +169,16 @@ pub fn check(h: &History, models: &[ConsistencyModel]) -> CheckResult {
             .take(MAX_EXAMPLES)
             .map(|a| a.detail.clone())
             .collect();
+        let mut details = json!({"anomaly_types": ["duplicate-writes"],
+                                 "anomaly_examples": {"duplicate-writes": examples}});
+        anomalies::attach(&mut details, report_shape(&idx.duplicates, |_| true));
         return unknown(
             format!(
                 "duplicate-writes: {} ({} found); writes must be unique per key",
                 idx.duplicates[0].description,
                 idx.duplicates.len()
             ),
-            json!({"anomaly_types": ["duplicate-writes"],
-                   "anomalies": {"duplicate-writes": examples}}),
+            details,
         );
     }
     let realtime = models.contains(&ConsistencyModel::StrictSerializable);
@@ -244,9 +249,9 @@ pub fn check(h: &History, models: &[ConsistencyModel]) -> CheckResult {
         None => (Vec::new(), Vec::new()),
     };
     let count = |s: Status| txns.iter().filter(|t| t.status == s).count();
-    let details = json!({
+    let mut details = json!({
         "anomaly_types": anomaly_types,
-        "anomalies": examples,
+        "anomaly_examples": examples,
         "anomaly_counts": counts,
         "other_anomaly_types": other_types,
         "not": not,
@@ -257,9 +262,27 @@ pub fn check(h: &History, models: &[ConsistencyModel]) -> CheckResult {
         "edges": edges,
         "version_edges": inf.version_edges,
     });
+    let valid = Validity::from_bool(anomaly_types.is_empty());
+    anomalies::attach(&mut details, report_shape(&found, reportable));
     CheckResult {
-        valid: Validity::from_bool(anomaly_types.is_empty()),
+        valid,
         problems,
         details,
     }
+}
+
+/// The anomalies in the report's shape (`crate::checkers::anomalies`), with whether a
+/// requested model prohibits each.
+fn report_shape(found: &[Anomaly], prohibited: impl Fn(AnomalyType) -> bool) -> Vec<Value> {
+    found
+        .iter()
+        .map(|a| {
+            anomalies::anomaly(
+                a.kind.as_str(),
+                a.txns.iter().copied(),
+                format!("{}: {}", a.kind, a.description),
+                json!({"prohibited": prohibited(a.kind)}),
+            )
+        })
+        .collect()
 }

@@ -283,8 +283,19 @@ fn aborted_read_is_g1a_under_read_committed_only() {
     let r = check_one(&b.h, RC);
     assert_eq!(r.valid, Validity::Invalid);
     assert_eq!(types(&r), vec!["G1a"]);
-    let ex = &r.details["anomalies"]["G1a"][0]["txns"];
+    let ex = &r.details["anomaly_examples"]["G1a"][0]["txns"];
     assert_eq!(ex, &json!([reader, writer]));
+    let found = &r.details["anomalies"][0];
+    assert_eq!(
+        (&found["kind"], &found["prohibited"]),
+        (&json!("G1a"), &json!(true))
+    );
+    let mut both = [reader, writer];
+    both.sort_unstable();
+    assert_eq!(found["ops"], json!(both));
+    assert!(found["text"]
+        .as_str()
+        .is_some_and(|t| t.starts_with("G1a: ")));
     // Dirty reads are allowed by read-uncommitted.
     let r = check_one(&b.h, RU);
     assert_eq!(r.valid, Validity::Valid, "{r:?}");
@@ -333,7 +344,7 @@ fn circular_information_flow_is_g1c() {
     let t2 = b.ok(1, json!([["w", 2, 1], ["r", 1, 1]]));
     let r = check_one(&b.h, RC);
     assert_eq!(types(&r), vec!["G1c"]);
-    let d = r.details["anomalies"]["G1c"][0]["description"]
+    let d = r.details["anomaly_examples"]["G1c"][0]["description"]
         .as_str()
         .unwrap_or_default()
         .to_string();
@@ -367,7 +378,12 @@ fn cross_key_write_cycle_missed_by_maelstrom_is_g0() {
     let r = check_one(&b.h, RU);
     assert_eq!(r.valid, Validity::Invalid);
     assert_eq!(types(&r), vec!["G0"]);
-    let d = r.details["anomalies"]["G0"][0]["description"]
+    let cycle = r.details["anomalies"]
+        .as_array()
+        .and_then(|l| l.iter().find(|x| x["kind"] == "G0"))
+        .map(|x| x["ops"].clone());
+    assert_eq!(cycle, Some(json!([t2.min(t1), t2.max(t1)])));
+    let d = r.details["anomaly_examples"]["G0"][0]["description"]
         .as_str()
         .unwrap_or_default()
         .to_string();
@@ -424,7 +440,10 @@ fn internal_inconsistency_is_prohibited_from_serializable() {
     let t = b.ok(1, json!([["w", 1, 2], ["r", 1, 1]]));
     let r = check_one(&b.h, SER);
     assert_eq!(types(&r), vec!["internal"]);
-    assert_eq!(r.details["anomalies"]["internal"][0]["txns"], json!([t]));
+    assert_eq!(
+        r.details["anomaly_examples"]["internal"][0]["txns"],
+        json!([t])
+    );
     assert_eq!(check_one(&b.h, RC).valid, Validity::Valid);
     // A non-repeatable read from nil.
     let mut b = Builder::default();
@@ -442,7 +461,7 @@ fn contradictory_version_orders_are_cyclic_versions() {
     assert_eq!(r.valid, Validity::Invalid);
     assert_eq!(types(&r), vec!["cyclic-versions"]);
     assert_eq!(
-        r.details["anomalies"]["cyclic-versions"][0]["detail"]["scc"],
+        r.details["anomaly_examples"]["cyclic-versions"][0]["detail"]["scc"],
         json!([1, 2])
     );
 }
@@ -476,7 +495,7 @@ fn read_skew_is_g_single_under_serializable_only() {
     b.complete(1, OpType::Ok, reply);
     let r = check_one(&b.h, SER);
     assert_eq!(types(&r), vec!["G-single"]);
-    assert!(r.details["anomalies"]["G-single"][0]["description"]
+    assert!(r.details["anomaly_examples"]["G-single"][0]["description"]
         .as_str()
         .unwrap_or_default()
         .contains("-rw(1 nil<1)->"));
@@ -505,7 +524,7 @@ fn stale_read_after_completion_is_realtime_anomaly() {
     let r = check_one(&b.h, SSER);
     assert_eq!(types(&r), vec!["G-single-realtime"]);
     assert!(
-        r.details["anomalies"]["G-single-realtime"][0]["description"]
+        r.details["anomaly_examples"]["G-single-realtime"][0]["description"]
             .as_str()
             .unwrap_or_default()
             .contains("-rt->")
