@@ -243,8 +243,14 @@ impl World {
         })
     }
 
-    /// Starts the run at `now`: registers the nodes and sends each its `init`.
+    /// Starts the run at `now`: registers the services and the nodes and sends each node
+    /// its `init`.
     pub fn start(&mut self, now: Time) {
+        // The services run before the nodes start, as in Maelstrom: a node may call one
+        // while it handles `init`.
+        for name in services::NAMES {
+            self.wires.register(name);
+        }
         for n in &self.nodes {
             self.wires.register(n);
         }
@@ -404,9 +410,6 @@ impl World {
     /// Every node answered the current setup stage.
     fn setup_stage_done(&mut self, now: Time) {
         if self.setup.stage() == Stage::Init {
-            for name in services::NAMES {
-                self.wires.register(name);
-            }
             if self
                 .setup
                 .open_clients(now, &mut self.conns, &mut self.wires, &mut self.timers)

@@ -68,9 +68,11 @@ impl Wires {
         body: Value,
         timers: &mut Timers<Timer>,
     ) -> Result<u64, NetError> {
+        let prepared = self.log.prepare(src, dest, &body);
         let id = self
             .net
             .send(now.as_nanos(), src, dest, body, &mut self.rng)?;
+        self.log.sent(id, now.as_nanos(), prepared);
         if !self.in_flight.contains_key(dest) {
             self.take_next(dest, now, timers);
         }
