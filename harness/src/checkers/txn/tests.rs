@@ -625,9 +625,10 @@ fn timing_20k_txns() {
     let parsed = start.elapsed();
     let idx = infer::index_writes(&txns);
     let indexed = start.elapsed();
-    let inf = infer::infer(&h, &txns, &idx, true);
+    let inf = infer::infer(&txns, &idx, true);
     let inferred = start.elapsed();
-    let found = cycles::find_cycles(&inf, &txns, true);
+    let names: Vec<usize> = txns.iter().map(|t| t.name).collect();
+    let found = cycles::find_cycles(&inf.edges, &names, &SEARCH);
     let searched = start.elapsed();
     println!(
         "stages: parse {parsed:?}, index {:?}, infer {:?}, cycles {:?} ({} found)",
