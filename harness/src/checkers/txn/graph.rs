@@ -113,11 +113,6 @@ impl Graph {
         self.adj.len()
     }
 
-    /// Whether the graph has no vertex.
-    pub fn is_empty(&self) -> bool {
-        self.adj.is_empty()
-    }
-
     /// The union of the masks of all edges.
     pub fn kinds(&self) -> u8 {
         self.adj.iter().flatten().fold(0, |acc, &(_, m)| acc | m)

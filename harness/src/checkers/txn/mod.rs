@@ -115,7 +115,7 @@ pub(crate) mod graph;
 mod infer;
 pub(crate) mod model;
 pub(crate) mod order;
-mod parse;
+pub(crate) mod parse;
 
 #[cfg(test)]
 mod tests;
