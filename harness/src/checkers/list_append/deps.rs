@@ -8,7 +8,7 @@
 //! - **ww** `W -> T`: `T` appended `e` and `W` appended `prev(k, e)`;
 //! - **rw** `R -> T`: `T` appended `e` and a read of `R` ended with `prev(k, e)` (or read
 //!   the key empty when `e` came first);
-//! - with `order`, **process** and **real-time** edges (module `txn::order`).
+//! - as `Order` asks, **process** and **real-time** edges (module `txn::order`).
 //!
 //! No edge joins a txn to itself.
 
@@ -28,8 +28,17 @@ pub struct Deps {
     pub txn_of: Vec<usize>,
 }
 
-/// Builds the dependency graph; `order` adds process and real-time edges.
-pub fn build(txns: &[Txn], writers: &Writers, versions: &Versions, order: bool) -> Deps {
+/// Which order edges to add.
+#[derive(Debug, Clone, Copy)]
+pub struct Order {
+    /// Real-time order.
+    pub realtime: bool,
+    /// Process order.
+    pub process: bool,
+}
+
+/// Builds the dependency graph with the order edges `order` asks for.
+pub fn build(txns: &[Txn], writers: &Writers, versions: &Versions, order: Order) -> Deps {
     let txn_of: Vec<usize> = (0..txns.len())
         .filter(|&t| txns[t].status != Status::Fail)
         .collect();
@@ -98,24 +107,27 @@ pub fn build(txns: &[Txn], writers: &Writers, versions: &Versions, order: bool) 
             }
         }
     }
-    if order {
-        order_edges(txns, &txn_of, &mut edges);
-    }
+    order_edges(txns, &txn_of, order, &mut edges);
     Deps { edges, txn_of }
 }
 
-fn order_edges(txns: &[Txn], txn_of: &[usize], edges: &mut Edges) {
+fn order_edges(txns: &[Txn], txn_of: &[usize], order: Order, edges: &mut Edges) {
     let ok_completion = |t: &Txn| t.complete_index.filter(|_| t.status == Status::Ok);
-    let spans: Vec<Span> = txn_of
-        .iter()
-        .enumerate()
-        .map(|(v, &t)| Span {
-            vertex: v as u32,
-            invoke: txns[t].invoke_index,
-            ok_completion: ok_completion(&txns[t]),
-        })
-        .collect();
-    order::realtime_edges(&spans, &mut |a, b| edges.add(a, b, RT, None));
+    if order.realtime {
+        let spans: Vec<Span> = txn_of
+            .iter()
+            .enumerate()
+            .map(|(v, &t)| Span {
+                vertex: v as u32,
+                invoke: txns[t].invoke_index,
+                ok_completion: ok_completion(&txns[t]),
+            })
+            .collect();
+        order::realtime_edges(&spans, &mut |a, b| edges.add(a, b, RT, None));
+    }
+    if !order.process {
+        return;
+    }
     let mut oks: Vec<_> = txn_of
         .iter()
         .enumerate()

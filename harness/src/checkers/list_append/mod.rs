@@ -103,6 +103,12 @@ fn writers(txns: &[Txn]) -> Result<Writers, String> {
 /// iff the history is malformed, appends an element twice, or only an empty graph or a
 /// search timeout was reported; `Valid` otherwise. Never panics on any history.
 pub fn check(h: &History, models: &[Model]) -> CheckResult {
+    check_with(h, models, true)
+}
+
+/// [`check`], with process-order edges left out when `process_order` is false (the
+/// cross-check with a checker that uses real-time order only).
+pub(crate) fn check_with(h: &History, models: &[Model], process_order: bool) -> CheckResult {
     let models: Vec<Model> = if models.is_empty() {
         vec![Model::StrictSerializable]
     } else {
@@ -125,7 +131,11 @@ pub fn check(h: &History, models: &[Model]) -> CheckResult {
     let mut found: Vec<Anomaly> = parsed.mismatches.clone();
     let versions = versions::recover(txns, &mut found);
     direct::find(txns, &writers, &versions, &mut found);
-    let order = models.iter().any(|m| m.prohibits(AnomalyType::G0Realtime));
+    let realtime = models.iter().any(|m| m.prohibits(AnomalyType::G0Realtime));
+    let order = deps::Order {
+        realtime,
+        process: realtime && process_order,
+    };
     let deps = deps::build(txns, &writers, &versions, order);
     let names: Vec<usize> = deps.txn_of.iter().map(|&t| txns[t].name).collect();
     found.extend(cycles::find_cycles(&deps.edges, &names, &SEARCH));

@@ -4,9 +4,9 @@
 //! # What is searched
 //!
 //! One search per anomaly class, most severe first (Elle's order): G0, G1c, G-single,
-//! G-nonadjacent, G2-item, then the same five with process order, then with real-time
-//! order (only when the graph has such edges). A class is a set of edge kinds a cycle may
-//! use and a condition on the cycle:
+//! G-nonadjacent, G2-item, then the same five with order edges (only when the graph has
+//! process or real-time edges). A class is a set of edge kinds a cycle may use and a
+//! condition on the cycle:
 //!
 //! | class | edges | condition |
 //! |---|---|---|
@@ -15,8 +15,13 @@
 //! | G-single | ww, wr, rw | exactly one rw |
 //! | G-nonadjacent | ww, wr, rw | two or more rw, no two consecutive (cyclically) |
 //! | G2-item | ww, wr, rw | two or more rw, two of them consecutive |
-//! | `X-process` | X's, plus process | at least one process edge |
-//! | `X-realtime` | X's, plus process and real-time | at least one real-time edge |
+//! | `X-realtime` / `X-process` | X's, plus process and real-time | at least one order edge |
+//!
+//! A cycle with order edges is `-realtime` if one of them is a real-time edge, else
+//! `-process`. Process order is contained in real-time order (a process runs one txn at a
+//! time), so searching both kinds at once finds exactly the classes a search over
+//! real-time edges alone finds (as Elle does under strict-serializable), and names a
+//! cycle that process order alone closes by what it is.
 //!
 //! Each step of a cycle is labelled with one kind its edge carries. [`Labels::Strongest`]
 //! labels an edge with its highest-priority kind (ww, then wr, rw, process, real-time),
@@ -90,7 +95,8 @@ const BASES: [Base; 5] = [
     Base::G2,
 ];
 
-/// One class: a base shape and a variant edge kind (0, [`PR`] or [`RT`]).
+/// One class: a base shape and a variant edge kind (0, [`PR`] or [`RT`]). Searches use 0
+/// and [`RT`], the latter standing for any order edge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Spec {
     base: Base,
@@ -127,23 +133,30 @@ impl Spec {
         }
     }
 
+    /// The order kinds that satisfy the variant: process order satisfies both variants,
+    /// real-time order only the real-time one.
+    fn order(self) -> u8 {
+        match self.extra {
+            RT => PR | RT,
+            e => e,
+        }
+    }
+
     fn usable(self) -> u8 {
         let base = match self.base {
             Base::G0 => WW,
             Base::G1c => WW | WR,
             _ => WW | WR | RW,
         };
-        match self.extra {
-            RT => base | PR | RT,
-            e => base | e,
-        }
+        base | self.order()
     }
 
+    /// The kind of the first step: one every cycle of the class has (order edges alone
+    /// never close a cycle, so a G0 variant has a ww step).
     fn anchor(self) -> u8 {
         match self.base {
             Base::Single | Base::Nonadjacent | Base::G2 => RW,
             Base::G1c => WR,
-            Base::G0 if self.extra != 0 => self.extra,
             Base::G0 => WW,
         }
     }
@@ -168,7 +181,7 @@ impl Spec {
         if kind == WR {
             f |= SAW_WR;
         }
-        if self.extra != 0 && kind == self.extra {
+        if self.extra != 0 && kind & self.order() != 0 {
             f |= SAW_EXTRA;
         }
         Some(f)
@@ -244,8 +257,8 @@ pub fn find_cycles(edges: &Edges, names: &[usize], search: &Search) -> Vec<Anoma
     let mut finder = Finder::new(g, search);
     let mut out = Vec::new();
     let mut seen: HashSet<(Vec<u32>, AnomalyType)> = HashSet::new();
-    for extra in [0, PR, RT] {
-        if extra != 0 && present & extra == 0 {
+    for extra in [0, RT] {
+        if extra != 0 && present & (PR | RT) == 0 {
             continue;
         }
         for base in BASES {
