@@ -46,7 +46,8 @@ pub enum DistArg {
 /// Flags of `glomers test`; names, meanings and defaults are Maelstrom's.
 #[derive(Debug, Clone, Args)]
 pub struct TestArgs {
-    /// Workload: echo, unique-ids, broadcast, g-counter, kafka, txn-rw-register.
+    /// Workload: echo, unique-ids, broadcast, g-counter, kafka, txn-rw-register,
+    /// txn-list-append.
     #[arg(short = 'w', long, default_value = "lin-kv")]
     pub workload: String,
     /// The node binary.
@@ -82,7 +83,9 @@ pub struct TestArgs {
     /// `total` or a fraction in [0, 1] of operations that must succeed.
     #[arg(long)]
     pub availability: Option<String>,
-    /// Consistency models for txn workloads.
+    /// Consistency models for txn workloads (`a , b` for several): read-uncommitted,
+    /// read-committed, serializable, strict-serializable; txn-list-append also
+    /// repeatable-read and snapshot-isolation.
     #[arg(long, default_value = "strict-serializable")]
     pub consistency_models: String,
     /// Active keys (txn, kafka); the workload default is 10.

@@ -86,6 +86,12 @@ pub fn analyse(cfg: &TestConfig, out: &RunOutput) -> Outcome {
                 },
             }
         }
+        WorkloadKind::TxnListAppend => {
+            match checkers::list_append::parse_models(&cfg.consistency_models) {
+                Ok(models) => checkers::list_append::check(h, &models),
+                Err(e) => CheckResult::unknown(e.to_string()),
+            }
+        }
         WorkloadKind::Kafka => checkers::kafka::check(h),
     };
     let avail = cfg.availability.map(|a| match a {

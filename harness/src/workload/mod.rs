@@ -23,6 +23,7 @@ use crate::history::Op;
 
 pub mod kafka;
 pub mod txn;
+pub mod txn_list_append;
 
 /// An operation a generator wants issued: the history's `f` and invoke `value`.
 #[derive(Debug, Clone, PartialEq)]
@@ -138,16 +139,18 @@ pub enum WorkloadKind {
     Kafka,
     /// Challenges 6a–6c.
     TxnRwRegister,
+    /// Maelstrom's Datomic guide: transactions of list appends and reads.
+    TxnListAppend,
 }
 
 /// A workload name Maelstrom knows but this harness does not run, or no workload at all.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UnknownWorkload {
     /// A Maelstrom workload outside the Gossip Glomers challenges.
-    #[error("workload {0} is a Maelstrom workload that glomers does not run; supported: echo, unique-ids, broadcast, g-counter, kafka, txn-rw-register")]
+    #[error("workload {0} is a Maelstrom workload that glomers does not run; supported: echo, unique-ids, broadcast, g-counter, kafka, txn-rw-register, txn-list-append")]
     Unsupported(String),
     /// Not a workload name at all.
-    #[error("unknown workload {0}; supported: echo, unique-ids, broadcast, g-counter, kafka, txn-rw-register")]
+    #[error("unknown workload {0}; supported: echo, unique-ids, broadcast, g-counter, kafka, txn-rw-register, txn-list-append")]
     Unknown(String),
 }
 
@@ -162,7 +165,8 @@ impl std::str::FromStr for WorkloadKind {
             "g-counter" => WorkloadKind::GCounter,
             "kafka" => WorkloadKind::Kafka,
             "txn-rw-register" => WorkloadKind::TxnRwRegister,
-            "lin-kv" | "g-set" | "pn-counter" | "txn-list-append" => {
+            "txn-list-append" => WorkloadKind::TxnListAppend,
+            "lin-kv" | "g-set" | "pn-counter" => {
                 return Err(UnknownWorkload::Unsupported(s.to_owned()))
             }
             _ => return Err(UnknownWorkload::Unknown(s.to_owned())),
@@ -180,6 +184,7 @@ impl WorkloadKind {
             WorkloadKind::GCounter => "g-counter",
             WorkloadKind::Kafka => "kafka",
             WorkloadKind::TxnRwRegister => "txn-rw-register",
+            WorkloadKind::TxnListAppend => "txn-list-append",
         }
     }
 }
@@ -237,6 +242,14 @@ pub fn build(
                 max_writes_per_key: opts.max_writes_per_key as u64,
             })),
             Box::new(|| Box::new(txn::TxnClient::new()) as Box<dyn Client>),
+        ),
+        WorkloadKind::TxnListAppend => (
+            Box::new(txn::TxnGenerator::appending(txn::TxnOpts {
+                key_count: opts.key_count,
+                max_txn_length: opts.max_txn_length,
+                max_writes_per_key: opts.max_writes_per_key as u64,
+            })),
+            Box::new(|| Box::new(txn_list_append::AppendClient::new()) as Box<dyn Client>),
         ),
     })
 }
