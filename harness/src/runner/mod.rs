@@ -274,6 +274,9 @@ async fn run_inner(
     for n in &nodes {
         net.register(n);
     }
+    // Services run before any node starts, as Maelstrom starts them in the primary node's
+    // setup before that node: a node may use them while it handles init.
+    start_services(net, stream(cfg.seed, 2));
     for n in &nodes {
         let p = process::spawn(
             process::Spawn {
@@ -331,7 +334,6 @@ async fn run_inner(
             }
         }
     }
-    start_services(net, stream(cfg.seed, 2));
 
     // Client setup: one client per node, kept open; broadcast sends the topology.
     let mut setup_conns = Vec::new();
