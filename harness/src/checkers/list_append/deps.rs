@@ -18,7 +18,7 @@ use super::versions::Versions;
 use crate::checkers::txn::graph::{Edges, Why, PR, RT, RW, WR, WW};
 use crate::checkers::txn::order::{self, Span};
 use crate::checkers::txn::parse::Status;
-use std::collections::HashMap;
+use hashbrown::HashMap;
 
 /// The graph, and each vertex's txn position.
 pub struct Deps {

@@ -15,8 +15,9 @@ use super::parse::{Elem, Key, Mop, Txn};
 use super::versions::Versions;
 use crate::checkers::txn::anomaly::{Anomaly, AnomalyType};
 use crate::checkers::txn::parse::Status;
+use hashbrown::{HashMap, HashSet};
 use serde_json::json;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 
 /// Where each element was appended: (key, element) -> txn position, over every txn.
 pub type Writers = HashMap<(Key, Elem), usize>;
@@ -24,9 +25,11 @@ pub type Writers = HashMap<(Key, Elem), usize>;
 /// Every direct anomaly of `txns` into `found`.
 pub fn find(txns: &[Txn], writers: &Writers, versions: &Versions, found: &mut Vec<Anomaly>) {
     aborted_and_intermediate_reads(txns, writers, found);
+    let mut expect = HashMap::new();
+    let mut read = HashMap::new();
     for t in txns.iter().filter(|t| t.status == Status::Ok) {
-        found.extend(internal(t));
-        found.extend(future_read(t));
+        found.extend(internal(t, &mut expect));
+        found.extend(future_read(t, &mut read));
     }
     dirty_updates(txns, writers, versions, found);
     lost_updates(txns, found);
@@ -35,8 +38,9 @@ pub fn find(txns: &[Txn], writers: &Writers, versions: &Versions, found: &mut Ve
 /// The (key, element) pairs some txn appended and then appended to the key again.
 fn intermediates(txns: &[Txn]) -> HashSet<(Key, Elem)> {
     let mut out = HashSet::new();
+    let mut last: HashMap<Key, Elem> = HashMap::new();
     for t in txns {
-        let mut last: HashMap<Key, Elem> = HashMap::new();
+        last.clear();
         for m in &t.mops {
             if let Mop::Append { key, value } = *m {
                 if let Some(prev) = last.insert(key, value) {
@@ -50,6 +54,12 @@ fn intermediates(txns: &[Txn]) -> HashSet<(Key, Elem)> {
 
 fn aborted_and_intermediate_reads(txns: &[Txn], writers: &Writers, found: &mut Vec<Anomaly>) {
     let intermediate = intermediates(txns);
+    // Only reads of keys a failed txn appended to can be aborted reads.
+    let failed_keys: HashSet<Key> = txns
+        .iter()
+        .filter(|t| t.status == Status::Fail)
+        .flat_map(|t| t.mops.iter().map(Mop::key))
+        .collect();
     for (r, t) in txns.iter().enumerate() {
         if t.status != Status::Ok {
             continue;
@@ -62,25 +72,15 @@ fn aborted_and_intermediate_reads(txns: &[Txn], writers: &Writers, found: &mut V
             else {
                 continue;
             };
-            for e in v {
-                let Some(&w) = writers.get(&(*key, *e)) else {
-                    continue;
-                };
-                if txns[w].status == Status::Fail {
-                    let (reader, writer) = (t.name, txns[w].name);
-                    found.push(Anomaly {
-                        kind: AnomalyType::G1a,
-                        txns: vec![reader, writer],
-                        description: format!(
-                            "T{reader} read key {key} as {v:?}, holding {e}, appended by failed T{writer}"
-                        ),
-                        detail: json!({"reader": reader, "writer": writer, "key": key, "element": e}),
-                    });
-                }
+            if failed_keys.contains(key) {
+                aborted_reads(txns, writers, t, *key, v, found);
             }
             let Some(&last) = v.last() else { continue };
+            if !intermediate.contains(&(*key, last)) {
+                continue;
+            }
             match writers.get(&(*key, last)) {
-                Some(&w) if w != r && intermediate.contains(&(*key, last)) => {
+                Some(&w) if w != r => {
                     let (reader, writer) = (t.name, txns[w].name);
                     found.push(Anomaly {
                         kind: AnomalyType::G1b,
@@ -97,6 +97,33 @@ fn aborted_and_intermediate_reads(txns: &[Txn], writers: &Writers, found: &mut V
     }
 }
 
+/// One G1a per element of `t`'s read `v` of `key` that a failed txn appended.
+fn aborted_reads(
+    txns: &[Txn],
+    writers: &Writers,
+    t: &Txn,
+    key: Key,
+    v: &[Elem],
+    found: &mut Vec<Anomaly>,
+) {
+    for e in v {
+        let Some(&w) = writers.get(&(key, *e)) else {
+            continue;
+        };
+        if txns[w].status == Status::Fail {
+            let (reader, writer) = (t.name, txns[w].name);
+            found.push(Anomaly {
+                kind: AnomalyType::G1a,
+                txns: vec![reader, writer],
+                description: format!(
+                    "T{reader} read key {key} as {v:?}, holding {e}, appended by failed T{writer}"
+                ),
+                detail: json!({"reader": reader, "writer": writer, "key": key, "element": e}),
+            });
+        }
+    }
+}
+
 /// What a txn expects to read of a key after its own micro-ops.
 enum Expect {
     /// Exactly this list.
@@ -105,8 +132,9 @@ enum Expect {
     EndsWith(Vec<Elem>),
 }
 
-fn internal(t: &Txn) -> Option<Anomaly> {
-    let mut state: HashMap<Key, Expect> = HashMap::new();
+/// The internal anomaly of `t`, if any; `state` is scratch space.
+fn internal(t: &Txn, state: &mut HashMap<Key, Expect>) -> Option<Anomaly> {
+    state.clear();
     for (pos, m) in t.mops.iter().enumerate() {
         match m {
             Mop::Append { key, value } => match state.get_mut(key) {
@@ -150,8 +178,9 @@ fn internal(t: &Txn) -> Option<Anomaly> {
     None
 }
 
-fn future_read(t: &Txn) -> Option<Anomaly> {
-    let mut read: HashMap<(Key, Elem), usize> = HashMap::new();
+/// The future read of `t`, if any; `read` is scratch space.
+fn future_read(t: &Txn, read: &mut HashMap<(Key, Elem), usize>) -> Option<Anomaly> {
+    read.clear();
     for (pos, m) in t.mops.iter().enumerate() {
         match m {
             Mop::Read {
@@ -216,10 +245,12 @@ fn dirty_updates(txns: &[Txn], writers: &Writers, versions: &Versions, found: &m
 }
 
 fn lost_updates(txns: &[Txn], found: &mut Vec<Anomaly>) {
-    let mut groups: BTreeMap<(Key, Vec<Elem>), Vec<usize>> = BTreeMap::new();
+    let mut groups: HashMap<(Key, &[Elem]), Vec<usize>> = HashMap::new();
+    let mut reads: HashMap<Key, &Vec<Elem>> = HashMap::new();
+    let mut wrote: HashSet<Key> = HashSet::new();
     for t in txns.iter().filter(|t| t.status == Status::Ok) {
-        let mut reads: HashMap<Key, &Vec<Elem>> = HashMap::new();
-        let mut wrote: HashSet<Key> = HashSet::new();
+        reads.clear();
+        wrote.clear();
         for m in &t.mops {
             match m {
                 Mop::Read {
@@ -231,7 +262,7 @@ fn lost_updates(txns: &[Txn], found: &mut Vec<Anomaly>) {
                 Mop::Append { key, .. } => {
                     if let Some(v) = reads.get(key) {
                         if wrote.insert(*key) {
-                            groups.entry((*key, (*v).clone())).or_default().push(t.name);
+                            groups.entry((*key, v.as_slice())).or_default().push(t.name);
                         }
                     }
                 }
@@ -239,8 +270,10 @@ fn lost_updates(txns: &[Txn], found: &mut Vec<Anomaly>) {
             }
         }
     }
-    for ((k, v), names) in groups {
-        if names.len() >= 2 {
+    let lost: BTreeMap<(Key, &[Elem]), Vec<usize>> =
+        groups.into_iter().filter(|(_, n)| n.len() >= 2).collect();
+    for ((k, v), names) in lost {
+        {
             found.push(Anomaly {
                 kind: AnomalyType::LostUpdate,
                 description: format!(

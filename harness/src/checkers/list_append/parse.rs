@@ -90,74 +90,90 @@ pub struct Parsed {
     pub mismatches: Vec<Anomaly>,
 }
 
-/// An invocation's micro-ops: reads unknown, appends as requested.
+/// One requested micro-op: reads unknown, appends as requested.
+fn request_mop(index: usize, position: usize, m: &Value) -> Result<Mop, ParseError> {
+    let bad = ParseError::BadMop { index, position };
+    let parts = m.as_array().filter(|p| p.len() == 3).ok_or(bad.clone())?;
+    let key = parts[1].as_i64().ok_or(bad.clone())?;
+    match parts[0].as_str() {
+        Some("r") => Ok(Mop::Read { key, value: None }),
+        Some("append") => Ok(Mop::Append {
+            key,
+            value: parts[2].as_i64().ok_or(bad)?,
+        }),
+        _ => Err(bad),
+    }
+}
+
+/// An invocation's micro-ops.
 fn request_mops(index: usize, value: &Value) -> Result<Vec<Mop>, ParseError> {
     let arr = value.as_array().ok_or(ParseError::NotArray { index })?;
     arr.iter()
         .enumerate()
-        .map(|(position, m)| {
-            let bad = ParseError::BadMop { index, position };
-            let parts = m.as_array().filter(|p| p.len() == 3).ok_or(bad.clone())?;
-            let key = parts[1].as_i64().ok_or(bad.clone())?;
-            match parts[0].as_str() {
-                Some("r") => Ok(Mop::Read { key, value: None }),
-                Some("append") => Ok(Mop::Append {
-                    key,
-                    value: parts[2].as_i64().ok_or(bad)?,
-                }),
-                _ => Err(bad),
-            }
-        })
+        .map(|(position, m)| request_mop(index, position, m))
         .collect()
 }
 
-/// The completion's micro-ops if they answer `request`, else why not.
-fn reply_mops(request: &[Mop], reply: &Value) -> Result<Vec<Mop>, String> {
-    let arr = reply
-        .as_array()
-        .ok_or_else(|| format!("the reply's txn {reply} is not an array"))?;
-    if arr.len() != request.len() {
-        return Err(format!(
+/// The completion's micro-ops if `reply` answers `request` (`Ok(Err(why))` if it does
+/// not), in one pass over both; `Err` if the request itself is malformed.
+fn reply_mops(
+    index: usize,
+    request: &Value,
+    reply: &Value,
+) -> Result<Result<Vec<Mop>, String>, ParseError> {
+    let req = request.as_array().ok_or(ParseError::NotArray { index })?;
+    let Some(arr) = reply.as_array() else {
+        return Ok(Err(format!("the reply's txn {reply} is not an array")));
+    };
+    if arr.len() != req.len() {
+        return Ok(Err(format!(
             "the reply has {} micro-ops, the request had {}",
             arr.len(),
-            request.len()
-        ));
+            req.len()
+        )));
     }
     let mut out = Vec::with_capacity(arr.len());
-    for (i, (got, want)) in arr.iter().zip(request).enumerate() {
-        let differs = || format!("micro-op {i} is {got}, the request had {}", show(want));
-        let parts = got
-            .as_array()
-            .filter(|p| p.len() == 3)
-            .ok_or_else(differs)?;
+    for (i, (got, want)) in arr.iter().zip(req).enumerate() {
+        let want = request_mop(index, i, want)?;
+        let differs = || format!("micro-op {i} is {got}, the request had {}", show(&want));
+        let Some(parts) = got.as_array().filter(|p| p.len() == 3) else {
+            return Ok(Err(differs()));
+        };
         let key_ok = parts[1].as_i64() == Some(want.key());
-        match (parts[0].as_str(), want) {
-            (Some("append"), Mop::Append { value, .. })
-                if key_ok && parts[2].as_i64() == Some(*value) =>
+        match (parts[0].as_str(), &want) {
+            (Some("append"), &Mop::Append { key, value })
+                if key_ok && parts[2].as_i64() == Some(value) =>
             {
-                out.push(want.clone());
+                out.push(Mop::Append { key, value });
             }
-            (Some("r"), Mop::Read { key, .. }) if key_ok => {
+            (Some("r"), &Mop::Read { key, .. }) if key_ok => {
                 let value = match &parts[2] {
                     Value::Null => Vec::new(),
-                    Value::Array(xs) => xs
-                        .iter()
-                        .map(Value::as_i64)
-                        .collect::<Option<Vec<Elem>>>()
-                        .ok_or_else(|| {
-                            format!("micro-op {i} read {got}: not a list of integers")
-                        })?,
-                    _ => return Err(format!("micro-op {i} read {got}: not a list")),
+                    Value::Array(xs) => {
+                        let mut list = Vec::with_capacity(xs.len());
+                        for x in xs {
+                            match x.as_i64() {
+                                Some(e) => list.push(e),
+                                None => {
+                                    return Ok(Err(format!(
+                                        "micro-op {i} read {got}: not a list of integers"
+                                    )))
+                                }
+                            }
+                        }
+                        list
+                    }
+                    _ => return Ok(Err(format!("micro-op {i} read {got}: not a list"))),
                 };
                 out.push(Mop::Read {
-                    key: *key,
+                    key,
                     value: Some(value),
                 });
             }
-            _ => return Err(differs()),
+            _ => return Ok(Err(differs())),
         }
     }
-    Ok(out)
+    Ok(Ok(out))
 }
 
 /// A micro-op as it was requested.
@@ -175,30 +191,37 @@ pub fn transactions(h: &History) -> Result<Parsed, ParseError> {
         if inv.f != "txn" {
             continue;
         }
-        let request = request_mops(inv.index, &inv.value)?;
         let mut txn = Txn {
             name: done.map_or(inv.index, |c| c.index),
             status: Status::Info,
             invoke_index: inv.index,
             complete_index: done.map(|c| c.index),
             process: inv.process,
-            mops: request,
+            mops: Vec::new(),
         };
         match done {
-            Some(c) if c.kind == OpType::Fail => txn.status = Status::Fail,
-            Some(c) if c.kind == OpType::Ok => match reply_mops(&txn.mops, &c.value) {
+            Some(c) if c.kind == OpType::Ok => match reply_mops(inv.index, &inv.value, &c.value)? {
                 Ok(mops) => {
                     txn.status = Status::Ok;
                     txn.mops = mops;
                 }
-                Err(why) => out.mismatches.push(Anomaly {
-                    kind: AnomalyType::ReplyMismatch,
-                    txns: vec![txn.name],
-                    description: format!("T{}: {why}", txn.name),
-                    detail: json!({"invoke": inv.index, "complete": txn.name, "why": why}),
-                }),
+                Err(why) => {
+                    txn.mops = request_mops(inv.index, &inv.value)?;
+                    out.mismatches.push(Anomaly {
+                        kind: AnomalyType::ReplyMismatch,
+                        txns: vec![txn.name],
+                        description: format!("T{}: {why}", txn.name),
+                        detail: json!({"invoke": inv.index, "complete": txn.name, "why": why}),
+                    });
+                }
             },
-            _ => {}
+            Some(c) => {
+                if c.kind == OpType::Fail {
+                    txn.status = Status::Fail;
+                }
+                txn.mops = request_mops(inv.index, &inv.value)?;
+            }
+            None => txn.mops = request_mops(inv.index, &inv.value)?,
         }
         out.txns.push(txn);
     }

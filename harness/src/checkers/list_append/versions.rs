@@ -11,8 +11,8 @@
 use super::parse::{Elem, Key, Mop, Txn};
 use crate::checkers::txn::anomaly::{Anomaly, AnomalyType};
 use crate::checkers::txn::parse::Status;
+use hashbrown::{HashMap, HashSet};
 use serde_json::json;
-use std::collections::{HashMap, HashSet};
 
 /// Each key's version order and every element's position in it.
 #[derive(Debug, Default)]
@@ -67,10 +67,13 @@ pub fn recover(txns: &[Txn], found: &mut Vec<Anomaly>) -> Versions {
     let mut out = Versions::default();
     for k in keys {
         let mut list = reads.remove(&k).unwrap_or_default();
-        for &(t, v) in &list {
-            read_problems(txns, t, k, v, &appended, found);
-        }
         list.sort_by(|a, b| a.1.len().cmp(&b.1.len()).then_with(|| a.1.cmp(b.1)));
+        // Each distinct list is checked once; its problems are reported for every read.
+        for group in list.chunk_by(|a, b| a.1 == b.1) {
+            for a in read_problems(k, group[0].1, &appended) {
+                found.extend(group.iter().map(|&(t, v)| a.of(txns[t].name, k, v)));
+            }
+        }
         list.dedup_by(|a, b| a.1 == b.1);
         if let Some(w) = list.windows(2).find(|w| !w[1].1.starts_with(w[0].1)) {
             found.push(incompatible(txns, k, w[0], w[1]));
@@ -97,34 +100,48 @@ pub fn recover(txns: &[Txn], found: &mut Vec<Anomaly>) -> Versions {
     out
 }
 
-/// Duplicate and garbage elements of one read of `k` by txn `t`.
-fn read_problems(
-    txns: &[Txn],
-    t: usize,
-    k: Key,
-    v: &[Elem],
-    appended: &HashSet<(Key, Elem)>,
-    found: &mut Vec<Anomaly>,
-) {
-    let name = txns[t].name;
+/// What is wrong with one list read of a key.
+enum ReadProblem {
+    /// These elements appear more than once.
+    Duplicates(Vec<Elem>),
+    /// This element was never appended to the key.
+    Garbage(Elem),
+}
+
+impl ReadProblem {
+    /// The anomaly of txn `name` having read `v` from key `k`.
+    fn of(&self, name: usize, k: Key, v: &[Elem]) -> Anomaly {
+        match self {
+            ReadProblem::Duplicates(dups) => Anomaly {
+                kind: AnomalyType::DuplicateElements,
+                txns: vec![name],
+                description: format!("T{name} read key {k} as {v:?}, which holds {dups:?} twice"),
+                detail: json!({"key": k, "value": v, "duplicates": dups}),
+            },
+            ReadProblem::Garbage(e) => Anomaly {
+                kind: AnomalyType::GarbageRead,
+                txns: vec![name],
+                description: format!(
+                    "T{name} read key {k} as {v:?}, but no txn appended {e} to it"
+                ),
+                detail: json!({"key": k, "value": v, "element": e}),
+            },
+        }
+    }
+}
+
+/// Duplicate and garbage elements of a list read of `k`.
+fn read_problems(k: Key, v: &[Elem], appended: &HashSet<(Key, Elem)>) -> Vec<ReadProblem> {
+    let mut out = Vec::new();
     let mut seen = HashSet::new();
     let dups: Vec<Elem> = v.iter().copied().filter(|e| !seen.insert(*e)).collect();
     if !dups.is_empty() {
-        found.push(Anomaly {
-            kind: AnomalyType::DuplicateElements,
-            txns: vec![name],
-            description: format!("T{name} read key {k} as {v:?}, which holds {dups:?} twice"),
-            detail: json!({"key": k, "value": v, "duplicates": dups}),
-        });
+        out.push(ReadProblem::Duplicates(dups));
     }
     if let Some(e) = v.iter().find(|e| !appended.contains(&(k, **e))) {
-        found.push(Anomaly {
-            kind: AnomalyType::GarbageRead,
-            txns: vec![name],
-            description: format!("T{name} read key {k} as {v:?}, but no txn appended {e} to it"),
-            detail: json!({"key": k, "value": v, "element": e}),
-        });
+        out.push(ReadProblem::Garbage(*e));
     }
+    out
 }
 
 fn incompatible(txns: &[Txn], k: Key, a: ReadAt, b: ReadAt) -> Anomaly {

@@ -49,8 +49,9 @@
 
 use super::anomaly::{Anomaly, AnomalyType};
 use super::graph::{self, Edges, Graph, Why, PR, RT, RW, WR, WW};
+use hashbrown::{HashMap, HashSet};
 use serde_json::json;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::VecDeque;
 
 /// Edge kinds in the order a step's label is chosen by [`Labels::Strongest`].
 const PRIORITY: [u8; 5] = [WW, WR, RW, PR, RT];

@@ -6,7 +6,7 @@
 //! whose mask is the union. Self-edges are never stored. [`Why`] records, per edge and
 //! kind, the key and versions that justify a data edge, for cycle explanations.
 
-use std::collections::HashMap;
+use hashbrown::HashMap;
 
 /// Write-write dependency bit.
 pub const WW: u8 = 1;
@@ -62,10 +62,15 @@ impl Edges {
     }
 }
 
+/// Out-degree from which a vertex's successors are also indexed in a hash map (below it,
+/// a linear scan of the few successors is faster than hashing).
+const INDEXED_DEGREE: usize = 16;
+
 /// A directed graph whose edges carry relationship masks.
 ///
 /// Invariant: `adj[u]` holds each successor `v` at most once, with the union of all masks
-/// added for `u -> v`; `u != v`.
+/// added for `u -> v`; `u != v`; `slot[(u, v)]` is `v`'s position in `adj[u]` for every
+/// `u` with at least [`INDEXED_DEGREE`] successors, and absent for the others.
 #[derive(Debug, Clone, Default)]
 pub struct Graph {
     adj: Vec<Vec<(u32, u8)>>,
@@ -87,17 +92,32 @@ impl Graph {
         if from == to {
             return false;
         }
-        match self.slot.get(&(from, to)) {
-            Some(&i) => {
-                let m = &mut self.adj[from as usize][i].1;
+        let list = &mut self.adj[from as usize];
+        let at = if list.len() < INDEXED_DEGREE {
+            list.iter().position(|&(v, _)| v == to)
+        } else {
+            self.slot.get(&(from, to)).copied()
+        };
+        match at {
+            Some(i) => {
+                let m = &mut list[i].1;
                 let new = *m & kind != kind;
                 *m |= kind;
                 new
             }
             None => {
-                let list = &mut self.adj[from as usize];
-                self.slot.insert((from, to), list.len());
                 list.push((to, kind));
+                match list.len() {
+                    n if n == INDEXED_DEGREE => {
+                        for (i, &(v, _)) in list.iter().enumerate() {
+                            self.slot.insert((from, v), i);
+                        }
+                    }
+                    n if n > INDEXED_DEGREE => {
+                        self.slot.insert((from, to), n - 1);
+                    }
+                    _ => {}
+                }
                 true
             }
         }
@@ -258,6 +278,19 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn link_merges_masks_past_the_indexed_degree() {
+        let mut g = Graph::new(40);
+        for round in [WW, WR] {
+            for v in 1..40 {
+                assert!(g.link(0, v, round));
+            }
+        }
+        assert!(!g.link(0, 39, WW));
+        assert_eq!(g.out(0).len(), 39);
+        assert!(g.out(0).iter().all(|&(_, m)| m == WW | WR));
     }
 
     #[test]

@@ -8,7 +8,7 @@
 //! are consecutive `ok` txns of one process (Elle's process graph).
 
 use crate::history::Process;
-use std::collections::HashMap;
+use hashbrown::HashMap;
 
 /// When one vertex's txn ran, as history indices.
 #[derive(Debug, Clone, Copy)]
