@@ -110,7 +110,7 @@ fn both(h: &History, m: Model) -> ((Validity, BTreeSet<String>), (Validity, BTre
 /// invocation (a snapshot, plus its own appends) or at its completion, and applies its
 /// appends at its completion: strict serializable when every txn reads at completion,
 /// otherwise stale reads, write skew and lost updates.
-fn weak_history(steps: &[(u8, Vec<(bool, u8)>, u8, bool)]) -> History {
+fn weak_history(steps: &[WeakStep]) -> History {
     let mut b = Hb::new();
     let mut store: HashMap<i64, Vec<i64>> = HashMap::new();
     let mut next = 0i64;

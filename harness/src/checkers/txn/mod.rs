@@ -118,6 +118,8 @@ pub(crate) mod order;
 pub(crate) mod parse;
 
 #[cfg(test)]
+mod crosscheck;
+#[cfg(test)]
 mod tests;
 
 pub use anomaly::{Anomaly, AnomalyType};

@@ -93,9 +93,9 @@ use ConsistencyModel::{
 
 /// One scheduling step: which process acts, the txn it would start, and the outcome
 /// (fail / info-applied / info-not-applied / ok) if it completes instead.
-type Step = (u8, Vec<(bool, u16)>, u8);
+pub(super) type Step = (u8, Vec<(bool, u16)>, u8);
 
-fn steps() -> impl Strategy<Value = Vec<Step>> {
+pub(super) fn steps() -> impl Strategy<Value = Vec<Step>> {
     proptest::collection::vec(
         (
             0u8..4,
@@ -108,7 +108,7 @@ fn steps() -> impl Strategy<Value = Vec<Step>> {
 
 /// Runs the steps: a txn is applied atomically at its completion, which lies between its
 /// invocation and completion, so the history is strict serializable.
-fn serial_history(steps: &[Step]) -> History {
+pub(super) fn serial_history(steps: &[Step]) -> History {
     let mut b = Builder::default();
     let mut store: HashMap<i64, i64> = HashMap::new();
     let mut next: HashMap<i64, i64> = HashMap::new();
