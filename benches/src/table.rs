@@ -147,6 +147,8 @@ pub enum Target {
     Speedup(f64),
     /// The glomers figure must reach this many elements per second.
     Rate(f64),
+    /// Both: this speedup over the baseline and this many elements per second.
+    SpeedupAndRate(f64, f64),
 }
 
 impl Target {
@@ -156,6 +158,9 @@ impl Target {
             Target::None => None,
             Target::Speedup(x) => Some(speedup(ours, baseline) >= x),
             Target::Rate(r) => Some(ours.per_second() >= r),
+            Target::SpeedupAndRate(x, r) => {
+                Some(speedup(ours, baseline) >= x && ours.per_second() >= r)
+            }
         }
     }
 
@@ -164,6 +169,7 @@ impl Target {
             Target::None => "–".to_owned(),
             Target::Speedup(x) => format!("≥ {x}×"),
             Target::Rate(r) => format!("≥ {}/s", si(r)),
+            Target::SpeedupAndRate(x, r) => format!("≥ {x}× and ≥ {}/s", si(r)),
         }
     }
 }
@@ -434,6 +440,14 @@ pub const ROWS: &[Row] = &[
         baseline: "wire/encode-poll-ok-serde-json",
         unit: "msgs",
         target: Target::None,
+    },
+    Row {
+        figure: "list-append checker (`checkers::list_append::check`), one strict serializable history of 20,000 txns, strict-serializable (2 s per history = 10 k txns/s)",
+        ours: "list-append/check-20k",
+        baseline_label: "`adya` 0.1 list-append check, same history",
+        baseline: "list-append/adya-20k",
+        unit: "txns",
+        target: Target::SpeedupAndRate(1.0, 1e4),
     },
     Row {
         figure: "end to end: `echo` binary, stdin→stdout",
@@ -710,6 +724,18 @@ mod tests {
         assert_eq!(Target::Rate(40e6).met(&ours, &base), Some(true));
         assert_eq!(Target::Rate(41e6).met(&ours, &base), Some(false));
         assert_eq!(Target::None.met(&ours, &base), None);
+        assert_eq!(
+            Target::SpeedupAndRate(10.0, 40e6).met(&ours, &base),
+            Some(true)
+        );
+        assert_eq!(
+            Target::SpeedupAndRate(30.0, 40e6).met(&ours, &base),
+            Some(false)
+        );
+        assert_eq!(
+            Target::SpeedupAndRate(10.0, 41e6).met(&ours, &base),
+            Some(false)
+        );
     }
 
     #[test]

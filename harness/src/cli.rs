@@ -62,7 +62,7 @@ pub enum DistArg {
 #[derive(Debug, Clone, Args)]
 pub struct TestArgs {
     /// Workload: echo, unique-ids, broadcast, g-set, g-counter, pn-counter, kafka,
-    /// txn-rw-register.
+    /// txn-rw-register, txn-list-append.
     #[arg(short = 'w', long, default_value = "lin-kv")]
     pub workload: String,
     /// The node binary.
@@ -98,7 +98,9 @@ pub struct TestArgs {
     /// `total` or a fraction in [0, 1] of operations that must succeed.
     #[arg(long)]
     pub availability: Option<String>,
-    /// Consistency models for txn workloads.
+    /// Consistency models for txn workloads (`a , b` for several): read-uncommitted,
+    /// read-committed, serializable, strict-serializable; txn-list-append also
+    /// repeatable-read and snapshot-isolation.
     #[arg(long, default_value = "strict-serializable")]
     pub consistency_models: String,
     /// Active keys (txn, kafka); the workload default is 10.

@@ -86,6 +86,12 @@ pub fn analyse(cfg: &TestConfig, out: &RunOutput) -> Outcome {
                 },
             }
         }
+        WorkloadKind::TxnListAppend => {
+            match checkers::list_append::parse_models(&cfg.consistency_models) {
+                Ok(models) => checkers::list_append::check(h, &models),
+                Err(e) => CheckResult::unknown(e.to_string()),
+            }
+        }
         WorkloadKind::Kafka => checkers::kafka::check(h),
     };
     let avail = cfg.availability.map(|a| match a {
@@ -118,7 +124,10 @@ pub fn analyse(cfg: &TestConfig, out: &RunOutput) -> Outcome {
         // The harness's own time and CPU are figures of a process run; a simulated run's
         // results.json holds only what its seed determines, so it replays byte for byte.
         if cfg.mode == crate::cli::Mode::Process {
-            o.insert("harness_cpu_percent".into(), json!(cpu_percent(out.cpu_secs, out.wall_secs)));
+            o.insert(
+                "harness_cpu_percent".into(),
+                json!(cpu_percent(out.cpu_secs, out.wall_secs)),
+            );
             o.insert("wall_secs".into(), json!(out.wall_secs));
         }
         for (name, r) in &sections {

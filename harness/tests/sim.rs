@@ -29,7 +29,8 @@ fn sim(store: &Path, args: &[&str]) -> (i32, PathBuf) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-    let dir = std::fs::canonicalize(store.join("latest")).unwrap_or_else(|e| panic!("no run folder: {e}"));
+    let dir = std::fs::canonicalize(store.join("latest"))
+        .unwrap_or_else(|e| panic!("no run folder: {e}"));
     (code, dir)
 }
 
@@ -43,8 +44,18 @@ fn read(dir: &Path, file: &str) -> Vec<u8> {
 }
 
 const LINE_3C: &[&str] = &[
-    "-w", "broadcast", "--bin", "broadcast", "--node-count", "5", "--time-limit", "20", "--rate", "10",
-    "--nemesis", "partition",
+    "-w",
+    "broadcast",
+    "--bin",
+    "broadcast",
+    "--node-count",
+    "5",
+    "--time-limit",
+    "20",
+    "--rate",
+    "10",
+    "--nemesis",
+    "partition",
 ];
 
 #[test]
@@ -53,18 +64,33 @@ fn a_seed_replays_byte_for_byte() {
     let mut args = LINE_3C.to_vec();
     args.extend(["--seed", "7"]);
     let (_, first) = sim(&s, &args);
-    let files = ["history.jsonl", "results.json", "messages.jsonl", "node-logs/n0.log", "node-logs/n3.log"];
+    let files = [
+        "history.jsonl",
+        "results.json",
+        "messages.jsonl",
+        "node-logs/n0.log",
+        "node-logs/n3.log",
+    ];
     let before: Vec<Vec<u8>> = files.iter().map(|f| read(&first, f)).collect();
-    assert!(before[0].len() > 1000 && before[2].len() > 1000, "the run did something");
+    assert!(
+        before[0].len() > 1000 && before[2].len() > 1000,
+        "the run did something"
+    );
     let (_, second) = sim(&s, &args);
     assert_ne!(first, second, "two run folders");
     for (f, old) in files.iter().zip(&before) {
-        assert!(read(&second, f) == *old, "{f} differs between two runs of one seed");
+        assert!(
+            read(&second, f) == *old,
+            "{f} differs between two runs of one seed"
+        );
     }
     args.pop();
     args.push("8");
     let (_, other) = sim(&s, &args);
-    assert!(read(&other, "history.jsonl") != before[0], "another seed, another run");
+    assert!(
+        read(&other, "history.jsonl") != before[0],
+        "another seed, another run"
+    );
     let _ = std::fs::remove_dir_all(&s);
 }
 
@@ -74,8 +100,23 @@ fn broadcast_mode(mode: &str) -> (f64, f64, f64) {
     let (code, dir) = sim(
         &s,
         &[
-            "-w", "broadcast", "--bin", "broadcast", "--node-count", "25", "--time-limit", "20", "--rate",
-            "100", "--latency", "100", "--seed", "1", "--", "--mode", mode,
+            "-w",
+            "broadcast",
+            "--bin",
+            "broadcast",
+            "--node-count",
+            "25",
+            "--time-limit",
+            "20",
+            "--rate",
+            "100",
+            "--latency",
+            "100",
+            "--seed",
+            "1",
+            "--",
+            "--mode",
+            mode,
         ],
     );
     let r = results(&dir);
@@ -99,7 +140,10 @@ fn each_broadcast_mode_meets_its_targets_on_the_3d_line() {
     ] {
         let (m, p50, top) = broadcast_mode(mode);
         assert!(m <= msgs, "{mode}: {m} servers msgs-per-op, target {msgs}");
-        assert!(p50 <= median && top <= max, "{mode}: stable {p50} / {top} ms, targets {median} / {max}");
+        assert!(
+            p50 <= median && top <= max,
+            "{mode}: stable {p50} / {top} ms, targets {median} / {max}"
+        );
     }
 }
 
@@ -107,9 +151,57 @@ fn each_broadcast_mode_meets_its_targets_on_the_3d_line() {
 fn nodes_stay_valid_under_partitions_on_several_seeds() {
     let lines: [&[&str]; 4] = [
         LINE_3C,
-        &["-w", "g-counter", "--bin", "g-counter", "--node-count", "3", "--rate", "100", "--time-limit", "20", "--nemesis", "partition"],
-        &["-w", "g-counter", "--bin", "g-counter", "--node-count", "3", "--rate", "100", "--time-limit", "20", "--nemesis", "partition", "--", "--mode", "crdt"],
-        &["-w", "txn-rw-register", "--bin", "txn", "--node-count", "2", "--concurrency", "2n", "--time-limit", "20", "--rate", "1000", "--consistency-models", "read-committed", "--availability", "total", "--nemesis", "partition"],
+        &[
+            "-w",
+            "g-counter",
+            "--bin",
+            "g-counter",
+            "--node-count",
+            "3",
+            "--rate",
+            "100",
+            "--time-limit",
+            "20",
+            "--nemesis",
+            "partition",
+        ],
+        &[
+            "-w",
+            "g-counter",
+            "--bin",
+            "g-counter",
+            "--node-count",
+            "3",
+            "--rate",
+            "100",
+            "--time-limit",
+            "20",
+            "--nemesis",
+            "partition",
+            "--",
+            "--mode",
+            "crdt",
+        ],
+        &[
+            "-w",
+            "txn-rw-register",
+            "--bin",
+            "txn",
+            "--node-count",
+            "2",
+            "--concurrency",
+            "2n",
+            "--time-limit",
+            "20",
+            "--rate",
+            "1000",
+            "--consistency-models",
+            "read-committed",
+            "--availability",
+            "total",
+            "--nemesis",
+            "partition",
+        ],
     ];
     for line in lines {
         for seed in ["1", "2", "3"] {
@@ -118,7 +210,12 @@ fn nodes_stay_valid_under_partitions_on_several_seeds() {
             let at = args.iter().position(|a| *a == "--").unwrap_or(args.len());
             args.splice(at..at, ["--seed", seed]);
             let (code, dir) = sim(&s, &args);
-            assert_eq!(code, 0, "{args:?}: {}", results(&dir)["workload"]["problems"]);
+            assert_eq!(
+                code,
+                0,
+                "{args:?}: {}",
+                results(&dir)["workload"]["problems"]
+            );
             let _ = std::fs::remove_dir_all(&s);
         }
     }

@@ -25,6 +25,7 @@
 //! | kafka | `assign` | `{"keys": [key...], "seek_to_beginning": bool}` | same |
 //! | kafka | `crash` | `null` | (completes `info`) |
 //! | txn-rw-register | `txn` | `[["r", k, null], ["w", k, v], ...]` | the reply's `txn` |
+//! | txn-list-append | `txn` | `[["r", k, null], ["append", k, e], ...]` | the reply's `txn` |
 //!
 //! A failed or indeterminate completion carries the invoke's value and an `error`.
 

@@ -23,6 +23,7 @@ use crate::history::Op;
 
 pub mod kafka;
 pub mod txn;
+pub mod txn_list_append;
 
 /// An operation a generator wants issued: the history's `f` and invoke `value`.
 #[derive(Debug, Clone, PartialEq)]
@@ -145,11 +146,13 @@ pub enum WorkloadKind {
     Kafka,
     /// Challenges 6a–6c.
     TxnRwRegister,
+    /// Maelstrom's Datomic guide: transactions of list appends and reads.
+    TxnListAppend,
 }
 
 /// The workload names the harness runs, as listed in messages.
 pub const SUPPORTED: &str =
-    "echo, unique-ids, broadcast, g-set, g-counter, pn-counter, kafka, txn-rw-register";
+    "echo, unique-ids, broadcast, g-set, g-counter, pn-counter, kafka, txn-rw-register, txn-list-append";
 
 /// A workload name Maelstrom knows but this harness does not run, or no workload at all.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -177,7 +180,8 @@ impl std::str::FromStr for WorkloadKind {
             "pn-counter" => WorkloadKind::PnCounter,
             "kafka" => WorkloadKind::Kafka,
             "txn-rw-register" => WorkloadKind::TxnRwRegister,
-            "lin-kv" | "txn-list-append" => return Err(UnknownWorkload::Unsupported(s.to_owned())),
+            "txn-list-append" => WorkloadKind::TxnListAppend,
+            "lin-kv" => return Err(UnknownWorkload::Unsupported(s.to_owned())),
             _ => return Err(UnknownWorkload::Unknown(s.to_owned())),
         })
     }
@@ -195,6 +199,7 @@ impl WorkloadKind {
             WorkloadKind::PnCounter => "pn-counter",
             WorkloadKind::Kafka => "kafka",
             WorkloadKind::TxnRwRegister => "txn-rw-register",
+            WorkloadKind::TxnListAppend => "txn-list-append",
         }
     }
 }
@@ -248,6 +253,14 @@ pub fn build(
                 max_writes_per_key: opts.max_writes_per_key as u64,
             })),
             Box::new(|| Box::new(txn::TxnClient::new()) as Box<dyn Client>),
+        ),
+        WorkloadKind::TxnListAppend => (
+            Box::new(txn::TxnGenerator::appending(txn::TxnOpts {
+                key_count: opts.key_count,
+                max_txn_length: opts.max_txn_length,
+                max_writes_per_key: opts.max_writes_per_key as u64,
+            })),
+            Box::new(|| Box::new(txn_list_append::AppendClient::new()) as Box<dyn Client>),
         ),
     })
 }

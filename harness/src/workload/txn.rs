@@ -180,8 +180,9 @@ impl Default for TxnOpts {
     }
 }
 
-/// The txn-rw-register operation stream: `txn` ops whose value is
-/// `[["r", k, null] | ["w", k, v], ...]`.
+/// The txn operation stream: `txn` ops whose value is `[["r", k, null] | [W, k, v], ...]`,
+/// `W` being `"w"` (txn-rw-register) or `"append"` (txn-list-append, Elle's
+/// `append-txns`: the same transactions with writes turned into appends).
 ///
 /// Invariants: every transaction has between 1 and `max_txn_length` micro-ops; a key is
 /// written each of the values `1..=max_writes_per_key` at most once over the whole run,
@@ -190,10 +191,12 @@ impl Default for TxnOpts {
 pub struct TxnGenerator {
     opts: TxnOpts,
     pool: KeyPool,
+    write_f: &'static str,
 }
 
 impl TxnGenerator {
-    /// A generator with these options (a `max_txn_length` of 0 is raised to 1).
+    /// A txn-rw-register generator with these options (a `max_txn_length` of 0 is raised
+    /// to 1).
     pub fn new(opts: TxnOpts) -> Self {
         let opts = TxnOpts {
             max_txn_length: opts.max_txn_length.max(1),
@@ -202,6 +205,15 @@ impl TxnGenerator {
         TxnGenerator {
             pool: KeyPool::new(opts.key_count, opts.max_writes_per_key),
             opts,
+            write_f: "w",
+        }
+    }
+
+    /// A txn-list-append generator: as [`TxnGenerator::new`], appends for writes.
+    pub fn appending(opts: TxnOpts) -> Self {
+        TxnGenerator {
+            write_f: "append",
+            ..Self::new(opts)
         }
     }
 
@@ -216,7 +228,7 @@ impl TxnGenerator {
                 } else {
                     // `pick` only returns active keys, which always take a write.
                     match self.pool.write(key) {
-                        Some(v) => json!(["w", key, v]),
+                        Some(v) => json!([self.write_f, key, v]),
                         None => json!(["r", key, null]),
                     }
                 }

@@ -1,11 +1,14 @@
-//! Anomaly types, consistency models, and which models prohibit which anomalies.
+//! Anomaly types and found anomalies, shared by the txn checkers (rw-register and
+//! list-append).
 
 use serde_json::Value;
 use std::fmt;
-use std::str::FromStr;
 
-/// A kind of anomaly the checker can report, named as Elle names it. Declared (and
-/// ordered) roughly from most to least severe; reports list problems in this order.
+/// A kind of anomaly the txn checkers can report, named as Elle names it (Elle 0.2
+/// calls the item-level `G-single` and `G-nonadjacent` `G-single-item` and
+/// `G-nonadjacent-item`; no checker here has predicates, so the short names are used).
+/// Declared (and ordered) roughly from most to least severe; reports list problems in
+/// this order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum AnomalyType {
     /// A cycle of write-write dependencies only.
@@ -18,14 +21,28 @@ pub enum AnomalyType {
     G1c,
     /// A cycle of ww/wr dependencies and exactly one rw anti-dependency.
     GSingle,
-    /// A cycle with two or more rw anti-dependencies.
+    /// A cycle with two or more rw anti-dependencies, no two of them adjacent.
+    GNonadjacent,
+    /// A cycle with two or more rw anti-dependencies, two of them adjacent.
     G2Item,
+    /// [`AnomalyType::G0`] closed with at least one process-order edge.
+    G0Process,
+    /// [`AnomalyType::G1c`] closed with at least one process-order edge.
+    G1cProcess,
+    /// [`AnomalyType::GSingle`] closed with at least one process-order edge.
+    GSingleProcess,
+    /// [`AnomalyType::GNonadjacent`] closed with at least one process-order edge.
+    GNonadjacentProcess,
+    /// [`AnomalyType::G2Item`] closed with at least one process-order edge.
+    G2ItemProcess,
     /// [`AnomalyType::G0`] closed with at least one real-time edge.
     G0Realtime,
     /// [`AnomalyType::G1c`] closed with at least one real-time edge.
     G1cRealtime,
     /// [`AnomalyType::GSingle`] closed with at least one real-time edge.
     GSingleRealtime,
+    /// [`AnomalyType::GNonadjacent`] closed with at least one real-time edge.
+    GNonadjacentRealtime,
     /// [`AnomalyType::G2Item`] closed with at least one real-time edge.
     G2ItemRealtime,
     /// A txn's read disagrees with its own earlier write or read of the key.
@@ -36,10 +53,24 @@ pub enum AnomalyType {
     FutureRead,
     /// An `ok` txn read a non-null value that no transaction ever tried to write.
     GarbageRead,
+    /// An `ok` reply whose micro-ops are not the request's (another function, key or
+    /// appended value, another length, or a read of something that is not a list of
+    /// integers): it does not answer what was asked. Maelstrom records it as `ok`.
+    ReplyMismatch,
+    /// Two reads of a key of which neither is a prefix of the other (list-append).
+    IncompatibleOrder,
+    /// A read of a list holding one element more than once (list-append).
+    DuplicateElements,
+    /// A committed append on top of an aborted txn's append (list-append).
+    DirtyUpdate,
+    /// Two committed txns read the same state of a key and both appended to it.
+    LostUpdate,
     /// Two writes (in one or two txns) of the same value to the same key.
     DuplicateWrites,
     /// No dependency edge at all could be inferred.
     EmptyTransactionGraph,
+    /// The cycle search gave up on a component within its budget.
+    CycleSearchTimeout,
 }
 
 impl AnomalyType {
@@ -52,18 +83,40 @@ impl AnomalyType {
             G1b => "G1b",
             G1c => "G1c",
             GSingle => "G-single",
+            GNonadjacent => "G-nonadjacent",
             G2Item => "G2-item",
+            G0Process => "G0-process",
+            G1cProcess => "G1c-process",
+            GSingleProcess => "G-single-process",
+            GNonadjacentProcess => "G-nonadjacent-process",
+            G2ItemProcess => "G2-item-process",
             G0Realtime => "G0-realtime",
             G1cRealtime => "G1c-realtime",
             GSingleRealtime => "G-single-realtime",
+            GNonadjacentRealtime => "G-nonadjacent-realtime",
             G2ItemRealtime => "G2-item-realtime",
             Internal => "internal",
             CyclicVersions => "cyclic-versions",
             FutureRead => "future-read",
             GarbageRead => "garbage-read",
+            ReplyMismatch => "reply-mismatch",
+            IncompatibleOrder => "incompatible-order",
+            DuplicateElements => "duplicate-elements",
+            DirtyUpdate => "dirty-update",
+            LostUpdate => "lost-update",
             DuplicateWrites => "duplicate-writes",
             EmptyTransactionGraph => "empty-transaction-graph",
+            CycleSearchTimeout => "cycle-search-timeout",
         }
+    }
+
+    /// Whether this type makes a result unknown rather than invalid (Elle's
+    /// `unknown-anomaly-types`): it is reported, but prohibited by no model.
+    pub fn is_unknown_type(self) -> bool {
+        matches!(
+            self,
+            AnomalyType::EmptyTransactionGraph | AnomalyType::CycleSearchTimeout
+        )
     }
 }
 
@@ -86,148 +139,4 @@ pub struct Anomaly {
     pub description: String,
     /// Structured form of the same.
     pub detail: Value,
-}
-
-/// A consistency model the checker can check.
-///
-/// Ordered from weakest to strongest: each model prohibits everything the previous ones
-/// prohibit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum ConsistencyModel {
-    /// Adya PL-1: no G0 (and no impossible version orders).
-    ReadUncommitted,
-    /// Adya PL-2: additionally no G1a, G1b, G1c.
-    ReadCommitted,
-    /// Adya PL-3 (conflict serializability): additionally no G-single, G2-item, and
-    /// internally consistent txns.
-    Serializable,
-    /// Adya PL-SS: additionally no cycles closed by real-time order.
-    StrictSerializable,
-}
-
-/// Why a consistency-model name was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ModelError {
-    /// Not a model name Elle knows.
-    #[error("unknown consistency model {0:?}")]
-    Unknown(String),
-    /// A model Elle knows but this checker does not check.
-    #[error("consistency model {0:?} is not supported by this checker")]
-    Unsupported(String),
-}
-
-/// Model names Elle accepts that this checker does not implement.
-const ELLE_OTHER_MODELS: &[&str] = &[
-    "causal-cerone",
-    "consistent-view",
-    "PL-2+",
-    "cursor-stability",
-    "PL-CS",
-    "forward-consistent-view",
-    "PL-FCV",
-    "monotonic-atomic-view",
-    "monotonic-snapshot-read",
-    "PL-MSR",
-    "monotonic-view",
-    "PL-2L",
-    "parallel-snapshot-isolation",
-    "prefix",
-    "read-atomic",
-    "repeatable-read",
-    "PL-2.99",
-    "ROLA",
-    "snapshot-isolation",
-    "PL-SI",
-    "session-serializable",
-    "1SR",
-    "strong-session-serializable",
-    "strong-session-snapshot-isolation",
-    "strong-snapshot-isolation",
-    "update-serializable",
-    "PL-3U",
-    "view-serializable",
-    "strong-session-read-uncommitted",
-    "strong-session-read-committed",
-    "strong-read-uncommitted",
-    "strong-read-committed",
-    "strong-session-PL-1",
-    "strong-session-PL-2",
-    "strong-PL-1",
-    "strong-PL-2",
-    "linearizable",
-    "sequential",
-    "causal",
-    "writes-follow-reads",
-    "PRAM",
-    "monotonic-reads",
-    "monotonic-writes",
-    "read-your-writes",
-];
-
-impl FromStr for ConsistencyModel {
-    type Err = ModelError;
-
-    /// Accepts Elle's friendly names (`read-uncommitted`, `read-committed`,
-    /// `serializable`, `strict-serializable`) and their canonical/alias names
-    /// (`PL-1`, `PL-2`, `PL-3`, `conflict-serializable`, `PL-SS`,
-    /// `strong-serializable`), with or without a leading `:`.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let name = s.trim().trim_start_matches(':');
-        Ok(match name {
-            "read-uncommitted" | "PL-1" => ConsistencyModel::ReadUncommitted,
-            "read-committed" | "PL-2" => ConsistencyModel::ReadCommitted,
-            "serializable" | "conflict-serializable" | "PL-3" => ConsistencyModel::Serializable,
-            "strict-serializable" | "strong-serializable" | "PL-SS" => {
-                ConsistencyModel::StrictSerializable
-            }
-            other if ELLE_OTHER_MODELS.contains(&other) => {
-                return Err(ModelError::Unsupported(other.to_string()))
-            }
-            other => return Err(ModelError::Unknown(other.to_string())),
-        })
-    }
-}
-
-impl ConsistencyModel {
-    /// All supported models, weakest first.
-    pub const ALL: [ConsistencyModel; 4] = [
-        ConsistencyModel::ReadUncommitted,
-        ConsistencyModel::ReadCommitted,
-        ConsistencyModel::Serializable,
-        ConsistencyModel::StrictSerializable,
-    ];
-
-    /// Elle's friendly name, as Maelstrom's `--consistency-models` takes it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ConsistencyModel::ReadUncommitted => "read-uncommitted",
-            ConsistencyModel::ReadCommitted => "read-committed",
-            ConsistencyModel::Serializable => "serializable",
-            ConsistencyModel::StrictSerializable => "strict-serializable",
-        }
-    }
-
-    /// Whether this model prohibits `a`. Monotone: a stronger model prohibits at least
-    /// what a weaker one does. `duplicate-writes` and `empty-transaction-graph` are
-    /// not prohibited by any model (they make the result unknown / are reported
-    /// separately).
-    pub fn prohibits(self, a: AnomalyType) -> bool {
-        use AnomalyType::*;
-        let level = match a {
-            G0 | CyclicVersions | GarbageRead => ConsistencyModel::ReadUncommitted,
-            G1a | G1b | G1c | FutureRead => ConsistencyModel::ReadCommitted,
-            GSingle | G2Item | Internal => ConsistencyModel::Serializable,
-            G0Realtime | G1cRealtime | GSingleRealtime | G2ItemRealtime => {
-                ConsistencyModel::StrictSerializable
-            }
-            DuplicateWrites | EmptyTransactionGraph => return false,
-        };
-        self >= level
-    }
-}
-
-impl fmt::Display for ConsistencyModel {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
 }

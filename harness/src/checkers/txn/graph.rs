@@ -2,10 +2,11 @@
 //! shortest-cycle search.
 //!
 //! Vertices are dense `u32` ids `0..n`. Every edge carries a bit mask of relationship
-//! kinds ([`WW`], [`WR`], [`RW`], [`RT`]); parallel edges are merged into one edge whose
-//! mask is the union. Self-edges are never stored.
+//! kinds ([`WW`], [`WR`], [`RW`], [`RT`], [`PR`]); parallel edges are merged into one edge
+//! whose mask is the union. Self-edges are never stored. [`Why`] records, per edge and
+//! kind, the key and versions that justify a data edge, for cycle explanations.
 
-use std::collections::{HashMap, VecDeque};
+use hashbrown::HashMap;
 
 /// Write-write dependency bit.
 pub const WW: u8 = 1;
@@ -15,11 +16,61 @@ pub const WR: u8 = 2;
 pub const RW: u8 = 4;
 /// Real-time order bit.
 pub const RT: u8 = 8;
+/// Process order bit.
+pub const PR: u8 = 16;
+
+/// Why a data dependency edge exists: the key and the two versions involved. Versions are
+/// register values (rw-register) or appended elements (list-append); `None` is the
+/// initial state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Why {
+    /// The key.
+    pub key: i64,
+    /// ww: the source's version; wr: the value read; rw: the value read.
+    pub from: Option<i64>,
+    /// ww/rw: the target's later version; wr: same as `from`.
+    pub to: Option<i64>,
+}
+
+/// A dependency graph with the first justification found per (from, to, kind) of its
+/// data edges (order edges carry none).
+#[derive(Debug, Clone, Default)]
+pub struct Edges {
+    /// The graph.
+    pub graph: Graph,
+    /// Justifications of ww, wr and rw edges.
+    pub why: HashMap<(u32, u32, u8), Why>,
+}
+
+impl Edges {
+    /// An edge set over `n` vertices with no edges.
+    pub fn new(n: usize) -> Self {
+        Edges {
+            graph: Graph::new(n),
+            why: HashMap::new(),
+        }
+    }
+
+    /// Adds a `kind` edge `a -> b`; `why` is kept if it is the first for that edge and
+    /// kind. Self-edges are ignored.
+    pub fn add(&mut self, a: u32, b: u32, kind: u8, why: Option<Why>) {
+        if a != b && self.graph.link(a, b, kind) {
+            if let Some(w) = why {
+                self.why.insert((a, b, kind), w);
+            }
+        }
+    }
+}
+
+/// Out-degree from which a vertex's successors are also indexed in a hash map (below it,
+/// a linear scan of the few successors is faster than hashing).
+const INDEXED_DEGREE: usize = 16;
 
 /// A directed graph whose edges carry relationship masks.
 ///
 /// Invariant: `adj[u]` holds each successor `v` at most once, with the union of all masks
-/// added for `u -> v`; `u != v`.
+/// added for `u -> v`; `u != v`; `slot[(u, v)]` is `v`'s position in `adj[u]` for every
+/// `u` with at least [`INDEXED_DEGREE`] successors, and absent for the others.
 #[derive(Debug, Clone, Default)]
 pub struct Graph {
     adj: Vec<Vec<(u32, u8)>>,
@@ -41,32 +92,50 @@ impl Graph {
         if from == to {
             return false;
         }
-        match self.slot.get(&(from, to)) {
-            Some(&i) => {
-                let m = &mut self.adj[from as usize][i].1;
+        let list = &mut self.adj[from as usize];
+        let at = if list.len() < INDEXED_DEGREE {
+            list.iter().position(|&(v, _)| v == to)
+        } else {
+            self.slot.get(&(from, to)).copied()
+        };
+        match at {
+            Some(i) => {
+                let m = &mut list[i].1;
                 let new = *m & kind != kind;
                 *m |= kind;
                 new
             }
             None => {
-                let list = &mut self.adj[from as usize];
-                self.slot.insert((from, to), list.len());
                 list.push((to, kind));
+                match list.len() {
+                    n if n == INDEXED_DEGREE => {
+                        for (i, &(v, _)) in list.iter().enumerate() {
+                            self.slot.insert((from, v), i);
+                        }
+                    }
+                    n if n > INDEXED_DEGREE => {
+                        self.slot.insert((from, to), n - 1);
+                    }
+                    _ => {}
+                }
                 true
             }
         }
     }
 
-    /// The mask of the edge `from -> to` (0 if absent).
-    pub fn mask(&self, from: u32, to: u32) -> u8 {
-        self.slot
-            .get(&(from, to))
-            .map_or(0, |&i| self.adj[from as usize][i].1)
-    }
-
     /// Successors of `u` with their masks.
     pub fn out(&self, u: u32) -> &[(u32, u8)] {
         &self.adj[u as usize]
+    }
+
+    /// Number of vertices.
+    pub fn len(&self) -> usize {
+        self.adj.len()
+    }
+
+    /// The union of the masks of all edges.
+    pub fn kinds(&self) -> u8 {
+        self.adj.iter().flatten().fold(0, |acc, &(_, m)| acc | m)
     }
 
     /// Number of edges carrying `kind`.
@@ -88,40 +157,6 @@ impl Graph {
                 .filter(move |(_, m)| m & rels != 0)
                 .map(|&(v, _)| v)
         })
-    }
-
-    /// A shortest path `from -> ... -> to` over edges intersecting `rels` whose vertices
-    /// all satisfy `inside`; `None` if there is none. The path includes both ends.
-    pub fn shortest_path(
-        &self,
-        from: u32,
-        to: u32,
-        rels: u8,
-        inside: &dyn Fn(u32) -> bool,
-    ) -> Option<Vec<u32>> {
-        let mut prev: HashMap<u32, u32> = HashMap::new();
-        let mut queue = VecDeque::new();
-        queue.push_back(from);
-        prev.insert(from, from);
-        while let Some(u) = queue.pop_front() {
-            if u == to {
-                let mut path = vec![to];
-                let mut cur = to;
-                while cur != from {
-                    cur = prev[&cur];
-                    path.push(cur);
-                }
-                path.reverse();
-                return Some(path);
-            }
-            for &(v, m) in self.out(u) {
-                if m & rels != 0 && inside(v) && !prev.contains_key(&v) {
-                    prev.insert(v, u);
-                    queue.push_back(v);
-                }
-            }
-        }
-        None
     }
 }
 
@@ -198,7 +233,19 @@ mod tests {
 
     /// Reachability by plain DFS, the reference for the SCC property.
     fn reaches(g: &Graph, a: u32, b: u32) -> bool {
-        g.shortest_path(a, b, 0xff, &|_| true).is_some()
+        let mut seen = vec![false; g.len()];
+        let mut stack = vec![a];
+        while let Some(u) = stack.pop() {
+            for &(v, _) in g.out(u) {
+                if v == b {
+                    return true;
+                }
+                if !std::mem::replace(&mut seen[v as usize], true) {
+                    stack.push(v);
+                }
+            }
+        }
+        false
     }
 
     proptest! {
@@ -234,27 +281,27 @@ mod tests {
     }
 
     #[test]
+    fn link_merges_masks_past_the_indexed_degree() {
+        let mut g = Graph::new(40);
+        for round in [WW, WR] {
+            for v in 1..40 {
+                assert!(g.link(0, v, round));
+            }
+        }
+        assert!(!g.link(0, 39, WW));
+        assert_eq!(g.out(0).len(), 39);
+        assert!(g.out(0).iter().all(|&(_, m)| m == WW | WR));
+    }
+
+    #[test]
     fn link_merges_masks_and_ignores_self_edges() {
         let mut g = Graph::new(3);
         assert!(g.link(0, 1, WW));
         assert!(g.link(0, 1, WR));
         assert!(!g.link(0, 1, WW));
         assert!(!g.link(2, 2, WW));
-        assert_eq!(g.mask(0, 1), WW | WR);
-        assert_eq!(g.out(0).len(), 1);
+        assert_eq!(g.out(0), &[(1, WW | WR)]);
         assert_eq!(g.out(2).len(), 0);
         assert_eq!(g.count(WR), 1);
-    }
-
-    #[test]
-    fn shortest_path_respects_relationships() {
-        let mut g = Graph::new(4);
-        g.link(0, 1, WW);
-        g.link(1, 3, RW);
-        g.link(0, 2, WR);
-        g.link(2, 3, WR);
-        assert_eq!(g.shortest_path(0, 3, WR, &|_| true), Some(vec![0, 2, 3]));
-        assert_eq!(g.shortest_path(0, 3, WW, &|_| true), None);
-        assert_eq!(g.shortest_path(0, 3, WR, &|v| v != 2), None);
     }
 }

@@ -3,9 +3,9 @@
 //! See the parent module's documentation for the rules and why each is sound.
 
 use super::anomaly::{Anomaly, AnomalyType};
-use super::graph::{self, Graph, RT, RW, WR, WW};
+use super::graph::{self, Edges, Why, RT, RW, WR, WW};
+use super::order::{self, Span};
 use super::parse::{Key, Mop, Status, Txn, Val};
-use crate::history::{History, OpType};
 use serde_json::json;
 use std::collections::{HashMap, HashSet, VecDeque};
 
@@ -20,23 +20,10 @@ pub struct WriteInfo {
     pub is_final: bool,
 }
 
-/// Why a dependency edge exists: the key and the two versions involved.
-#[derive(Debug, Clone, Copy)]
-pub struct Why {
-    /// The key (meaningless for real-time edges).
-    pub key: Key,
-    /// ww: the source's version; wr: the value read; rw: the value read.
-    pub from: Option<Val>,
-    /// ww/rw: the target's later version; wr: same as `from`.
-    pub to: Option<Val>,
-}
-
 /// Everything inferred from a history.
 pub struct Inferred {
-    /// Dependency graph over txns (dense ids).
-    pub graph: Graph,
-    /// First justification found per (from, to, kind).
-    pub why: HashMap<(u32, u32, u8), Why>,
+    /// Dependency graph over txns (dense ids), with each data edge's justification.
+    pub edges: Edges,
     /// Anomalies found outside cycle search.
     pub anomalies: Vec<Anomaly>,
     /// Number of version-order edges inferred (all keys).
@@ -144,7 +131,7 @@ fn fmt_val(v: Option<Val>) -> String {
 }
 
 /// Runs all inference. `realtime` adds real-time edges (only needed for strict models).
-pub fn infer(h: &History, txns: &[Txn], idx: &WriteIndex, realtime: bool) -> Inferred {
+pub fn infer(txns: &[Txn], idx: &WriteIndex, realtime: bool) -> Inferred {
     let mut anomalies = Vec::new();
     let mut versions: HashMap<Key, KeyVersions> = HashMap::new();
     let mut version_edges = 0usize;
@@ -211,15 +198,8 @@ pub fn infer(h: &History, txns: &[Txn], idx: &WriteIndex, realtime: bool) -> Inf
     }
 
     let owner = |k: Key, v: Option<Val>| v.and_then(|v| idx.writes.get(&(k, v)).map(|w| w.txn));
-    let n = txns.len();
-    let mut g = Graph::new(n);
-    let mut why: HashMap<(u32, u32, u8), Why> = HashMap::new();
-    let mut add = |g: &mut Graph, a: u32, b: u32, kind: u8, w: Why| {
-        if a != b {
-            g.link(a, b, kind);
-            why.entry((a, b, kind)).or_insert(w);
-        }
-    };
+    let mut g = Edges::new(txns.len());
+    let add = |g: &mut Edges, a: u32, b: u32, kind: u8, w: Why| g.add(a, b, kind, Some(w));
 
     // Nearest owned successors per version node (searching through versions no ok/info
     // txn wrote: the initial state, failed writes, garbage), memoised per key.
@@ -356,24 +336,21 @@ pub fn infer(h: &History, txns: &[Txn], idx: &WriteIndex, realtime: bool) -> Inf
     }
 
     if realtime {
-        realtime_edges(h, txns, &mut |a, b| {
-            add(
-                &mut g,
-                a,
-                b,
-                RT,
-                Why {
-                    key: 0,
-                    from: None,
-                    to: None,
-                },
-            )
-        });
+        let spans: Vec<Span> = txns
+            .iter()
+            .enumerate()
+            .filter(|(_, t)| t.status != Status::Fail)
+            .map(|(v, t)| Span {
+                vertex: v as u32,
+                invoke: t.invoke_index,
+                ok_completion: t.complete_index.filter(|_| t.status == Status::Ok),
+            })
+            .collect();
+        order::realtime_edges(&spans, &mut |a, b| g.add(a, b, RT, None));
     }
 
     Inferred {
-        graph: g,
-        why,
+        edges: g,
         anomalies,
         version_edges,
     }
@@ -459,46 +436,6 @@ fn read_edges(
             to: value,
         },
     );
-}
-
-/// Real-time order, transitively reduced: `a -> b` when ok txn `a` completed before `b`
-/// was invoked. Predecessors are ok txns only (an indeterminate txn's completion time is
-/// unknown); successors are ok and info txns.
-fn realtime_edges(h: &History, txns: &[Txn], add: &mut dyn FnMut(u32, u32)) {
-    let mut by_invoke: HashMap<usize, u32> = HashMap::new();
-    let mut by_complete: HashMap<usize, u32> = HashMap::new();
-    for (t, txn) in txns.iter().enumerate() {
-        if txn.status == Status::Fail {
-            continue;
-        }
-        by_invoke.insert(txn.invoke_index, t as u32);
-        if txn.status == Status::Ok {
-            if let Some(c) = txn.complete_index {
-                by_complete.insert(c, t as u32);
-            }
-        }
-    }
-    let mut frontier: HashSet<u32> = HashSet::new();
-    let mut preds: HashMap<u32, Vec<u32>> = HashMap::new();
-    for op in &h.ops {
-        if op.kind == OpType::Invoke {
-            if let Some(&t) = by_invoke.get(&op.index) {
-                let mut p: Vec<u32> = frontier.iter().copied().collect();
-                p.sort_unstable();
-                for &a in &p {
-                    add(a, t);
-                }
-                preds.insert(t, p);
-            }
-        } else if let Some(&t) = by_complete.get(&op.index) {
-            if let Some(p) = preds.remove(&t) {
-                for a in p {
-                    frontier.remove(&a);
-                }
-            }
-            frontier.insert(t);
-        }
-    }
 }
 
 /// Describes one cycle inside a key's cyclic version order.

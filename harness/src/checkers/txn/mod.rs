@@ -79,10 +79,11 @@
 //!
 //! # Anomalies
 //!
-//! - **G0** ww-only cycle; **G1c** ww/wr cycle with a wr; **G-single** one rw; **G2-item**
-//!   two or more rw; `-realtime` variants when an rt edge closes the cycle. Found by Tarjan
-//!   SCC per edge family and a BFS shortest cycle inside each component (module
-//!   `cycles`).
+//! - **G0** ww-only cycle; **G1c** ww/wr cycle with a wr; **G-single** one rw;
+//!   **G-nonadjacent** two or more rw, none consecutive; **G2-item** two or more rw, two
+//!   consecutive; `-realtime` variants when an rt edge closes the cycle. Found by the
+//!   shared search of module `cycles`, with a step free to play any kind its edge carries
+//!   and every class with a cycle reported.
 //! - **G1a** an `ok` txn read a value written by a `fail` txn (if it was that txn's
 //!   intermediate write, also G1b, as Elle reports it).
 //! - **G1b** an `ok` txn read another txn's non-final write of the key (`ok` or `info`
@@ -101,7 +102,7 @@
 //! As Maelstrom computes it: the reported types are the found types prohibited by any
 //! requested model, plus `empty-transaction-graph`; the result is valid iff that list is
 //! empty. read-uncommitted prohibits G0, cyclic-versions, garbage-read; read-committed adds
-//! G1a, G1b, G1c, future-read; serializable adds G-single, G2-item, internal;
+//! G1a, G1b, G1c, future-read; serializable adds G-single, G-nonadjacent, G2-item, internal;
 //! strict-serializable adds the `-realtime` cycles. No requested model means Elle's
 //! default, strict-serializable. `details` holds `anomaly_types`, `anomaly_examples` (up
 //! to [`MAX_EXAMPLES`] examples per type, as Elle's `:anomalies` map), `anomalies` (every
@@ -110,16 +111,21 @@
 //! prohibited), `not` / `also_not` (ruled-out supported models, weakest first), and counts
 //! of txns and edges.
 
-mod anomaly;
-mod cycles;
-mod graph;
+pub(crate) mod anomaly;
+pub(crate) mod cycles;
+pub(crate) mod graph;
 mod infer;
-mod parse;
+pub(crate) mod model;
+pub(crate) mod order;
+pub(crate) mod parse;
 
+#[cfg(test)]
+mod crosscheck;
 #[cfg(test)]
 mod tests;
 
-pub use anomaly::{Anomaly, AnomalyType, ConsistencyModel, ModelError};
+pub use anomaly::{Anomaly, AnomalyType};
+pub use model::{ConsistencyModel, Model, ModelError};
 pub use parse::ParseError;
 
 use crate::checker::{CheckResult, Validity};
@@ -132,6 +138,14 @@ use std::collections::BTreeMap;
 
 /// At most this many examples of each anomaly type go into `details.anomaly_examples`.
 pub const MAX_EXAMPLES: usize = 8;
+
+/// How this checker searches cycles: a step may play any kind its edge carries, and every
+/// class with a cycle is reported (not only the most severe per component).
+const SEARCH: cycles::Search = cycles::Search {
+    labels: cycles::Labels::Any,
+    skip_implied: false,
+    budget: cycles::DEFAULT_BUDGET,
+};
 
 /// Parses Maelstrom's `--consistency-models` argument list: each element one model name.
 pub fn parse_models<S: AsRef<str>>(names: &[S]) -> Result<Vec<ConsistencyModel>, ModelError> {
@@ -182,16 +196,18 @@ pub fn check(h: &History, models: &[ConsistencyModel]) -> CheckResult {
         );
     }
     let realtime = models.contains(&ConsistencyModel::StrictSerializable);
-    let inf = infer::infer(h, &txns, &idx, realtime);
+    let inf = infer::infer(&txns, &idx, realtime);
     let mut found: Vec<Anomaly> = inf.anomalies.clone();
-    found.extend(cycles::find_cycles(&inf, &txns, realtime));
+    let names: Vec<usize> = txns.iter().map(|t| t.name).collect();
+    found.extend(cycles::find_cycles(&inf.edges, &names, &SEARCH));
+    let g = &inf.edges.graph;
     let edges = json!({
-        "ww": inf.graph.count(WW),
-        "wr": inf.graph.count(WR),
-        "rw": inf.graph.count(RW),
-        "realtime": inf.graph.count(RT),
+        "ww": g.count(WW),
+        "wr": g.count(WR),
+        "rw": g.count(RW),
+        "realtime": g.count(RT),
     });
-    if inf.graph.count(WW | WR | RW | RT) == 0 {
+    if g.count(WW | WR | RW | RT) == 0 {
         found.push(Anomaly {
             kind: AnomalyType::EmptyTransactionGraph,
             txns: Vec::new(),

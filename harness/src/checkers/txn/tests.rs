@@ -93,9 +93,9 @@ use ConsistencyModel::{
 
 /// One scheduling step: which process acts, the txn it would start, and the outcome
 /// (fail / info-applied / info-not-applied / ok) if it completes instead.
-type Step = (u8, Vec<(bool, u16)>, u8);
+pub(super) type Step = (u8, Vec<(bool, u16)>, u8);
 
-fn steps() -> impl Strategy<Value = Vec<Step>> {
+pub(super) fn steps() -> impl Strategy<Value = Vec<Step>> {
     proptest::collection::vec(
         (
             0u8..4,
@@ -108,7 +108,7 @@ fn steps() -> impl Strategy<Value = Vec<Step>> {
 
 /// Runs the steps: a txn is applied atomically at its completion, which lies between its
 /// invocation and completion, so the history is strict serializable.
-fn serial_history(steps: &[Step]) -> History {
+pub(super) fn serial_history(steps: &[Step]) -> History {
     let mut b = Builder::default();
     let mut store: HashMap<i64, i64> = HashMap::new();
     let mut next: HashMap<i64, i64> = HashMap::new();
@@ -644,9 +644,10 @@ fn timing_20k_txns() {
     let parsed = start.elapsed();
     let idx = infer::index_writes(&txns);
     let indexed = start.elapsed();
-    let inf = infer::infer(&h, &txns, &idx, true);
+    let inf = infer::infer(&txns, &idx, true);
     let inferred = start.elapsed();
-    let found = cycles::find_cycles(&inf, &txns, true);
+    let names: Vec<usize> = txns.iter().map(|t| t.name).collect();
+    let found = cycles::find_cycles(&inf.edges, &names, &SEARCH);
     let searched = start.elapsed();
     println!(
         "stages: parse {parsed:?}, index {:?}, infer {:?}, cycles {:?} ({} found)",
