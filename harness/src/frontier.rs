@@ -52,6 +52,10 @@ pub struct FrontierArgs {
     /// The SVG written.
     #[arg(long, default_value = "docs/broadcast-frontier.svg")]
     pub out: PathBuf,
+    /// Run in the deterministic simulator instead of on processes (the same model of the
+    /// network, so the same figures within noise, in a few seconds).
+    #[arg(long)]
+    pub sim: bool,
 }
 
 /// One mode's published reference point and target: (msgs-per-op, median ms, max ms).
@@ -402,7 +406,8 @@ pub fn node_flags(mode: &str, interval_ms: Option<u64>) -> Vec<String> {
 }
 
 async fn one_run(a: &FrontierArgs, bin: &Path, seed: u64, node: &[String]) -> Option<Point> {
-    let mut argv: Vec<String> = vec!["glomers".into(), "test".into()];
+    let verb = if a.sim { "sim" } else { "test" };
+    let mut argv: Vec<String> = vec!["glomers".into(), verb.into()];
     argv.extend(LINE.split_whitespace().map(str::to_owned));
     argv.extend([
         "--bin".into(),
@@ -415,14 +420,19 @@ async fn one_run(a: &FrontierArgs, bin: &Path, seed: u64, node: &[String]) -> Op
     ]);
     argv.extend(node.iter().cloned());
     eprintln!("glomers: broadcast-frontier: {}", argv[1..].join(" "));
-    let Ok(Cli {
-        command: Command::Test(args),
-    }) = Cli::try_parse_from(&argv)
-    else {
-        eprintln!("glomers: broadcast-frontier: cannot parse {argv:?}");
-        return None;
+    let (args, mode) = match Cli::try_parse_from(&argv) {
+        Ok(Cli {
+            command: Command::Test(args),
+        }) => (*args, cli::Mode::Process),
+        Ok(Cli {
+            command: Command::Sim(args),
+        }) => (args.test, cli::Mode::Sim),
+        _ => {
+            eprintln!("glomers: broadcast-frontier: cannot parse {argv:?}");
+            return None;
+        }
     };
-    let cfg = match cli::validate(&args, cli::Mode::Process, argv.clone()) {
+    let cfg = match cli::validate(&args, mode, argv.clone()) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("glomers: broadcast-frontier: {e}");
@@ -475,7 +485,7 @@ pub async fn run(a: &FrontierArgs) -> i32 {
                 .join("release/broadcast")
         }
     };
-    if !bin.is_file() {
+    if !a.sim && !bin.is_file() {
         eprintln!(
             "glomers: broadcast-frontier: no binary at {} (cargo build --release -p glomers-shell --bin broadcast)",
             bin.display()

@@ -100,6 +100,7 @@ pub async fn run(cfg: &TestConfig, run_dir: &Path) -> Result<RunOutput, RunError
     let now = || Time::from_duration(start.elapsed());
     world.start(now());
     let mut actions = Vec::new();
+    let mut nodes_alive = true;
     loop {
         world.handle_timeout(now(), &mut actions);
         for Action::Deliver { node, line } in actions.drain(..) {
@@ -113,10 +114,11 @@ pub async fn run(cfg: &TestConfig, run_dir: &Path) -> Result<RunOutput, RunError
         }
         let deadline = world.poll_timeout().map(|t| start + t.since_epoch());
         tokio::select! {
-            event = incoming.recv() => match event {
+            event = incoming.recv(), if nodes_alive => match event {
                 Some(Event::Line(node, line)) => world.from_node(now(), node, &line),
                 Some(Event::Exited(node, status, tail)) => world.node_exited(node, status, tail),
-                None => world.abort(RunError::Config("every node task ended".into())),
+                // Every node is gone: the world runs on (its calls time out) to its end.
+                None => nodes_alive = false,
             },
             _ = sleep_until(deadline) => {}
         }

@@ -409,13 +409,12 @@ impl World {
 
     /// Every node answered the current setup stage.
     fn setup_stage_done(&mut self, now: Time) {
-        if self.setup.stage() == Stage::Init {
-            if self
+        if self.setup.stage() == Stage::Init
+            && self
                 .setup
                 .open_clients(now, &mut self.conns, &mut self.wires, &mut self.timers)
-            {
-                return;
-            }
+        {
+            return;
         }
         self.setup.ready();
         self.start_main(now);
