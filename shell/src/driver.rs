@@ -19,7 +19,7 @@
 use std::io::{self, Write};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use glomers_node::{LineMachine, Time};
+use glomers_node::{Boot, LineMachine, Recovered, Time};
 use glomers_retry_ring::handoff::Recv;
 
 use crate::stdio::{self, Lines};
@@ -28,17 +28,22 @@ use crate::stdio::{self, Lines};
 const WRITE_AT: usize = 64 * 1024;
 
 /// Runs the node `build` makes on the process's stdin and stdout until end of input.
-/// `build` gets the wall clock (Unix milliseconds) at the driver's [`Time::ZERO`] and a
-/// random seed, for the node's [`glomers_node::Runtime`].
+/// `build` gets the node life's [`Boot`]: the wall clock (Unix milliseconds) at the
+/// driver's [`Time::ZERO`], a random seed, and the recovered state.
 pub fn run<B>(build: B)
 where
-    B: FnOnce(u64, u64) -> Box<dyn LineMachine>,
+    B: FnOnce(Boot) -> Box<dyn LineMachine>,
 {
     let input = stdio::stdin();
     let stdout = io::stdout();
     let mut out = stdout.lock();
     let clock = Clock::start();
-    let mut node = build(clock.epoch_unix_ms, rand::random());
+    let boot = Boot {
+        epoch_unix_ms: clock.epoch_unix_ms,
+        seed: rand::random(),
+        recovered: Recovered::ephemeral(),
+    };
+    let mut node = build(boot);
     if let Err(e) = run_on(&input, &mut out, node.as_mut(), &clock) {
         tracing::error!(error = %e, "stdout write failed; node stops");
     }
@@ -59,23 +64,27 @@ fn run_on<W: Write>(
                 for line in buf.split_inclusive(|b| *b == b'\n') {
                     rt.handle_line(now, line.strip_suffix(b"\n").unwrap_or(line));
                     if rt.output().len() >= WRITE_AT {
-                        write_out(out, rt.output())?;
+                        release(out, rt)?;
                     }
                 }
                 stdio::recycle(input, buf);
             }
             Recv::Timeout => {}
             Recv::Closed => {
-                write_out(out, rt.output())?;
+                release(out, rt)?;
                 return out.flush();
             }
         }
         rt.handle_timeout(clock.now());
-        write_out(out, rt.output())?;
+        release(out, rt)?;
     }
 }
 
-fn write_out<W: Write>(out: &mut W, output: &mut Vec<u8>) -> io::Result<()> {
+/// Releases what the node produced: its writes first (dropped for now: this driver keeps
+/// no data directory yet), then its output lines, in one write.
+fn release<W: Write>(out: &mut W, rt: &mut dyn LineMachine) -> io::Result<()> {
+    rt.writes().clear();
+    let output = rt.output();
     if output.is_empty() {
         return Ok(());
     }

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 use glomers_flake::{Flake, NodeIndex};
-use glomers_node::{LineMachine, Runtime, Start};
+use glomers_node::{Boot, LineMachine, Runtime, Start};
 
 use crate::broadcast::{BroadcastConfig, BroadcastNode, Mode as BroadcastMode};
 use crate::counter::{self, crdt::CrdtCounter, kv::KvCounter, Mode as CounterMode, MODE_ENV};
@@ -43,37 +43,27 @@ pub enum BuildError {
 }
 
 /// The node of program `name` with flags `args` (without the program name), behind the
-/// wire: the wall clock reads `epoch_unix_ms` at its `Time::ZERO`, and `seed` is its
-/// randomness.
-pub fn build(
-    name: &str,
-    args: &[String],
-    epoch_unix_ms: u64,
-    seed: u64,
-) -> Result<Box<dyn LineMachine>, BuildError> {
+/// wire, started with `boot` (its clock's epoch, randomness, and recovered state).
+pub fn build(name: &str, args: &[String], boot: Boot) -> Result<Box<dyn LineMachine>, BuildError> {
     let argv = std::iter::once(name.to_owned()).chain(args.iter().cloned());
     let node: Box<dyn LineMachine> = match name {
-        "echo" => boxed(|_| Echo, epoch_unix_ms, seed),
-        "unique-ids" => boxed(unique_ids, epoch_unix_ms, seed),
+        "echo" => boxed(|_| Echo, boot),
+        "unique-ids" => boxed(unique_ids, boot),
         "broadcast" => {
             let config = BroadcastArgs::try_parse_from(argv)?.config();
-            boxed(move |s| broadcast(config, s), epoch_unix_ms, seed)
+            boxed(move |s| broadcast(config, s), boot)
         }
         "g-counter" => match CounterArgs::try_parse_from(argv)?.mode {
-            CounterMode::Kv => boxed(
-                |s| KvCounter::new(s.info, fence_base(&s)),
-                epoch_unix_ms,
-                seed,
-            ),
-            CounterMode::Crdt => boxed(|s| CrdtCounter::new(s.info, s.now), epoch_unix_ms, seed),
+            CounterMode::Kv => boxed(|s| KvCounter::new(s.info, fence_base(&s)), boot),
+            CounterMode::Crdt => boxed(|s| CrdtCounter::new(s.info, s.now), boot),
         },
         "kafka" => {
             let config = KafkaArgs::try_parse_from(argv)?.config();
-            boxed(move |s| KafkaMachine::new(&s, config), epoch_unix_ms, seed)
+            boxed(move |s| KafkaMachine::new(&s, config), boot)
         }
         "txn" => {
             let config = TxnArgs::try_parse_from(argv)?.config();
-            boxed(move |s| TxnMachine::new(&s, config), epoch_unix_ms, seed)
+            boxed(move |s| TxnMachine::new(&s, config), boot)
         }
         other => return Err(BuildError::Unknown(other.to_owned())),
     };
@@ -85,28 +75,26 @@ pub fn build(
 pub fn main(name: &str) -> ExitCode {
     logging::init();
     let args: Vec<String> = std::env::args().skip(1).collect();
-    driver::run(
-        |epoch_unix_ms, seed| match build(name, &args, epoch_unix_ms, seed) {
-            Ok(node) => {
-                tracing::info!(node = name, ?args, "starting");
-                node
-            }
-            Err(BuildError::Args(e)) => e.exit(),
-            Err(e) => {
-                eprintln!("{e}");
-                std::process::exit(2)
-            }
-        },
-    );
+    driver::run(|boot| match build(name, &args, boot) {
+        Ok(node) => {
+            tracing::info!(node = name, ?args, "starting");
+            node
+        }
+        Err(BuildError::Args(e)) => e.exit(),
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(2)
+        }
+    });
     ExitCode::SUCCESS
 }
 
-fn boxed<M, F>(make: F, epoch_unix_ms: u64, seed: u64) -> Box<dyn LineMachine>
+fn boxed<M, F>(make: F, boot: Boot) -> Box<dyn LineMachine>
 where
     M: glomers_node::Machine + 'static,
     F: FnOnce(Start<'_>) -> M + 'static,
 {
-    Box::new(Runtime::new(make, epoch_unix_ms, seed))
+    Box::new(Runtime::new(make, boot))
 }
 
 /// Challenge 2: ids from the core flake generator (logical milliseconds, node index,
@@ -288,7 +276,7 @@ mod tests {
     #[test]
     fn every_program_builds_and_answers_init() {
         for name in NAMES {
-            let mut node = build(name, &[], 1_700_000_000_000, 1).expect("builds");
+            let mut node = build(name, &[], Boot::default()).expect("builds");
             let init = r#"{"src":"c0","dest":"n0","body":{"type":"init","msg_id":1,"node_id":"n0","node_ids":["n0","n1"]}}"#;
             node.handle_line(Time::ZERO, init.as_bytes());
             let out = String::from_utf8(std::mem::take(node.output())).expect("UTF-8");
@@ -299,25 +287,25 @@ mod tests {
     #[test]
     fn flags_parse_and_bad_ones_are_refused() {
         let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let latency = args(&["--mode", "latency", "--hubs", "2"]);
+        assert!(build("broadcast", &latency, Boot::default()).is_ok());
+        assert!(matches!(
+            build("broadcast", &args(&["--mode", "fast"]), Boot::default()),
+            Err(BuildError::Args(_))
+        ));
+        assert!(matches!(
+            build("kafka", &args(&["--tick-ms", "0"]), Boot::default()),
+            Err(BuildError::Args(_))
+        ));
         assert!(build(
-            "broadcast",
-            &args(&["--mode", "latency", "--hubs", "2"]),
-            0,
-            0
+            "txn",
+            &args(&["--isolation", "read-uncommitted"]),
+            Boot::default()
         )
         .is_ok());
+        assert!(build("g-counter", &args(&["--mode", "crdt"]), Boot::default()).is_ok());
         assert!(matches!(
-            build("broadcast", &args(&["--mode", "fast"]), 0, 0),
-            Err(BuildError::Args(_))
-        ));
-        assert!(matches!(
-            build("kafka", &args(&["--tick-ms", "0"]), 0, 0),
-            Err(BuildError::Args(_))
-        ));
-        assert!(build("txn", &args(&["--isolation", "read-uncommitted"]), 0, 0).is_ok());
-        assert!(build("g-counter", &args(&["--mode", "crdt"]), 0, 0).is_ok());
-        assert!(matches!(
-            build("lin-kv", &[], 0, 0),
+            build("lin-kv", &[], Boot::default()),
             Err(BuildError::Unknown(_))
         ));
         let c = BroadcastArgs::try_parse_from([

@@ -33,6 +33,8 @@ mod machine;
 mod message;
 #[cfg(feature = "alloc")]
 mod outbox;
+#[cfg(feature = "alloc")]
+pub mod persist;
 
 #[cfg(feature = "alloc")]
 pub use calls::{Calls, CallsFull};
@@ -44,10 +46,12 @@ pub use machine::{Machine, Start};
 pub use message::{Incoming, NodeId, NodeInfo, Origin};
 #[cfg(feature = "alloc")]
 pub use outbox::{OutBody, Outbox, Outgoing};
+#[cfg(feature = "alloc")]
+pub use persist::{Recovered, Write};
 
 #[cfg(feature = "std")]
 pub mod codec;
 #[cfg(feature = "std")]
 mod runtime;
 #[cfg(feature = "std")]
-pub use runtime::{LineMachine, Runtime, EARLY_CAPACITY};
+pub use runtime::{Boot, LineMachine, Runtime, EARLY_CAPACITY};

@@ -80,6 +80,7 @@ use serde::Serialize;
 
 use crate::message::{Incoming, NodeInfo};
 use crate::outbox::Outbox;
+use crate::persist::Recovered;
 use crate::time::Time;
 
 /// What a machine is built from when `init` arrives.
@@ -94,6 +95,9 @@ pub struct Start<'a> {
     /// Randomness for this node life: from the OS in a process, from the run's seed in the
     /// simulator (so a simulated run replays exactly).
     pub seed: u64,
+    /// What the driver recovered of earlier lives' writes (empty on a first start, or
+    /// without a data directory).
+    pub recovered: &'a Recovered,
 }
 
 impl Start<'_> {
@@ -146,11 +150,13 @@ mod tests {
             id: "n0".into(),
             ids: vec!["n0".into()],
         };
+        let recovered = Recovered::default();
         let start = Start {
             info: &info,
             now: Time::from_millis(40),
             unix_ms: 1_000_040,
             seed: 7,
+            recovered: &recovered,
         };
         assert_eq!(start.epoch_unix_ms(), 1_000_000);
         assert_eq!(start.unix_ms_at(Time::from_millis(140)), 1_000_140);

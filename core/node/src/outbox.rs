@@ -4,6 +4,7 @@ use alloc::vec::Vec;
 
 use crate::error::ErrorBody;
 use crate::message::{NodeId, Origin};
+use crate::persist::Write;
 
 /// The body of an [`Outgoing`] message.
 #[derive(Clone, Debug, PartialEq)]
@@ -45,15 +46,19 @@ impl<O> Outgoing<O> {
     }
 }
 
-/// Messages a machine wants sent, plus the node's `msg_id` counter.
+/// Messages a machine wants sent and writes it wants made durable, plus the node's
+/// `msg_id` counter.
 ///
 /// A driver keeps one outbox for the machine's whole life and drains it after every call,
-/// so the `msg_id`s of [`Outbox::request`] are unique per node life. Bound: the outbox
+/// so the `msg_id`s of [`Outbox::request`] are unique per node life. Every write queued
+/// ([`Outbox::append`], [`Outbox::put`], [`Outbox::trim`]) is durable before any message
+/// queued in the same call, or later, is sent (see [`crate::persist`]). Bound: the outbox
 /// holds what one call adds; every machine documents how many messages one call adds at
 /// most (typically one reply plus one message per peer).
 #[derive(Debug)]
 pub struct Outbox<O> {
     queue: Vec<Outgoing<O>>,
+    writes: Vec<Write>,
     next_msg_id: u64,
 }
 
@@ -68,6 +73,7 @@ impl<O> Outbox<O> {
     pub fn new() -> Self {
         Self {
             queue: Vec::new(),
+            writes: Vec::new(),
             next_msg_id: 1,
         }
     }
@@ -119,6 +125,41 @@ impl<O> Outbox<O> {
             body: OutBody::Message(body),
         });
         id
+    }
+
+    /// Appends `record` to the durable log `log` (a plain name, see
+    /// [`crate::persist::is_plain_name`]).
+    pub fn append(&mut self, log: impl Into<alloc::string::String>, record: Vec<u8>) {
+        self.writes.push(Write::Append {
+            log: log.into(),
+            record,
+        });
+    }
+
+    /// Replaces the durable value `name` with `value`.
+    pub fn put(&mut self, name: impl Into<alloc::string::String>, value: Vec<u8>) {
+        self.writes.push(Write::Put {
+            name: name.into(),
+            value,
+        });
+    }
+
+    /// Drops the records of the durable log `log` below index `before`.
+    pub fn trim(&mut self, log: impl Into<alloc::string::String>, before: u64) {
+        self.writes.push(Write::Trim {
+            log: log.into(),
+            before,
+        });
+    }
+
+    /// The writes queued, in order, without removing them.
+    pub fn writes(&self) -> &[Write] {
+        &self.writes
+    }
+
+    /// Removes and yields every queued write, in order.
+    pub fn drain_writes(&mut self) -> alloc::vec::Drain<'_, Write> {
+        self.writes.drain(..)
     }
 
     /// Number of queued messages.

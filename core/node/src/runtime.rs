@@ -22,6 +22,9 @@
 //! - Every reply, error and `init_ok` is written by this one writer into [`Runtime::output`],
 //!   whole lines in order. The driver drains it after each call: the buffer holds what one
 //!   call produced (one line read, or one timeout).
+//! - Every write the machine queued goes to [`Runtime::writes`]; the driver makes them
+//!   durable (one sync for a whole batch of input) before it releases the output that came
+//!   with them, or drops them when it has nowhere to keep them (see [`crate::persist`]).
 
 use std::collections::VecDeque;
 use std::format;
@@ -36,6 +39,7 @@ use crate::error::{ErrorBody, ErrorCode, TaggedError};
 use crate::machine::{Machine, Start};
 use crate::message::{NodeId, NodeInfo, Origin};
 use crate::outbox::Outbox;
+use crate::persist::{Recovered, Write};
 use crate::time::Time;
 
 /// Messages kept while waiting for `init`.
@@ -56,6 +60,9 @@ pub trait LineMachine {
     fn poll_timeout(&self) -> Option<Time>;
     /// The output lines written so far, each ending in `\n`; the caller drains it.
     fn output(&mut self) -> &mut Vec<u8>;
+    /// The writes queued so far (see [`crate::persist`]): durable before the output that
+    /// came with them is released; the caller drains them.
+    fn writes(&mut self) -> &mut Vec<Write>;
 }
 
 /// The `init` request body.
@@ -86,14 +93,24 @@ enum Phase<M, F> {
     },
 }
 
+/// What a driver tells a [`Runtime`] about the node life it starts.
+#[derive(Clone, Debug, Default)]
+pub struct Boot {
+    /// The wall clock (Unix milliseconds) at the driver's [`Time::ZERO`].
+    pub epoch_unix_ms: u64,
+    /// This node life's randomness, handed to the factory.
+    pub seed: u64,
+    /// What the driver recovered of earlier lives' writes.
+    pub recovered: Recovered,
+}
+
 /// A [`Machine`] behind the wire format (see the module documentation).
 pub struct Runtime<M: Machine, F> {
     phase: Phase<M, F>,
     outbox: Outbox<M::Out>,
     output: Vec<u8>,
-    /// Unix milliseconds at this driver's [`Time::ZERO`].
-    epoch_unix_ms: u64,
-    seed: u64,
+    writes: Vec<Write>,
+    boot: Boot,
     /// When `handle_timeout` last ran the machine's `on_timeout`.
     last_timeout: Option<Time>,
 }
@@ -103,10 +120,9 @@ where
     M: Machine,
     F: FnOnce(Start<'_>) -> M,
 {
-    /// A node that builds its machine with `make` when `init` arrives. `epoch_unix_ms` is
-    /// the wall clock (Unix milliseconds) at the driver's `Time::ZERO`; `seed` is this node
-    /// life's randomness, handed to the factory.
-    pub fn new(make: F, epoch_unix_ms: u64, seed: u64) -> Self {
+    /// A node that builds its machine with `make` when `init` arrives, with what `boot`
+    /// holds.
+    pub fn new(make: F, boot: Boot) -> Self {
         Self {
             phase: Phase::Waiting {
                 make,
@@ -114,8 +130,8 @@ where
             },
             outbox: Outbox::new(),
             output: Vec::with_capacity(64 * 1024),
-            epoch_unix_ms,
-            seed,
+            writes: Vec::new(),
+            boot,
             last_timeout: None,
         }
     }
@@ -168,7 +184,7 @@ where
                         }
                     }
                 }
-                flush(&mut self.output, me, &mut self.outbox);
+                flush(&mut self.output, &mut self.writes, me, &mut self.outbox);
             }
             Phase::Waiting { early, .. } => {
                 if early.len() < EARLY_CAPACITY {
@@ -223,9 +239,12 @@ where
         let machine = make(Start {
             info: &info,
             now,
-            unix_ms: self.epoch_unix_ms.saturating_add(now.as_millis()),
-            seed: self.seed,
+            unix_ms: self.boot.epoch_unix_ms.saturating_add(now.as_millis()),
+            seed: self.boot.seed,
+            recovered: &self.boot.recovered,
         });
+        // What was recovered is the machine's now; keep no second copy.
+        self.boot.recovered = Recovered::default();
         tracing::info!(node = %me, nodes = info.ids.len(), early = early.len(), "initialised");
         self.phase = Phase::Running { me, info, machine };
         for line in early {
@@ -241,7 +260,7 @@ where
         if let Phase::Running { me, machine, .. } = &mut self.phase {
             self.last_timeout = Some(now);
             machine.on_timeout(now, &mut self.outbox);
-            flush(&mut self.output, me, &mut self.outbox);
+            flush(&mut self.output, &mut self.writes, me, &mut self.outbox);
         }
     }
 
@@ -261,6 +280,12 @@ where
     /// The output lines written so far, each ending in `\n`; the caller drains it.
     pub fn output(&mut self) -> &mut Vec<u8> {
         &mut self.output
+    }
+
+    /// The writes queued so far, in order; the caller makes them durable before it
+    /// releases the output, and drains them.
+    pub fn writes(&mut self) -> &mut Vec<Write> {
+        &mut self.writes
     }
 }
 
@@ -284,11 +309,21 @@ where
     fn output(&mut self) -> &mut Vec<u8> {
         Runtime::output(self)
     }
+
+    fn writes(&mut self) -> &mut Vec<Write> {
+        Runtime::writes(self)
+    }
 }
 
-/// Encodes every queued message into `output`, as node `me`. A message that does not
-/// serialize is logged and dropped.
-fn flush<O: Serialize>(output: &mut Vec<u8>, me: &str, outbox: &mut Outbox<O>) {
+/// Encodes every queued message into `output`, as node `me`, and moves every queued write
+/// to `writes`. A message that does not serialize is logged and dropped.
+fn flush<O: Serialize>(
+    output: &mut Vec<u8>,
+    writes: &mut Vec<Write>,
+    me: &str,
+    outbox: &mut Outbox<O>,
+) {
+    writes.extend(outbox.drain_writes());
     for msg in outbox.drain() {
         match codec::encode_outgoing_into(output, me, &msg) {
             Ok(()) => output.push(b'\n'),

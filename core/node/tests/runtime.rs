@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use glomers_node::{ErrorBody, Incoming, Machine, Outbox, Runtime, Start, Time};
+use glomers_node::{Boot, ErrorBody, Incoming, Machine, Outbox, Recovered, Runtime, Start, Time};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -82,8 +82,11 @@ fn node(sticky: bool) -> ProbeRuntime {
                 seen_errors: Vec::new(),
             }
         }),
-        1_000_000,
-        42,
+        Boot {
+            epoch_unix_ms: 1_000_000,
+            seed: 42,
+            recovered: Recovered::default(),
+        },
     )
 }
 
@@ -344,4 +347,70 @@ fn error_replies_reach_the_machine_as_messages() {
     );
     assert!(out.is_empty());
     assert_eq!(rt.machine().map(|m| m.seen_errors.clone()), Some(vec![20]));
+}
+
+/// Keeps a running total durable: recovers it at start, appends each add.
+struct Durable {
+    total: u64,
+}
+
+impl Machine for Durable {
+    type In = In;
+    type Out = Out;
+
+    fn on_message(&mut self, _now: Time, msg: Incoming<In>, out: &mut Outbox<Out>) {
+        if let In::Add { delta } = msg.body {
+            self.total += delta;
+            out.append("adds", delta.to_le_bytes().to_vec());
+            out.reply(&msg.origin, Out::AddOk { total: self.total });
+        }
+    }
+}
+
+#[test]
+fn writes_come_out_with_their_call_and_the_factory_gets_what_was_recovered() {
+    let mut recovered = Recovered {
+        durable: true,
+        ..Recovered::default()
+    };
+    recovered.apply([glomers_node::Write::Append {
+        log: "adds".into(),
+        record: 5u64.to_le_bytes().to_vec(),
+    }]);
+    let boot = Boot {
+        epoch_unix_ms: 0,
+        seed: 0,
+        recovered,
+    };
+    let make = |start: Start<'_>| {
+        assert!(start.recovered.durable);
+        let (_, records) = start.recovered.log("adds");
+        let total = records
+            .iter()
+            .filter_map(|r| <[u8; 8]>::try_from(r.as_slice()).ok())
+            .map(u64::from_le_bytes)
+            .sum();
+        Durable { total }
+    };
+    let mut rt = Runtime::new(make, boot);
+    let t = Time::ZERO;
+    rt.handle_line(t, &init_line());
+    assert!(rt.writes().is_empty(), "init writes nothing");
+    rt.handle_line(
+        t,
+        &line("c1", json!({"type": "add", "msg_id": 2, "delta": 3})),
+    );
+    let writes = std::mem::take(rt.writes());
+    assert_eq!(
+        writes,
+        [glomers_node::Write::Append {
+            log: "adds".into(),
+            record: 3u64.to_le_bytes().to_vec()
+        }]
+    );
+    let out = String::from_utf8(std::mem::take(rt.output())).unwrap_or_default();
+    assert!(
+        out.contains(r#""total":8"#),
+        "the recovered 5 plus 3: {out}"
+    );
 }

@@ -2,7 +2,7 @@
 //! read as a `serde_json::Value` would read them; decoding tells error 10 from 12.
 
 use glomers_node::codec::{read_envelope, DecodeError};
-use glomers_node::{Incoming, Machine, Outbox, Runtime, Start, Time};
+use glomers_node::{Boot, Incoming, Machine, Outbox, Runtime, Start, Time};
 use proptest::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -115,7 +115,7 @@ proptest! {
         junk in prop::collection::vec(json_value(), 1..30),
         raw in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..80), 0..10),
     ) {
-        let mut rt = Runtime::new(|_: Start<'_>| Echo, 0, 0);
+        let mut rt = Runtime::new(|_: Start<'_>| Echo, Boot::default());
         let t = Time::ZERO;
         rt.handle_line(t, json!({"src":"c0","dest":"n0","body":{"type":"init","msg_id":1,"node_id":"n0","node_ids":["n0"]}}).to_string().as_bytes());
         for j in &junk {

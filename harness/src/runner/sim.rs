@@ -12,7 +12,7 @@
 
 use std::path::Path;
 
-use glomers_node::{LineMachine, Time};
+use glomers_node::{Boot, LineMachine, Recovered, Time};
 use rand::RngCore;
 
 use super::sim_logs::NodeLogs;
@@ -52,7 +52,12 @@ pub fn run(cfg: &TestConfig, run_dir: &Path) -> Result<RunOutput, RunError> {
     let mut seeds = stream(cfg.seed, 6);
     let mut nodes = Vec::new();
     for _ in &cfg.nodes {
-        let node = glomers_shell::nodes::build(name, &cfg.args, EPOCH_UNIX_MS, seeds.next_u64())
+        let boot = Boot {
+            epoch_unix_ms: EPOCH_UNIX_MS,
+            seed: seeds.next_u64(),
+            recovered: Recovered::ephemeral(),
+        };
+        let node = glomers_shell::nodes::build(name, &cfg.args, boot)
             .map_err(|e| RunError::Config(format!("{name}: {e}")))?;
         nodes.push(node);
     }
@@ -112,8 +117,10 @@ fn simulate(world: &mut World, nodes: &mut [Box<dyn LineMachine>], logs: &NodeLo
     }
 }
 
-/// Hands the lines node `i` wrote to the world.
+/// Hands the lines node `i` wrote to the world. Its writes are dropped: nothing here keeps
+/// a node's state across a restart yet.
 fn pass_output(world: &mut World, now: Time, i: usize, node: &mut dyn LineMachine) {
+    node.writes().clear();
     let out = std::mem::take(node.output());
     for line in out.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
         world.from_node(now, i, &String::from_utf8_lossy(line));

@@ -130,7 +130,7 @@ pub(crate) mod testkit {
     use std::time::Duration;
 
     use glomers_node::codec::deliver_as;
-    use glomers_node::{Machine, NodeInfo, Outbox, Start, Time};
+    use glomers_node::{Machine, NodeInfo, Outbox, Recovered, Start, Time};
     use serde::Serialize;
 
     /// `Start` of node `id` among `ids`, at time zero.
@@ -141,13 +141,15 @@ pub(crate) mod testkit {
         }
     }
 
-    /// A start for `info` at time zero with a fixed seed.
+    /// A start for `info` at time zero with a fixed seed and nothing recovered.
     pub fn start(info: &NodeInfo) -> Start<'_> {
+        static NOTHING: std::sync::OnceLock<Recovered> = std::sync::OnceLock::new();
         Start {
             info,
             now: Time::ZERO,
             unix_ms: 0,
             seed: 7,
+            recovered: NOTHING.get_or_init(Recovered::default),
         }
     }
 
