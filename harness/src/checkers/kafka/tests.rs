@@ -1,5 +1,9 @@
+use serde_json::{json, Value};
+
 use super::*;
+use crate::checker::Validity;
 use crate::checkers::testkit::Hb;
+use crate::history::OpType;
 
 fn send(b: &mut Hb, p: u64, k: &str, m: i64, off: i64) -> usize {
     b.op(
