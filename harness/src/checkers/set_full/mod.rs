@@ -91,7 +91,7 @@ pub fn check(h: &History) -> CheckResult {
     }
 }
 
-/// Every added element's tracking, in order of first add, and where each value's is.
+/// Every added element's tracking, in order of first add, and each value's place in it.
 #[derive(Default)]
 struct Elements {
     list: Vec<Element>,
