@@ -337,102 +337,25 @@ pub fn parse_concurrency(s: &str, node_count: usize) -> Result<usize, CliError> 
 }
 
 /// Validates `args` into a [`TestConfig`] for `mode`; `command_line` is stored for the
-/// record.
+/// record. Flags are checked in a fixed order; the first bad one is the error.
 pub fn validate(
     args: &TestArgs,
     mode: Mode,
     command_line: Vec<String>,
 ) -> Result<TestConfig, CliError> {
     let workload: WorkloadKind = args.workload.parse()?;
-    let bin = args.bin.clone().ok_or(CliError::MissingBin)?;
-    let bin = match mode {
-        Mode::Sim => {
-            crate::runner::sim::program(&bin).map_err(|e| bad("--bin", e.to_string()))?;
-            bin
-        }
-        Mode::Process if bin.is_absolute() => bin,
-        Mode::Process => std::env::current_dir()
-            .map_err(|e| bad("--bin", e.to_string()))?
-            .join(bin),
-    };
-    if mode == Mode::Process && !bin.is_file() {
-        return Err(CliError::NoSuchBin(bin));
-    }
-    let nodes: Vec<String> = match args.node_count {
-        Some(0) => return Err(bad("--node-count", "must be positive")),
-        Some(n) => (0..n).map(|i| format!("n{i}")).collect(),
-        None => (1..=5).map(|i| format!("n{i}")).collect(),
-    };
+    let bin = node_binary(args.bin.as_ref(), mode)?;
+    let nodes = node_ids(args.node_count)?;
     let concurrency = parse_concurrency(&args.concurrency, nodes.len())?;
-    if !(args.time_limit.is_finite() && args.time_limit >= 0.0) {
-        return Err(bad("--time-limit", "must be a non-negative number"));
-    }
-    if !(args.rate.is_finite() && args.rate >= 0.0) {
-        return Err(bad("--rate", "must be a non-negative number"));
-    }
-    if !(args.recovery.is_finite() && args.recovery >= 0.0) {
-        return Err(bad("--recovery", "must be a non-negative number"));
-    }
-    if !(args.init_timeout.is_finite() && args.init_timeout > 0.0) {
-        return Err(bad("--init-timeout", "must be a positive number"));
-    }
-    if !(args.nemesis_interval.is_finite() && args.nemesis_interval > 0.0) {
-        return Err(bad("--nemesis-interval", "must be a positive number"));
-    }
-    if args.latency == 0 && args.latency_dist != DistArg::Constant {
-        return Err(bad(
-            "--latency-dist",
-            "uniform and exponential need --latency > 0 (Maelstrom cannot draw from them either)",
-        ));
-    }
-    let mut partition = false;
-    if let Some(n) = &args.nemesis {
-        for fault in n.split(',').map(str::trim).filter(|f| !f.is_empty()) {
-            if fault == "partition" {
-                partition = true;
-            } else {
-                return Err(bad(
-                    "--nemesis",
-                    format!("unknown fault {fault:?}; the only fault is partition"),
-                ));
-            }
-        }
-    }
-    let topology = match args.topology.as_str() {
-        "tree" => "tree2".to_owned(),
-        t @ ("grid" | "line" | "total" | "tree2" | "tree3" | "tree4") => t.to_owned(),
-        t => {
-            return Err(bad(
-                "--topology",
-                format!(
-                    "unknown topology {t:?}; one of grid, line, total, tree, tree2, tree3, tree4"
-                ),
-            ))
-        }
-    };
-    let availability = match args.availability.as_deref() {
-        None => None,
-        Some("total") => Some(AvailabilityArg::Total),
-        Some(s) => match s.parse::<f64>() {
-            Ok(a) if (0.0..=1.0).contains(&a) => Some(AvailabilityArg::Fraction(a)),
-            _ => {
-                return Err(bad(
-                    "--availability",
-                    format!("{s:?} is neither total nor a number in [0, 1]"),
-                ))
-            }
-        },
-    };
+    check_numbers(args)?;
+    let partition = parse_nemesis(args.nemesis.as_deref())?;
+    let topology = parse_topology(&args.topology)?;
+    let availability = parse_availability(args.availability.as_deref())?;
     let consistency_models = split_models(&args.consistency_models);
-    if args.max_txn_length == 0 {
-        return Err(bad("--max-txn-length", "must be positive"));
-    }
-    if args.max_writes_per_key == 0 {
-        return Err(bad("--max-writes-per-key", "must be positive"));
-    }
+    positive_count("--max-txn-length", args.max_txn_length)?;
+    positive_count("--max-writes-per-key", args.max_writes_per_key)?;
     let key_count = match args.key_count {
-        Some(0) => return Err(bad("--key-count", "must be positive")),
-        Some(k) => k,
+        Some(k) => positive_count("--key-count", k)?,
         None => 10,
     };
     Ok(TestConfig {
@@ -463,6 +386,122 @@ pub fn validate(
         command_line,
         init_timeout: std::time::Duration::from_secs_f64(args.init_timeout),
     })
+}
+
+/// `--bin`: in the simulator, one of glomers' programs; with processes, an existing file,
+/// made absolute against the current folder.
+fn node_binary(bin: Option<&PathBuf>, mode: Mode) -> Result<PathBuf, CliError> {
+    let bin = bin.cloned().ok_or(CliError::MissingBin)?;
+    let bin = match mode {
+        Mode::Sim => {
+            crate::runner::sim::program(&bin).map_err(|e| bad("--bin", e.to_string()))?;
+            bin
+        }
+        Mode::Process if bin.is_absolute() => bin,
+        Mode::Process => std::env::current_dir()
+            .map_err(|e| bad("--bin", e.to_string()))?
+            .join(bin),
+    };
+    if mode == Mode::Process && !bin.is_file() {
+        return Err(CliError::NoSuchBin(bin));
+    }
+    Ok(bin)
+}
+
+/// `--node-count`: nodes `n0..n(N-1)`, or Maelstrom's default `n1..n5` without it.
+fn node_ids(node_count: Option<usize>) -> Result<Vec<String>, CliError> {
+    Ok(match node_count {
+        Some(n) => (0..positive_count("--node-count", n)?)
+            .map(|i| format!("n{i}"))
+            .collect(),
+        None => (1..=5).map(|i| format!("n{i}")).collect(),
+    })
+}
+
+/// The durations and rates: finite and non-negative, or positive where zero means
+/// nothing; and a random latency distribution only with a latency to draw around.
+fn check_numbers(args: &TestArgs) -> Result<(), CliError> {
+    non_negative_number("--time-limit", args.time_limit)?;
+    non_negative_number("--rate", args.rate)?;
+    non_negative_number("--recovery", args.recovery)?;
+    positive_number("--init-timeout", args.init_timeout)?;
+    positive_number("--nemesis-interval", args.nemesis_interval)?;
+    if args.latency == 0 && args.latency_dist != DistArg::Constant {
+        return Err(bad(
+            "--latency-dist",
+            "uniform and exponential need --latency > 0 (Maelstrom cannot draw from them either)",
+        ));
+    }
+    Ok(())
+}
+
+/// `--nemesis`: whether the partition fault is on (the only fault there is).
+fn parse_nemesis(nemesis: Option<&str>) -> Result<bool, CliError> {
+    let mut partition = false;
+    for fault in nemesis
+        .into_iter()
+        .flat_map(|n| n.split(','))
+        .map(str::trim)
+        .filter(|f| !f.is_empty())
+    {
+        if fault != "partition" {
+            return Err(bad(
+                "--nemesis",
+                format!("unknown fault {fault:?}; the only fault is partition"),
+            ));
+        }
+        partition = true;
+    }
+    Ok(partition)
+}
+
+/// `--topology`: a broadcast topology's name (`tree` is `tree2`).
+fn parse_topology(topology: &str) -> Result<String, CliError> {
+    match topology {
+        "tree" => Ok("tree2".to_owned()),
+        t @ ("grid" | "line" | "total" | "tree2" | "tree3" | "tree4") => Ok(t.to_owned()),
+        t => Err(bad(
+            "--topology",
+            format!("unknown topology {t:?}; one of grid, line, total, tree, tree2, tree3, tree4"),
+        )),
+    }
+}
+
+/// `--availability`: `total` or a fraction in [0, 1].
+fn parse_availability(availability: Option<&str>) -> Result<Option<AvailabilityArg>, CliError> {
+    match availability {
+        None => Ok(None),
+        Some("total") => Ok(Some(AvailabilityArg::Total)),
+        Some(s) => match s.parse::<f64>() {
+            Ok(a) if (0.0..=1.0).contains(&a) => Ok(Some(AvailabilityArg::Fraction(a))),
+            _ => Err(bad(
+                "--availability",
+                format!("{s:?} is neither total nor a number in [0, 1]"),
+            )),
+        },
+    }
+}
+
+/// A count flag's value, which must be positive.
+fn positive_count(flag: &'static str, n: usize) -> Result<usize, CliError> {
+    if n == 0 {
+        return Err(bad(flag, "must be positive"));
+    }
+    Ok(n)
+}
+
+fn non_negative_number(flag: &'static str, x: f64) -> Result<(), CliError> {
+    if !(x.is_finite() && x >= 0.0) {
+        return Err(bad(flag, "must be a non-negative number"));
+    }
+    Ok(())
+}
+
+fn positive_number(flag: &'static str, x: f64) -> Result<(), CliError> {
+    if !(x.is_finite() && x > 0.0) {
+        return Err(bad(flag, "must be a positive number"));
+    }
+    Ok(())
 }
 
 /// Maelstrom's split of `--consistency-models` on "whitespace, comma, whitespace": `a , b`

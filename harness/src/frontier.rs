@@ -13,6 +13,7 @@
 //! messages axis) with the modes and the published points marked.
 
 use std::fmt::Write as _;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Parser};
@@ -21,6 +22,7 @@ use serde_json::Value;
 
 use crate::app::run_test;
 use crate::cli::{self, Cli, Command};
+use crate::plots::{draw_err, PlotError};
 
 /// The 3d/3e command line (the challenge page's flags).
 pub const LINE: &str = "-w broadcast --node-count 25 --time-limit 20 --rate 100 --latency 100";
@@ -261,13 +263,8 @@ pub fn sweep_table(sweep: &[Series]) -> String {
 #[derive(Debug, thiserror::Error)]
 pub enum FrontierError {
     /// plotters failed (file or drawing trouble).
-    #[error("plot {file}: {why}")]
-    Draw {
-        /// The file.
-        file: String,
-        /// What plotters said.
-        why: String,
-    },
+    #[error(transparent)]
+    Draw(#[from] PlotError),
     /// No point has both figures, so there is nothing to draw.
     #[error("no run produced msgs-per-op and a stable median")]
     Empty,
@@ -295,10 +292,41 @@ fn colour(mode: &str) -> RGBColor {
 /// a large filled circle, each published point as a black cross.
 pub fn plot(out: &Path, modes: &[Series], sweep: &[Series]) -> Result<(), FrontierError> {
     let file = out.display().to_string();
-    let err = |e: &dyn std::fmt::Display| FrontierError::Draw {
-        file: file.clone(),
-        why: e.to_string(),
-    };
+    let (xmax, ys) = axes(modes, sweep)?;
+    let root = SVGBackend::new(out, (900, 600)).into_drawing_area();
+    root.fill(&WHITE).map_err(draw_err(&file))?;
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            "broadcast 3d/3e line: msgs-per-op vs stable median latency",
+            ("sans-serif", 20),
+        )
+        .margin(15)
+        .x_label_area_size(40)
+        .y_label_area_size(55)
+        .build_cartesian_2d(0.0..xmax, ys.log_scale())
+        .map_err(draw_err(&file))?;
+    chart
+        .configure_mesh()
+        .x_desc("stable latency, median (ms)")
+        .y_desc(":servers msgs-per-op (log)")
+        .draw()
+        .map_err(draw_err(&file))?;
+    draw_sweeps(&mut chart, sweep, &file)?;
+    draw_presets(&mut chart, modes, &file)?;
+    draw_published(&mut chart, &file)?;
+    chart
+        .configure_series_labels()
+        .border_style(BLACK)
+        .background_style(WHITE.mix(0.9))
+        .draw()
+        .map_err(draw_err(&file))?;
+    root.present().map_err(draw_err(&file))?;
+    Ok(())
+}
+
+/// The x axis's end and the y axis's range, with room around every point drawn (runs'
+/// medians and published points).
+fn axes(modes: &[Series], sweep: &[Series]) -> Result<(f64, Range<f64>), FrontierError> {
     let mut all: Vec<(f64, f64)> = modes
         .iter()
         .chain(sweep)
@@ -311,24 +339,15 @@ pub fn plot(out: &Path, modes: &[Series], sweep: &[Series]) -> Result<(), Fronti
     let xmax = all.iter().map(|p| p.0).fold(0.0, f64::max) * 1.1 + 10.0;
     let ymin = all.iter().map(|p| p.1).fold(f64::INFINITY, f64::min) * 0.7;
     let ymax = all.iter().map(|p| p.1).fold(0.0, f64::max) * 1.4;
-    let root = SVGBackend::new(out, (900, 600)).into_drawing_area();
-    root.fill(&WHITE).map_err(|e| err(&e))?;
-    let mut chart = ChartBuilder::on(&root)
-        .caption(
-            "broadcast 3d/3e line: msgs-per-op vs stable median latency",
-            ("sans-serif", 20),
-        )
-        .margin(15)
-        .x_label_area_size(40)
-        .y_label_area_size(55)
-        .build_cartesian_2d(0.0..xmax, (ymin..ymax).log_scale())
-        .map_err(|e| err(&e))?;
-    chart
-        .configure_mesh()
-        .x_desc("stable latency, median (ms)")
-        .y_desc(":servers msgs-per-op (log)")
-        .draw()
-        .map_err(|e| err(&e))?;
+    Ok((xmax, ymin..ymax))
+}
+
+/// Each swept mode's interval points, joined by a line and labelled with the interval.
+fn draw_sweeps<DB: DrawingBackend, CT: CoordTranslate<From = (f64, f64)>>(
+    chart: &mut ChartContext<'_, DB, CT>,
+    sweep: &[Series],
+    file: &str,
+) -> Result<(), PlotError> {
     let mut swept: Vec<&str> = sweep.iter().map(|s| s.mode.as_str()).collect();
     swept.dedup();
     for mode in swept {
@@ -341,7 +360,7 @@ pub fn plot(out: &Path, modes: &[Series], sweep: &[Series]) -> Result<(), Fronti
             .collect();
         chart
             .draw_series(LineSeries::new(pts.iter().map(|p| (p.0, p.1)), c))
-            .map_err(|e| err(&e))?
+            .map_err(draw_err(file))?
             .label(format!("{mode}: interval sweep"))
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c));
         chart
@@ -350,8 +369,17 @@ pub fn plot(out: &Path, modes: &[Series], sweep: &[Series]) -> Result<(), Fronti
                     + Circle::new((0, 0), 3, c.filled())
                     + Text::new(format!("{} ms", p.2), (5, -12), ("sans-serif", 12))
             }))
-            .map_err(|e| err(&e))?;
+            .map_err(draw_err(file))?;
     }
+    Ok(())
+}
+
+/// Each preset's median of seeds, as a large filled circle.
+fn draw_presets<DB: DrawingBackend, CT: CoordTranslate<From = (f64, f64)>>(
+    chart: &mut ChartContext<'_, DB, CT>,
+    modes: &[Series],
+    file: &str,
+) -> Result<(), PlotError> {
     for m in modes {
         let Some((x, y)) = xy(&summarise(&m.runs)) else {
             continue;
@@ -367,10 +395,18 @@ pub fn plot(out: &Path, modes: &[Series], sweep: &[Series]) -> Result<(), Fronti
                         ("sans-serif", 14).into_font().color(&c),
                     ),
             ))
-            .map_err(|e| err(&e))?
+            .map_err(draw_err(file))?
             .label(format!("{} preset (median of seeds)", m.mode))
             .legend(move |(x, y)| Circle::new((x + 10, y), 5, c.filled()));
     }
+    Ok(())
+}
+
+/// The published points, as black crosses.
+fn draw_published<DB: DrawingBackend, CT: CoordTranslate<From = (f64, f64)>>(
+    chart: &mut ChartContext<'_, DB, CT>,
+    file: &str,
+) -> Result<(), PlotError> {
     chart
         .draw_series(REFERENCES.iter().map(|r| {
             EmptyElement::at((r.published.1, r.published.0))
@@ -381,16 +417,10 @@ pub fn plot(out: &Path, modes: &[Series], sweep: &[Series]) -> Result<(), Fronti
                     ("sans-serif", 12),
                 )
         }))
-        .map_err(|e| err(&e))?
+        .map_err(draw_err(file))?
         .label("published results")
         .legend(|(x, y)| Cross::new((x + 10, y), 5, BLACK.stroke_width(2)));
-    chart
-        .configure_series_labels()
-        .border_style(BLACK)
-        .background_style(WHITE.mix(0.9))
-        .draw()
-        .map_err(|e| err(&e))?;
-    root.present().map_err(|e| err(&e))
+    Ok(())
 }
 
 /// The binary's flags for `mode` with an optional interval override.

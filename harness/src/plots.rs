@@ -22,7 +22,8 @@ pub enum PlotError {
     },
 }
 
-fn draw_err<E: std::fmt::Display>(file: &str) -> impl Fn(E) -> PlotError + '_ {
+/// Turns a plotters error on `file` into a [`PlotError`].
+pub(crate) fn draw_err<E: std::fmt::Display>(file: &str) -> impl Fn(E) -> PlotError + '_ {
     move |e| PlotError::Draw {
         file: file.to_owned(),
         why: e.to_string(),

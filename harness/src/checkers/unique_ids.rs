@@ -23,65 +23,19 @@ pub const MAX_DUPLICATED_LISTED: usize = 48;
 /// `duplicated_count`, `duplicated` (up to 48 `[id, count]`, most frequent first),
 /// `range` `[min, max]`.
 pub fn check(h: &History) -> CheckResult {
-    let mut attempted = 0usize;
-    let mut acked = 0usize;
-    // id -> (count, first value, indices of the ops that returned it)
-    let mut seen: HashMap<ValueKey, (usize, Vec<usize>)> = HashMap::new();
-    let mut range: Option<(Value, Value)> = None;
-    let mut comparable = true;
-    for op in h.ops.iter().filter(|o| o.is_client() && o.f == "generate") {
-        let value = op.value.json();
-        match op.kind {
-            OpType::Invoke => attempted += 1,
-            OpType::Ok => {
-                acked += 1;
-                let e = seen.entry(ValueKey::of(&value)).or_default();
-                e.0 += 1;
-                e.1.push(op.index);
-                if comparable {
-                    range = match range.take() {
-                        None => Some(((*value).clone(), (*value).clone())),
-                        Some((lo, hi)) => {
-                            match (clojure_compare(&value, &lo), clojure_compare(&value, &hi)) {
-                                (Some(a), Some(b)) => Some((
-                                    if a == Ordering::Less {
-                                        (*value).clone()
-                                    } else {
-                                        lo
-                                    },
-                                    if b == Ordering::Greater {
-                                        (*value).clone()
-                                    } else {
-                                        hi
-                                    },
-                                )),
-                                _ => {
-                                    comparable = false;
-                                    None
-                                }
-                            }
-                        }
-                    };
-                }
-            }
-            _ => {}
-        }
-    }
-    let mut dups: Vec<(ValueKey, usize, Vec<usize>)> = seen
-        .into_iter()
-        .filter(|(_, (n, _))| *n > 1)
-        .map(|(k, (n, ix))| (k, n, ix))
-        .collect();
-    // Most frequent first; ties by id for determinism.
-    dups.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    let problems: Vec<String> = dups
+    let ids = Ids::of(h);
+    let dups = duplicates(ids.seen);
+    let mut problems: Vec<String> = dups
         .iter()
-        .map(|(k, n, ix)| format!("duplicate id {k}: returned {n} times, by ops {ix:?}"))
+        .map(|(k, ix)| {
+            let n = ix.len();
+            format!("duplicate id {k}: returned {n} times, by ops {ix:?}")
+        })
         .collect();
     let found: Vec<Value> = dups
         .iter()
         .zip(&problems)
-        .map(|((k, _, ix), line)| {
+        .map(|((k, ix), line)| {
             anomaly(
                 "duplicate-id",
                 ix.iter().copied(),
@@ -93,29 +47,96 @@ pub fn check(h: &History) -> CheckResult {
     let listed: Vec<Value> = dups
         .iter()
         .take(MAX_DUPLICATED_LISTED)
-        .map(|(k, n, _)| json!([k.to_value(), n]))
+        .map(|(k, ix)| json!([k.to_value(), ix.len()]))
         .collect();
     let valid = if !dups.is_empty() {
         Validity::Invalid
-    } else if !comparable {
+    } else if !ids.comparable {
         Validity::Unknown
     } else {
         Validity::Valid
     };
-    let mut problems = problems;
-    if !comparable {
+    if !ids.comparable {
         problems.push("ids are not mutually comparable: Jepsen cannot compute their range".into());
     }
     let mut details = json!({
         "valid": valid.to_json(),
-        "attempted_count": attempted,
-        "acknowledged_count": acked,
+        "attempted_count": ids.attempted,
+        "acknowledged_count": ids.acked,
         "duplicated_count": dups.len(),
         "duplicated": listed,
-        "range": range.map(|(a, b)| json!([a, b])),
+        "range": ids.range.map(|(a, b)| json!([a, b])),
     });
     anomalies::attach(&mut details, found);
     CheckResult::new(valid, problems, details)
+}
+
+/// The ids a history's client `generate` operations returned.
+struct Ids {
+    /// `generate` invocations.
+    attempted: usize,
+    /// `ok` completions.
+    acked: usize,
+    /// id -> the history indices of the ok completions that returned it.
+    seen: HashMap<ValueKey, Vec<usize>>,
+    /// The least and greatest id, while they are mutually comparable.
+    range: Option<(Value, Value)>,
+    /// Whether every id so far is comparable with the range (once false, `range` is `None`).
+    comparable: bool,
+}
+
+impl Ids {
+    fn of(h: &History) -> Ids {
+        let mut ids = Ids {
+            attempted: 0,
+            acked: 0,
+            seen: HashMap::new(),
+            range: None,
+            comparable: true,
+        };
+        for op in h.ops.iter().filter(|o| o.is_client() && o.f == "generate") {
+            let value = op.value.json();
+            match op.kind {
+                OpType::Invoke => ids.attempted += 1,
+                OpType::Ok => {
+                    ids.acked += 1;
+                    ids.seen
+                        .entry(ValueKey::of(&value))
+                        .or_default()
+                        .push(op.index);
+                    if ids.comparable {
+                        ids.range = widened(ids.range.take(), &value);
+                        ids.comparable = ids.range.is_some();
+                    }
+                }
+                _ => {}
+            }
+        }
+        ids
+    }
+}
+
+/// `range` widened to hold `value` (the range of `value` alone when there is none yet);
+/// `None` when `value` does not compare with the range's ends.
+fn widened(range: Option<(Value, Value)>, value: &Value) -> Option<(Value, Value)> {
+    let Some((lo, hi)) = range else {
+        return Some((value.clone(), value.clone()));
+    };
+    let below = clojure_compare(value, &lo)? == Ordering::Less;
+    let above = clojure_compare(value, &hi)? == Ordering::Greater;
+    Some((
+        if below { value.clone() } else { lo },
+        if above { value.clone() } else { hi },
+    ))
+}
+
+/// The ids returned more than once, with the ops that returned them: most frequent
+/// first, ties by id for determinism.
+fn duplicates(seen: HashMap<ValueKey, Vec<usize>>) -> Vec<(ValueKey, Vec<usize>)> {
+    let mut dups: Vec<(ValueKey, Vec<usize>)> =
+        seen.into_iter().filter(|(_, ix)| ix.len() > 1).collect();
+    dups.sort_by(|a, b| b.1.len().cmp(&a.1.len()).then_with(|| a.0.cmp(&b.0)));
+    dups
 }
 
 #[cfg(test)]

@@ -381,6 +381,56 @@ impl BroadcastNode {
             );
         }
     }
+
+    /// Whether `msg` from `src` may be acted on: client bodies always; node-to-node bodies
+    /// only from a peer (which counts as hearing from it), others are refused with an
+    /// error, since answering them could address an id Maelstrom does not know.
+    fn admit(
+        &mut self,
+        now_ms: u64,
+        src: &str,
+        msg: &Incoming<BroadcastIn>,
+        out: &mut Outbox<BroadcastOut>,
+    ) -> bool {
+        let peer_only = matches!(
+            msg.body,
+            BroadcastIn::Relay { .. }
+                | BroadcastIn::Deliver { .. }
+                | BroadcastIn::Spread { .. }
+                | BroadcastIn::Repair { .. }
+                | BroadcastIn::Digest { .. }
+        );
+        if !peer_only {
+            return true;
+        }
+        if !self.peers.iter().any(|p| p == src) {
+            tracing::warn!(src, "node-to-node message from a non-peer ignored");
+            out.reply_error(
+                &msg.origin,
+                ErrorBody::new(
+                    ErrorCode::NotSupported,
+                    "node-to-node message from a non-peer",
+                ),
+            );
+            return false;
+        }
+        self.last_heard.insert(src.to_owned(), now_ms);
+        true
+    }
+
+    /// A hub's part: stores relayed values and queues them for every peer but `src`.
+    fn on_relay(&mut self, now_ms: u64, src: &str, messages: Vec<u64>) {
+        // Relayed even when already known: a sender relays a known value only when
+        // it was lost on its way (failover, repair), so others likely lack it too.
+        self.heard_from(src);
+        for v in messages {
+            self.store.insert(v, now_ms);
+            self.queue_deliver(v, Some(src));
+        }
+        // The sender hears back at the next flush even when nothing else is due for
+        // it (an empty batch), so it does not take this hub for dead.
+        self.deliver.entry(src.to_owned()).or_default();
+    }
 }
 
 impl Machine for BroadcastNode {
@@ -397,29 +447,8 @@ impl Machine for BroadcastNode {
         let now_ms = now.as_millis();
         self.catch_up(now_ms);
         let src = msg.origin.src.to_string();
-        let peer_only = matches!(
-            msg.body,
-            BroadcastIn::Relay { .. }
-                | BroadcastIn::Deliver { .. }
-                | BroadcastIn::Spread { .. }
-                | BroadcastIn::Repair { .. }
-                | BroadcastIn::Digest { .. }
-        );
-        if peer_only && !self.peers.contains(&src) {
-            // Node-to-node bodies from anyone else are ignored: answering them could address
-            // an id Maelstrom does not know.
-            tracing::warn!(src, "node-to-node message from a non-peer ignored");
-            out.reply_error(
-                &msg.origin,
-                ErrorBody::new(
-                    ErrorCode::NotSupported,
-                    "node-to-node message from a non-peer",
-                ),
-            );
+        if !self.admit(now_ms, &src, &msg, out) {
             return;
-        }
-        if peer_only {
-            self.last_heard.insert(src.clone(), now_ms);
         }
         match msg.body {
             BroadcastIn::Topology { .. } => out.reply(&msg.origin, BroadcastOut::TopologyOk),
@@ -435,18 +464,7 @@ impl Machine for BroadcastNode {
                     messages: self.store.values(),
                 },
             ),
-            BroadcastIn::Relay { messages } => {
-                // Relayed even when already known: a sender relays a known value only when
-                // it was lost on its way (failover, repair), so others likely lack it too.
-                self.heard_from(&src);
-                for v in messages {
-                    self.store.insert(v, now_ms);
-                    self.queue_deliver(v, Some(&src));
-                }
-                // The sender hears back at the next flush even when nothing else is due for
-                // it (an empty batch), so it does not take this hub for dead.
-                self.deliver.entry(src.clone()).or_default();
-            }
+            BroadcastIn::Relay { messages } => self.on_relay(now_ms, &src, messages),
             BroadcastIn::Repair { messages } => {
                 self.heard_from(&src);
                 for v in messages {

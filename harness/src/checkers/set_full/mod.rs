@@ -91,39 +91,76 @@ pub fn check(h: &History) -> CheckResult {
     }
 }
 
+/// Every added element's tracking, in order of first add, and each value's place in it.
+#[derive(Default)]
+struct Elements {
+    list: Vec<Element>,
+    by_key: HashMap<ValueKey, usize>,
+}
+
+impl Elements {
+    /// An add: its invocation starts (or restarts) the element's tracking, its `ok`
+    /// completion makes the element known.
+    fn add(&mut self, h: &History, pairs: &[Option<usize>], op: &Op) {
+        let k = ValueKey::of(&op.value.json());
+        if op.kind == OpType::Invoke {
+            let e = Element {
+                key: k.clone(),
+                known: None,
+                last_present: None,
+                last_absent: None,
+            };
+            // A second add of the same value restarts its tracking, as in Jepsen.
+            match self.by_key.get(&k) {
+                Some(&i) => self.list[i] = e,
+                None => {
+                    self.by_key.insert(k, self.list.len());
+                    self.list.push(e);
+                }
+            }
+        } else if op.kind == OpType::Ok {
+            let inv_key = pairs[op.index].map(|i| ValueKey::of(&h.ops[i].value.json()));
+            if let Some(&i) = self.by_key.get(inv_key.as_ref().unwrap_or(&k)) {
+                self.list[i].known.get_or_insert(at(op));
+            }
+        }
+    }
+}
+
+impl Element {
+    /// An `ok` read (completed by `op`, invoked by `inv`) that did or did not hold this
+    /// element.
+    fn read(&mut self, present: bool, inv: &Op, op: &Op) {
+        let inv_at = at(inv);
+        if present {
+            self.known.get_or_insert(at(op));
+            if self.last_present.is_none_or(|lp| lp.index < inv_at.index) {
+                self.last_present = Some(inv_at);
+            }
+        } else if self.last_absent.is_none_or(|la| la.index < inv_at.index) {
+            self.last_absent = Some(inv_at);
+        }
+    }
+}
+
+/// Records that the read completed by `op` held `k` `n` times (`n` > 1), keeping each
+/// element's highest multiplicity and the first read with it.
+fn record_repeat(dups: &mut BTreeMap<ValueKey, (usize, usize)>, k: &ValueKey, n: usize, op: &Op) {
+    let e = dups.entry(k.clone()).or_insert((n, op.index));
+    if n > e.0 {
+        *e = (n, op.index);
+    }
+}
+
 /// One pass over the history in order: adds start (or restart) an element's tracking,
 /// each `ok` read updates every element known so far.
 fn track(h: &History) -> Result<Tracked, String> {
     let pairs = h.pairs();
-    let mut elements: Vec<Element> = Vec::new();
-    let mut by_key: HashMap<ValueKey, usize> = HashMap::new();
+    let mut elements = Elements::default();
     let mut dups: BTreeMap<ValueKey, (usize, usize)> = BTreeMap::new();
     for op in h.ops.iter().filter(|o| o.is_client()) {
         match op.f.as_str() {
-            "add" | "broadcast" => {
-                let k = ValueKey::of(&op.value.json());
-                if op.kind == OpType::Invoke {
-                    let e = Element {
-                        key: k.clone(),
-                        known: None,
-                        last_present: None,
-                        last_absent: None,
-                    };
-                    // A second add of the same value restarts its tracking, as in Jepsen.
-                    match by_key.get(&k) {
-                        Some(&i) => elements[i] = e,
-                        None => {
-                            by_key.insert(k, elements.len());
-                            elements.push(e);
-                        }
-                    }
-                } else if op.kind == OpType::Ok {
-                    let inv_key = pairs[op.index].map(|i| ValueKey::of(&h.ops[i].value.json()));
-                    if let Some(&i) = by_key.get(inv_key.as_ref().unwrap_or(&k)) {
-                        elements[i].known.get_or_insert(at(op));
-                    }
-                }
-            }
+            "add" | "broadcast" => elements.add(h, &pairs, op),
             "read" if op.kind == OpType::Ok => {
                 let Some(read) = ReadSet::of(&op.value) else {
                     return Err(format!(
@@ -135,27 +172,19 @@ fn track(h: &History) -> Result<Tracked, String> {
                     continue;
                 };
                 for (k, n) in read.repeated() {
-                    let e = dups.entry(k.clone()).or_insert((*n, op.index));
-                    if *n > e.0 {
-                        *e = (*n, op.index);
-                    }
+                    record_repeat(&mut dups, k, *n, op);
                 }
-                let inv_at = at(inv);
-                for e in elements.iter_mut() {
-                    if read.contains(&e.key) {
-                        e.known.get_or_insert(at(op));
-                        if e.last_present.is_none_or(|lp| lp.index < inv_at.index) {
-                            e.last_present = Some(inv_at);
-                        }
-                    } else if e.last_absent.is_none_or(|la| la.index < inv_at.index) {
-                        e.last_absent = Some(inv_at);
-                    }
+                for e in elements.list.iter_mut() {
+                    e.read(read.contains(&e.key), inv, op);
                 }
             }
             _ => {}
         }
     }
-    Ok(Tracked { elements, dups })
+    Ok(Tracked {
+        elements: elements.list,
+        dups,
+    })
 }
 
 /// One element's verdict: its outcome and, when stable or lost, that latency in ms.
