@@ -1,5 +1,5 @@
 //! The command line of `glomers`: `test` (Maelstrom's `maelstrom test` flags and meanings,
-//! plus `--store`, `--recovery`, `--seed`), `challenge ID`, `challenges`, `serve [STORE]`
+//! plus `--store`, `--recovery`, `--seed`, `--durable` and faults beyond Maelstrom's), `challenge ID`, `challenges`, `serve [STORE]`
 //! (the store's run pages over HTTP) and `report DIR` (rewrite a run folder's page).
 //!
 //! Parsing never panics: clap errors and invalid values become [`CliError`], which the
@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::sim::faults::{Fault, Faults};
 use crate::workload::{UnknownWorkload, WorkloadKind};
 
 /// `glomers`: a Maelstrom-compatible test bench for the Gossip Glomers challenges.
@@ -86,12 +87,23 @@ pub struct TestArgs {
     /// Latency distribution.
     #[arg(long, value_enum, default_value_t = DistArg::Constant)]
     pub latency_dist: DistArg,
-    /// Faults, comma-separated; only `partition`.
+    /// Faults, comma-separated, combined freely: Maelstrom's `partition`, `kill` (SIGKILL a
+    /// node, later start it again with a fresh init; its memory is lost) and `pause`
+    /// (SIGSTOP, later SIGCONT); glomers' `partition-oneway` (one side hears the other but
+    /// not back), `duplicate` (some server-to-server messages delivered twice) and `clock`
+    /// (a node's clock jumps and runs fast or slow: `glomers sim` only, since a process's
+    /// clock cannot be moved from outside).
     #[arg(long)]
     pub nemesis: Option<String>,
-    /// Mean seconds between nemesis operations.
+    /// Mean seconds between the operations of each fault (each fault alternates fault and
+    /// recovery on its own schedule, drawn from --seed).
     #[arg(long, default_value_t = 10.0)]
     pub nemesis_interval: f64,
+    /// Keep each node's data directory across its restarts: every node runs in
+    /// `<run folder>/data/<node>/`, named by the environment variable GLOMERS_DATA_DIR;
+    /// without --durable that directory is emptied before every restart.
+    #[arg(long)]
+    pub durable: bool,
     /// Broadcast topology: grid, line, total, tree, tree2, tree3, tree4.
     #[arg(long, default_value = "grid")]
     pub topology: String,
@@ -251,8 +263,10 @@ pub struct TestConfig {
     pub concurrency: usize,
     /// Latency.
     pub latency: LatencyOpts,
-    /// Partition nemesis on.
-    pub partition: bool,
+    /// The faults of the nemesis (none: no nemesis).
+    pub faults: Faults,
+    /// Node data directories survive restarts.
+    pub durable: bool,
     /// Mean seconds between nemesis ops.
     pub nemesis_interval: f64,
     /// Broadcast topology name (validated).
@@ -334,6 +348,21 @@ pub fn parse_concurrency(s: &str, node_count: usize) -> Result<usize, CliError> 
     Ok(c)
 }
 
+/// Parses `--nemesis` for `mode`: the process driver cannot skew a clock.
+fn parse_nemesis(nemesis: Option<&str>, mode: Mode) -> Result<Faults, CliError> {
+    let faults = match nemesis {
+        None => Faults::NONE,
+        Some(n) => Faults::parse(n).map_err(|e| bad("--nemesis", e.to_string()))?,
+    };
+    if mode == Mode::Process && faults.contains(Fault::Clock) {
+        return Err(bad(
+            "--nemesis",
+            "\"clock\" needs the simulator (glomers sim): a node process's clock cannot be moved from outside",
+        ));
+    }
+    Ok(faults)
+}
+
 /// Validates `args` into a [`TestConfig`] for `mode`; `command_line` is stored for the
 /// record.
 pub fn validate(
@@ -383,19 +412,7 @@ pub fn validate(
             "uniform and exponential need --latency > 0 (Maelstrom cannot draw from them either)",
         ));
     }
-    let mut partition = false;
-    if let Some(n) = &args.nemesis {
-        for fault in n.split(',').map(str::trim).filter(|f| !f.is_empty()) {
-            if fault == "partition" {
-                partition = true;
-            } else {
-                return Err(bad(
-                    "--nemesis",
-                    format!("unknown fault {fault:?}; the only fault is partition"),
-                ));
-            }
-        }
-    }
+    let faults = parse_nemesis(args.nemesis.as_deref(), mode)?;
     let topology = match args.topology.as_str() {
         "tree" => "tree2".to_owned(),
         t @ ("grid" | "line" | "total" | "tree2" | "tree3" | "tree4") => t.to_owned(),
@@ -446,7 +463,8 @@ pub fn validate(
             mean_ms: args.latency,
             dist: args.latency_dist,
         },
-        partition,
+        faults,
+        durable: args.durable,
         nemesis_interval: args.nemesis_interval,
         topology,
         availability,

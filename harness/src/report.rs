@@ -261,6 +261,9 @@ pub fn summary(cfg: &TestConfig, outcome: &Outcome, out: &RunOutput, dir: &Path)
                     s.push_str(&format!("      stderr: {l}\n"));
                 }
             }
+            NodeProblem::RestartFailed { node, why } => {
+                s.push_str(&format!("  node {node} did not come back after a restart: {why}\n"))
+            }
         }
     }
     let n = &out.net;

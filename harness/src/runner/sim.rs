@@ -9,12 +9,22 @@
 //! random choice comes from the seed (node `i`'s randomness included), so one seed gives
 //! one run, byte for byte. Node logs go to `node-logs/<node>.log` with virtual
 //! timestamps ([`super::sim_logs`]).
+//!
+//! The nemesis's faults, as the world asks for them: **kill** drops the hosted node (its
+//! memory is gone; glomers' nodes keep nothing on disk, so `--durable` changes nothing
+//! here); **start** builds a fresh node from the same program and flags, with the next
+//! seed of the run's node stream; **pause** stops calling into the node (no deliveries —
+//! the world holds them — and no timeouts) until **resume**, when its timers see the gap;
+//! **clock** maps virtual time to the node's own clock ([`super::sim_clock`]) for both the
+//! `now` it is called with and its deadlines.
 
 use std::path::Path;
 
 use glomers_node::{LineMachine, Time};
+use rand::rngs::StdRng;
 use rand::RngCore;
 
+use super::sim_clock::NodeClock;
 use super::sim_logs::NodeLogs;
 use super::{stream, RunError, RunOutput};
 use crate::cli::TestConfig;
@@ -40,6 +50,116 @@ pub fn program(bin: &Path) -> Result<&'static str, RunError> {
         })
 }
 
+/// The hosted nodes: each alive or not, paused or not, with its own clock.
+struct Hosted {
+    program: &'static str,
+    args: Vec<String>,
+    seeds: StdRng,
+    nodes: Vec<Option<Box<dyn LineMachine>>>,
+    paused: Vec<bool>,
+    clocks: Vec<NodeClock>,
+}
+
+impl Hosted {
+    /// `count` nodes of `program` with flags `args`, seeded from `seeds` in turn (restarts
+    /// take the next seeds).
+    fn new(
+        program: &'static str,
+        args: &[String],
+        count: usize,
+        seeds: StdRng,
+    ) -> Result<Hosted, RunError> {
+        let mut hosted = Hosted {
+            program,
+            args: args.to_vec(),
+            seeds,
+            nodes: Vec::new(),
+            paused: vec![false; count],
+            clocks: vec![NodeClock::TRUE; count],
+        };
+        for _ in 0..count {
+            let node = hosted.build()?;
+            hosted.nodes.push(Some(node));
+        }
+        Ok(hosted)
+    }
+
+    /// A fresh node of the program, with the next seed.
+    fn build(&mut self) -> Result<Box<dyn LineMachine>, RunError> {
+        let seed = self.seeds.next_u64();
+        glomers_shell::nodes::build(self.program, &self.args, EPOCH_UNIX_MS, seed)
+            .map_err(|e| RunError::Config(format!("{}: {e}", self.program)))
+    }
+
+    /// Node `i`, when it is alive and not paused, with what its clock reads at `now`.
+    fn running(&mut self, i: usize, now: Time) -> Option<(&mut dyn LineMachine, Time)> {
+        if self.paused.get(i).copied().unwrap_or(true) {
+            return None;
+        }
+        let local = self.clocks[i].local(now);
+        let node = self.nodes.get_mut(i)?.as_mut()?;
+        Some((node.as_mut(), local))
+    }
+
+    /// When node `i` next wants its timeout, in virtual time.
+    fn next_due(&self, i: usize) -> Option<Time> {
+        if self.paused[i] {
+            return None;
+        }
+        let due = self.nodes[i].as_ref()?.poll_timeout()?;
+        Some(self.clocks[i].to_true(due))
+    }
+
+    /// Carries out what the world asks at `now`; a line for node `i` goes to it.
+    fn act(&mut self, action: Action, now: Time, world: &mut World, logs: &NodeLogs) {
+        match action {
+            Action::Deliver { node, line } => {
+                if let Some((machine, local)) = self.running(node, now) {
+                    logs.enter(node, now);
+                    machine.handle_line(local, line.as_bytes());
+                    pass_output(world, now, node, machine);
+                }
+            }
+            Action::Kill { node } => {
+                self.nodes[node] = None;
+                self.paused[node] = false;
+            }
+            Action::Start { node } => match self.build() {
+                Ok(fresh) => {
+                    self.nodes[node] = Some(fresh);
+                    self.paused[node] = false;
+                }
+                Err(e) => world.abort(e),
+            },
+            Action::Pause { node } => self.paused[node] = true,
+            Action::Resume { node } => self.paused[node] = false,
+            Action::Clock { node, skew } => match skew {
+                Some(s) => self.clocks[node].skew(now, s),
+                None => self.clocks[node].reset(now),
+            },
+        }
+    }
+
+    /// Runs the timeout of every running node due at `now`.
+    fn run_due(&mut self, now: Time, world: &mut World, logs: &NodeLogs) {
+        for i in 0..self.nodes.len() {
+            if self.next_due(i).is_none_or(|t| t > now) {
+                continue;
+            }
+            if let Some((machine, local)) = self.running(i, now) {
+                logs.enter(i, now);
+                machine.handle_timeout(local);
+                pass_output(world, now, i, machine);
+            }
+        }
+    }
+
+    /// The earliest virtual time any running node wants its timeout.
+    fn earliest_due(&self) -> Option<Time> {
+        (0..self.nodes.len()).filter_map(|i| self.next_due(i)).min()
+    }
+}
+
 /// Runs the test described by `cfg` in the simulator, writing node logs into
 /// `run_dir/node-logs`.
 pub fn run(cfg: &TestConfig, run_dir: &Path) -> Result<RunOutput, RunError> {
@@ -49,16 +169,10 @@ pub fn run(cfg: &TestConfig, run_dir: &Path) -> Result<RunOutput, RunError> {
     let dir = run_dir.join("node-logs");
     let logs = NodeLogs::create(&dir, &cfg.nodes)
         .map_err(|source| RunError::Store { path: dir, source })?;
-    let mut seeds = stream(cfg.seed, 6);
-    let mut nodes = Vec::new();
-    for _ in &cfg.nodes {
-        let node = glomers_shell::nodes::build(name, &cfg.args, EPOCH_UNIX_MS, seeds.next_u64())
-            .map_err(|e| RunError::Config(format!("{name}: {e}")))?;
-        nodes.push(node);
-    }
+    let mut hosted = Hosted::new(name, &cfg.args, cfg.nodes.len(), stream(cfg.seed, 6))?;
     let mut world = World::new(cfg, super::message_log(run_dir)?)?;
     tracing::subscriber::with_default(logs.subscriber(), || {
-        simulate(&mut world, &mut nodes, &logs)
+        simulate(&mut world, &mut hosted, &logs)
     });
     logs.flush();
     let outcome = world.finish()?;
@@ -74,30 +188,22 @@ pub fn run(cfg: &TestConfig, run_dir: &Path) -> Result<RunOutput, RunError> {
 }
 
 /// Runs the world and the nodes from time zero until the world is done.
-fn simulate(world: &mut World, nodes: &mut [Box<dyn LineMachine>], logs: &NodeLogs) {
+fn simulate(world: &mut World, hosted: &mut Hosted, logs: &NodeLogs) {
     let mut now = Time::ZERO;
     world.start(now);
     let mut actions = Vec::new();
     loop {
         world.handle_timeout(now, &mut actions);
-        for Action::Deliver { node, line } in actions.drain(..) {
-            logs.enter(node, now);
-            nodes[node].handle_line(now, line.as_bytes());
-            pass_output(world, now, node, nodes[node].as_mut());
+        for action in actions.drain(..) {
+            hosted.act(action, now, world, logs);
         }
-        for (i, node) in nodes.iter_mut().enumerate() {
-            if node.poll_timeout().is_some_and(|t| t <= now) {
-                logs.enter(i, now);
-                node.handle_timeout(now);
-                pass_output(world, now, i, node.as_mut());
-            }
-        }
+        hosted.run_due(now, world, logs);
         if world.is_done() {
             return;
         }
-        let next = nodes
-            .iter()
-            .filter_map(|n| n.poll_timeout())
+        let next = hosted
+            .earliest_due()
+            .into_iter()
             .chain(world.poll_timeout())
             .min();
         match next {
