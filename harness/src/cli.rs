@@ -552,6 +552,57 @@ mod tests {
         }
     }
 
+    /// `glomers <sub> -w echo --bin <bin> <extra>`, validated for `mode`.
+    fn configured(mode: Mode, extra: &[&str]) -> Result<TestConfig, CliError> {
+        let bin = std::env::current_exe().expect("test binary");
+        let bin = match mode {
+            Mode::Process => bin.to_string_lossy().into_owned(),
+            Mode::Sim => "echo".to_owned(),
+        };
+        let mut argv = vec!["glomers", "test", "-w", "echo", "--bin", &bin];
+        argv.extend_from_slice(extra);
+        let Ok(Cli {
+            command: Command::Test(args),
+        }) = Cli::try_parse_from(argv)
+        else {
+            panic!("parse")
+        };
+        validate(&args, mode, Vec::new())
+    }
+
+    #[test]
+    fn nemesis_takes_every_fault_and_names_a_word_it_does_not_know() {
+        let cfg = configured(
+            Mode::Process,
+            &[
+                "--nemesis",
+                "partition,partition-oneway,kill,pause,duplicate",
+                "--durable",
+            ],
+        )
+        .expect("valid");
+        let faults: Vec<Fault> = cfg.faults.iter().collect();
+        assert_eq!(faults.len(), 5);
+        assert!(!faults.contains(&Fault::Clock));
+        assert!(cfg.durable);
+        let plain = configured(Mode::Process, &[]).expect("valid");
+        assert!(plain.faults.is_empty() && !plain.durable);
+        let e = configured(Mode::Process, &["--nemesis", "kill,crash"])
+            .expect_err("crash is no fault")
+            .to_string();
+        assert!(e.contains("--nemesis") && e.contains("\"crash\""), "{e}");
+    }
+
+    #[test]
+    fn the_clock_fault_needs_the_simulator() {
+        let e = configured(Mode::Process, &["--nemesis", "clock"])
+            .expect_err("processes keep their clocks")
+            .to_string();
+        assert!(e.contains("clock") && e.contains("glomers sim"), "{e}");
+        let cfg = configured(Mode::Sim, &["--nemesis", "clock,kill"]).expect("valid");
+        assert!(cfg.faults.contains(Fault::Clock) && cfg.faults.contains(Fault::Kill));
+    }
+
     #[test]
     fn binary_arguments_follow_the_flags() {
         let cli = Cli::try_parse_from([

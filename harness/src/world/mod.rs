@@ -320,7 +320,7 @@ impl World {
     /// to a node, kill one...) goes to `out`, in order.
     pub fn handle_timeout(&mut self, now: Time, out: &mut Vec<Action>) {
         while !self.is_done() {
-            let Some((_, timer)) = self.timers.pop_due(now) else {
+            let Some((due, timer)) = self.timers.pop_due(now) else {
                 break;
             };
             match timer {
@@ -335,7 +335,7 @@ impl World {
                     }
                 }
                 Timer::Wake(w) => self.workers.wake(w, &mut ctx!(self, now)),
-                Timer::Nemesis(p) => self.nemesis_step(now, p, out),
+                Timer::Nemesis(p) => self.nemesis_step(due, now, p, out),
                 Timer::Phase => self.phase_end(now),
             }
             self.advance_phase(now, out);
@@ -490,12 +490,28 @@ impl World {
         self.timers.set(cutoff, Timer::Phase);
     }
 
-    fn nemesis_step(&mut self, now: Time, p: usize, out: &mut Vec<Action>) {
+    /// Nemesis package `p`'s step, due at `due` (its schedule runs on due times, so that a
+    /// driver that runs it late keeps the seed's schedule) and carried out at `now`.
+    fn nemesis_step(&mut self, due: Time, now: Time, p: usize, out: &mut Vec<Action>) {
         let Phase::Main { cutoff } = self.phase else {
             return;
         };
+        let from = out.len();
         if let Some(nem) = self.nemesis.as_mut() {
-            nem.step(p, cutoff, &mut fault_ctx!(self, now, out));
+            nem.step(p, due, cutoff, &mut fault_ctx!(self, now, out));
+        }
+        self.unmute_restarted(&out[from..]);
+    }
+
+    /// A node started again is a new process whose output is read again, even if its
+    /// previous life's was not.
+    fn unmute_restarted(&mut self, actions: &[Action]) {
+        for a in actions {
+            if let Action::Start { node } = a {
+                if let Some(m) = self.muted.get_mut(*node) {
+                    *m = false;
+                }
+            }
         }
     }
 
@@ -524,9 +540,11 @@ impl World {
                     self.end(now);
                     return;
                 }
+                let from = out.len();
                 if let Some(nem) = self.nemesis.as_mut() {
                     nem.recover_all(&mut fault_ctx!(self, now, out));
                 }
+                self.unmute_restarted(&out[from..]);
                 self.phase = Phase::Recovery;
                 self.timers.set(now + self.recovery, Timer::Phase);
             }

@@ -142,12 +142,14 @@ impl Nemesis {
         self.packages.iter().all(|p| p.finished)
     }
 
-    /// Package `p`'s timer fired: its next operation, unless the main phase is over.
-    pub fn step(&mut self, p: usize, cutoff: Time, ctx: &mut FaultCtx<'_>) {
+    /// Package `p`'s timer, due at `due`, fired (at `ctx.now`): its next operation, unless
+    /// the main phase is over. The schedule runs on due times, not on when a driver got to
+    /// them, so both drivers keep the seed's schedule.
+    pub fn step(&mut self, p: usize, due: Time, cutoff: Time, ctx: &mut FaultCtx<'_>) {
         let Some(pkg) = self.packages.get_mut(p) else {
             return;
         };
-        if ctx.now >= cutoff {
+        if due >= cutoff {
             pkg.finished = true;
             return;
         }
@@ -165,8 +167,7 @@ impl Nemesis {
             self.inject(fault, &mut rng, ctx)
         };
         let gap = Duration::from_nanos(shapes::stagger_gap_ns(self.interval, &mut rng));
-        ctx.timers
-            .set((ctx.now + gap).min(cutoff), Timer::Nemesis(p));
+        ctx.timers.set((due + gap).min(cutoff), Timer::Nemesis(p));
         self.packages[p].rng = rng;
         ctx.history.push(nemesis_op(ctx.now, f, value));
     }
@@ -353,7 +354,7 @@ mod tests {
         nem.begin(Time::ZERO, &mut b.timers);
         while let Some((now, timer)) = b.timers.pop_due(cutoff) {
             match timer {
-                Timer::Nemesis(p) => nem.step(p, cutoff, &mut ctx!(b, now)),
+                Timer::Nemesis(p) => nem.step(p, now, cutoff, &mut ctx!(b, now)),
                 Timer::Deliver(dest) => {
                     if let Some(m) = b.wires.deliver(&dest, now, &mut b.timers) {
                         b.delivered.push((now, m.dest, m.body));
