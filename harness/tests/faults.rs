@@ -514,6 +514,26 @@ fn ctrl_c_leaves_no_node_process_behind_even_a_paused_one() {
 }
 
 #[test]
+fn a_harness_killed_outright_takes_its_nodes_with_it_even_a_paused_one() {
+    let _one_at_a_time = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let scratch = Scratch::new("lifecycle-sigkill");
+    let pid_file = scratch.0.join("pids");
+    let mut child = spawn_lifecycle(&scratch, &pid_file, "pause", "60");
+    let stopped = watch_for_stopped(&mut child, &pid_file, |seen| seen);
+    // SIGKILL: no teardown runs; the kernel must end the nodes.
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(stopped, "the run ended before any node was paused");
+    let started = Instant::now();
+    let mut left: Vec<i32> = pids(&pid_file);
+    while !left.is_empty() && started.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(20));
+        left.retain(|&p| state(p).is_some());
+    }
+    assert!(left.is_empty(), "still running: {left:?}");
+}
+
+#[test]
 fn bad_nemesis_flags_exit_254_naming_what_did_not_parse() {
     let bin = mutant("lifecycle_node.py");
     let r = glomers(

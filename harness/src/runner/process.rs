@@ -28,7 +28,8 @@
 //! [`STDIN_CAPACITY`] lines. A node that leaves that many deliveries unread is not reading
 //! its input at all; further deliveries to it are dropped and counted, and the run
 //! reports it. Every process is killed on every exit path (and, if the run is dropped, by
-//! its keeper and by `kill_on_drop`), paused ones included.
+//! its keeper and by `kill_on_drop`; if the harness itself is killed, by the kernel, see
+//! [`die_with_parent`]), paused ones included.
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -310,15 +311,17 @@ fn spawn(
     log_file: std::fs::File,
     life: Life,
 ) -> std::io::Result<NodeProc> {
-    let mut child: Child = Command::new(&cfg.bin)
+    let mut command = Command::new(&cfg.bin);
+    command
         .args(&cfg.args)
         .current_dir(dir)
         .env(DATA_DIR_ENV, dir)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()?;
+        .kill_on_drop(true);
+    die_with_parent(&mut command);
+    let mut child: Child = command.spawn()?;
     let tail: Arc<Mutex<VecDeque<String>>> = Arc::default();
     let stderr_done = match child.stderr.take() {
         Some(stderr) => {
@@ -349,6 +352,26 @@ fn spawn(
         keeper,
         stderr_done,
     })
+}
+
+/// Makes the node die (SIGKILL) when the harness does, however it ends: even a SIGKILL
+/// of the harness, which runs no teardown, leaves no node behind (a paused node would
+/// otherwise stay stopped for ever). Linux only; elsewhere teardown and `kill_on_drop`
+/// are all there is.
+fn die_with_parent(command: &mut Command) {
+    #[cfg(target_os = "linux")]
+    // SAFETY: the closure runs in the child between fork and exec and only calls prctl(2),
+    // which is async-signal-safe, touching no memory shared with the parent.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = command;
 }
 
 /// Owns the child: reports its exit to the world, or carries out signals until it is
