@@ -348,6 +348,33 @@ pub fn parse_concurrency(s: &str, node_count: usize) -> Result<usize, CliError> 
     Ok(c)
 }
 
+/// Parses `--topology` (`tree` is `tree2`).
+fn parse_topology(t: &str) -> Result<String, CliError> {
+    match t {
+        "tree" => Ok("tree2".to_owned()),
+        "grid" | "line" | "total" | "tree2" | "tree3" | "tree4" => Ok(t.to_owned()),
+        t => Err(bad(
+            "--topology",
+            format!("unknown topology {t:?}; one of grid, line, total, tree, tree2, tree3, tree4"),
+        )),
+    }
+}
+
+/// Parses `--availability`: `total` or a fraction in [0, 1].
+fn parse_availability(a: Option<&str>) -> Result<Option<AvailabilityArg>, CliError> {
+    match a {
+        None => Ok(None),
+        Some("total") => Ok(Some(AvailabilityArg::Total)),
+        Some(s) => match s.parse::<f64>() {
+            Ok(a) if (0.0..=1.0).contains(&a) => Ok(Some(AvailabilityArg::Fraction(a))),
+            _ => Err(bad(
+                "--availability",
+                format!("{s:?} is neither total nor a number in [0, 1]"),
+            )),
+        },
+    }
+}
+
 /// Parses `--nemesis` for `mode`: the process driver cannot skew a clock.
 fn parse_nemesis(nemesis: Option<&str>, mode: Mode) -> Result<Faults, CliError> {
     let faults = match nemesis {
@@ -413,31 +440,8 @@ pub fn validate(
         ));
     }
     let faults = parse_nemesis(args.nemesis.as_deref(), mode)?;
-    let topology = match args.topology.as_str() {
-        "tree" => "tree2".to_owned(),
-        t @ ("grid" | "line" | "total" | "tree2" | "tree3" | "tree4") => t.to_owned(),
-        t => {
-            return Err(bad(
-                "--topology",
-                format!(
-                    "unknown topology {t:?}; one of grid, line, total, tree, tree2, tree3, tree4"
-                ),
-            ))
-        }
-    };
-    let availability = match args.availability.as_deref() {
-        None => None,
-        Some("total") => Some(AvailabilityArg::Total),
-        Some(s) => match s.parse::<f64>() {
-            Ok(a) if (0.0..=1.0).contains(&a) => Some(AvailabilityArg::Fraction(a)),
-            _ => {
-                return Err(bad(
-                    "--availability",
-                    format!("{s:?} is neither total nor a number in [0, 1]"),
-                ))
-            }
-        },
-    };
+    let topology = parse_topology(&args.topology)?;
+    let availability = parse_availability(args.availability.as_deref())?;
     let consistency_models = split_models(&args.consistency_models);
     if args.max_txn_length == 0 {
         return Err(bad("--max-txn-length", "must be positive"));

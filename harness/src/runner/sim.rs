@@ -107,7 +107,7 @@ impl Hosted {
             return None;
         }
         let due = self.nodes[i].as_ref()?.poll_timeout()?;
-        Some(self.clocks[i].to_true(due))
+        Some(self.clocks[i].true_time_reaching(due))
     }
 
     /// Carries out what the world asks at `now`; a line for node `i` goes to it.

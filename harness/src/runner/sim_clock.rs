@@ -5,7 +5,7 @@
 //! fault: from then on the node's clock reads its previous reading plus the jump, advancing
 //! `rate` node nanoseconds per true nanosecond; a reset makes it read true time again. The
 //! driver reads a node's `now` through [`NodeClock::local`] and turns the node's deadlines,
-//! which are on its own clock, back into true time with [`NodeClock::to_true`]: the
+//! which are on its own clock, back into true time with [`NodeClock::true_time_reaching`]: the
 //! earliest true time at which the node's clock has reached the deadline. A clock that
 //! jumps back below zero reads zero until it has caught up.
 
@@ -49,7 +49,7 @@ impl NodeClock {
 
     /// The earliest true time (not before the last re-anchoring) at which the node's clock
     /// reads at least `local`.
-    pub fn to_true(&self, local: Time) -> Time {
+    pub fn true_time_reaching(&self, local: Time) -> Time {
         let Some(ahead) = local.as_nanos().checked_sub(self.at_local.as_nanos()) else {
             return self.at_true;
         };
@@ -118,7 +118,10 @@ mod tests {
         let c = NodeClock::TRUE;
         for t in [0, 1, 7 * S, u64::MAX] {
             assert_eq!(c.local(Time::from_nanos(t)), Time::from_nanos(t));
-            assert_eq!(c.to_true(Time::from_nanos(t)), Time::from_nanos(t));
+            assert_eq!(
+                c.true_time_reaching(Time::from_nanos(t)),
+                Time::from_nanos(t)
+            );
         }
     }
 
@@ -136,9 +139,9 @@ mod tests {
         assert_eq!(c.local(t(10)), t(15));
         assert_eq!(c.local(t(12)), t(19));
         // A deadline at node time 25 s comes at true time 15 s.
-        assert_eq!(c.to_true(t(25)), t(15));
+        assert_eq!(c.true_time_reaching(t(25)), t(15));
         // A deadline already passed on the node's clock is due at once.
-        assert_eq!(c.to_true(t(3)), t(10));
+        assert_eq!(c.true_time_reaching(t(3)), t(10));
         c.skew(
             t(12),
             Skew {
@@ -164,7 +167,7 @@ mod tests {
             let now = Time::from_nanos(at);
             c.skew(now, Skew { jump_ns: jump, rate });
             let deadline = Time::from_nanos(c.local(now).as_nanos() + ahead);
-            let t = c.to_true(deadline);
+            let t = c.true_time_reaching(deadline);
             prop_assert!(c.local(t) >= deadline);
             prop_assert!(t == now || c.local(Time::from_nanos(t.as_nanos() - 1)) < deadline);
         }

@@ -144,10 +144,10 @@ fn track(h: &History) -> Result<Tracked, String> {
                 for e in elements.iter_mut() {
                     if read.contains(&e.key) {
                         e.known.get_or_insert(at(op));
-                        if e.last_present.map_or(true, |lp| lp.index < inv_at.index) {
+                        if e.last_present.is_none_or(|lp| lp.index < inv_at.index) {
                             e.last_present = Some(inv_at);
                         }
-                    } else if e.last_absent.map_or(true, |la| la.index < inv_at.index) {
+                    } else if e.last_absent.is_none_or(|la| la.index < inv_at.index) {
                         e.last_absent = Some(inv_at);
                     }
                 }
