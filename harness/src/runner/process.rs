@@ -356,8 +356,10 @@ fn spawn(
 
 /// Makes the node die (SIGKILL) when the harness does, however it ends: even a SIGKILL
 /// of the harness, which runs no teardown, leaves no node behind (a paused node would
-/// otherwise stay stopped for ever). Linux only; elsewhere teardown and `kill_on_drop`
-/// are all there is.
+/// otherwise stay stopped for ever). The kernel sends the signal when the thread that
+/// started the node ends; nodes are started from the run's task, on the main thread or a
+/// runtime worker, which live as long as the harness. Linux only; elsewhere teardown and
+/// `kill_on_drop` are all there is.
 fn die_with_parent(command: &mut Command) {
     #[cfg(target_os = "linux")]
     // SAFETY: the closure runs in the child between fork and exec and only calls prctl(2),

@@ -31,7 +31,7 @@ use crate::workload::Reply;
 
 /// A node's life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Life {
+enum Life {
     /// Running (or restarting, waiting for its `init_ok`).
     Up,
     /// Stopped by `pause`.
@@ -59,11 +59,6 @@ impl Lives {
             restarting: vec![None; n],
             init_timeout,
         }
-    }
-
-    /// Node `i`'s life.
-    pub fn life(&self, i: usize) -> Life {
-        self.life.get(i).copied().unwrap_or(Life::Dead)
     }
 
     /// Kills the nodes `targets` (indexes).

@@ -160,6 +160,8 @@ impl Nemesis {
         let fault = pkg.flips[k].fault;
         let recover = pkg.flips[k].faulted;
         pkg.flips[k].faulted = !recover;
+        // The package's stream, held apart from the package while the fault acts on `self`,
+        // and put back after the gap is drawn.
         let mut rng = pkg.rng.clone();
         let (f, value) = if recover {
             self.recover(fault, ctx)
