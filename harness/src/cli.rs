@@ -1,5 +1,5 @@
 //! The command line of `glomers`: `test` (Maelstrom's `maelstrom test` flags and meanings,
-//! plus `--store`, `--recovery`, `--seed`), `challenge ID`, `challenges`, `serve [STORE]`
+//! plus `--store`, `--recovery`, `--seed`, `--durable` and faults beyond Maelstrom's), `challenge ID`, `challenges`, `serve [STORE]`
 //! (the store's run pages over HTTP) and `report DIR` (rewrite a run folder's page).
 //!
 //! Parsing never panics: clap errors and invalid values become [`CliError`], which the
@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::sim::faults::{Fault, Faults};
 use crate::workload::{UnknownWorkload, WorkloadKind};
 
 /// `glomers`: a Maelstrom-compatible test bench for the Gossip Glomers challenges.
@@ -86,12 +87,23 @@ pub struct TestArgs {
     /// Latency distribution.
     #[arg(long, value_enum, default_value_t = DistArg::Constant)]
     pub latency_dist: DistArg,
-    /// Faults, comma-separated; only `partition`.
+    /// Faults, comma-separated, combined freely: Maelstrom's `partition`, `kill` (SIGKILL a
+    /// node, later start it again with a fresh init; its memory is lost) and `pause`
+    /// (SIGSTOP, later SIGCONT); glomers' `partition-oneway` (one side hears the other but
+    /// not back), `duplicate` (some server-to-server messages delivered twice) and `clock`
+    /// (a node's clock jumps and runs fast or slow: `glomers sim` only, since a process's
+    /// clock cannot be moved from outside).
     #[arg(long)]
     pub nemesis: Option<String>,
-    /// Mean seconds between nemesis operations.
+    /// Mean seconds between the operations of each fault (each fault alternates fault and
+    /// recovery on its own schedule, drawn from --seed).
     #[arg(long, default_value_t = 10.0)]
     pub nemesis_interval: f64,
+    /// Keep each node's data directory across its restarts: every node runs in
+    /// `<run folder>/data/<node>/`, named by the environment variable GLOMERS_DATA_DIR;
+    /// without --durable that directory is emptied before every restart.
+    #[arg(long)]
+    pub durable: bool,
     /// Broadcast topology: grid, line, total, tree, tree2, tree3, tree4.
     #[arg(long, default_value = "grid")]
     pub topology: String,
@@ -253,8 +265,10 @@ pub struct TestConfig {
     pub concurrency: usize,
     /// Latency.
     pub latency: LatencyOpts,
-    /// Partition nemesis on.
-    pub partition: bool,
+    /// The faults of the nemesis (none: no nemesis).
+    pub faults: Faults,
+    /// Node data directories survive restarts.
+    pub durable: bool,
     /// Mean seconds between nemesis ops.
     pub nemesis_interval: f64,
     /// Broadcast topology name (validated).
@@ -336,6 +350,21 @@ pub fn parse_concurrency(s: &str, node_count: usize) -> Result<usize, CliError> 
     Ok(c)
 }
 
+/// Parses `--nemesis` for `mode`: the process driver cannot skew a clock.
+fn parse_nemesis(nemesis: Option<&str>, mode: Mode) -> Result<Faults, CliError> {
+    let faults = match nemesis {
+        None => Faults::NONE,
+        Some(n) => Faults::parse(n).map_err(|e| bad("--nemesis", e.to_string()))?,
+    };
+    if mode == Mode::Process && faults.contains(Fault::Clock) {
+        return Err(bad(
+            "--nemesis",
+            "\"clock\" needs the simulator (glomers sim): a node process's clock cannot be moved from outside",
+        ));
+    }
+    Ok(faults)
+}
+
 /// Validates `args` into a [`TestConfig`] for `mode`; `command_line` is stored for the
 /// record. Flags are checked in a fixed order; the first bad one is the error.
 pub fn validate(
@@ -348,7 +377,7 @@ pub fn validate(
     let nodes = node_ids(args.node_count)?;
     let concurrency = parse_concurrency(&args.concurrency, nodes.len())?;
     check_numbers(args)?;
-    let partition = parse_nemesis(args.nemesis.as_deref())?;
+    let faults = parse_nemesis(args.nemesis.as_deref(), mode)?;
     let topology = parse_topology(&args.topology)?;
     let availability = parse_availability(args.availability.as_deref())?;
     let consistency_models = split_models(&args.consistency_models);
@@ -371,7 +400,8 @@ pub fn validate(
             mean_ms: args.latency,
             dist: args.latency_dist,
         },
-        partition,
+        faults,
+        durable: args.durable,
         nemesis_interval: args.nemesis_interval,
         topology,
         availability,
@@ -433,26 +463,6 @@ fn check_numbers(args: &TestArgs) -> Result<(), CliError> {
         ));
     }
     Ok(())
-}
-
-/// `--nemesis`: whether the partition fault is on (the only fault there is).
-fn parse_nemesis(nemesis: Option<&str>) -> Result<bool, CliError> {
-    let mut partition = false;
-    for fault in nemesis
-        .into_iter()
-        .flat_map(|n| n.split(','))
-        .map(str::trim)
-        .filter(|f| !f.is_empty())
-    {
-        if fault != "partition" {
-            return Err(bad(
-                "--nemesis",
-                format!("unknown fault {fault:?}; the only fault is partition"),
-            ));
-        }
-        partition = true;
-    }
-    Ok(partition)
 }
 
 /// `--topology`: a broadcast topology's name (`tree` is `tree2`).
@@ -573,6 +583,57 @@ mod tests {
             assert_eq!(name.parse::<WorkloadKind>(), Ok(kind));
             assert_eq!(kind.name(), name);
         }
+    }
+
+    /// `glomers <sub> -w echo --bin <bin> <extra>`, validated for `mode`.
+    fn configured(mode: Mode, extra: &[&str]) -> Result<TestConfig, CliError> {
+        let bin = std::env::current_exe().expect("test binary");
+        let bin = match mode {
+            Mode::Process => bin.to_string_lossy().into_owned(),
+            Mode::Sim => "echo".to_owned(),
+        };
+        let mut argv = vec!["glomers", "test", "-w", "echo", "--bin", &bin];
+        argv.extend_from_slice(extra);
+        let Ok(Cli {
+            command: Command::Test(args),
+        }) = Cli::try_parse_from(argv)
+        else {
+            panic!("parse")
+        };
+        validate(&args, mode, Vec::new())
+    }
+
+    #[test]
+    fn nemesis_takes_every_fault_and_names_a_word_it_does_not_know() {
+        let cfg = configured(
+            Mode::Process,
+            &[
+                "--nemesis",
+                "partition,partition-oneway,kill,pause,duplicate",
+                "--durable",
+            ],
+        )
+        .expect("valid");
+        let faults: Vec<Fault> = cfg.faults.iter().collect();
+        assert_eq!(faults.len(), 5);
+        assert!(!faults.contains(&Fault::Clock));
+        assert!(cfg.durable);
+        let plain = configured(Mode::Process, &[]).expect("valid");
+        assert!(plain.faults.is_empty() && !plain.durable);
+        let e = configured(Mode::Process, &["--nemesis", "kill,crash"])
+            .expect_err("crash is no fault")
+            .to_string();
+        assert!(e.contains("--nemesis") && e.contains("\"crash\""), "{e}");
+    }
+
+    #[test]
+    fn the_clock_fault_needs_the_simulator() {
+        let e = configured(Mode::Process, &["--nemesis", "clock"])
+            .expect_err("processes keep their clocks")
+            .to_string();
+        assert!(e.contains("clock") && e.contains("glomers sim"), "{e}");
+        let cfg = configured(Mode::Sim, &["--nemesis", "clock,kill"]).expect("valid");
+        assert!(cfg.faults.contains(Fault::Clock) && cfg.faults.contains(Fault::Kill));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! SVG plots of a run: latency of every op over time (log scale, coloured by completion
 //! type, like Maelstrom's latency-raw) and the operation rate over time. Both shade the
-//! nemesis's fault windows (start-partition to the next stop-partition, or to the end), as
+//! nemesis's fault windows, one colour per fault (`crate::sim::faults::WINDOWS`: from a
+//! fault's operation to its next recovery, e.g. `kill` to `start`, or to the end), as
 //! Maelstrom's perf graphs do.
 
 use std::path::Path;
@@ -8,6 +9,7 @@ use std::path::Path;
 use plotters::prelude::*;
 
 use crate::history::{History, OpType};
+use crate::sim::faults::{Window, WINDOWS};
 
 /// Errors while drawing.
 #[derive(Debug, thiserror::Error)]
@@ -36,43 +38,64 @@ pub fn write_all(dir: &Path, h: &History) -> Result<(), PlotError> {
     rate(dir, h)
 }
 
-/// The shading of fault windows.
-const FAULT: RGBAColor = RGBAColor(230, 60, 60, 0.15);
+/// The opacity of the fault shading.
+const FAULT_OPACITY: f64 = 0.35;
 
-/// The nemesis's fault windows in seconds: from each `start-…` to the next `stop-…`; a
-/// window still open at the end of the history closes at `end`.
-pub fn nemesis_windows(h: &History, end: f64) -> Vec<(f64, f64)> {
+/// The nemesis's fault windows in seconds, per kind of fault: from a fault's operation to
+/// its next recovery (a second fault while one is open extends it); a window still open at
+/// the end of the history closes at `end`. In kind order, then by time.
+pub fn nemesis_windows(h: &History, end: f64) -> Vec<(Window, f64, f64)> {
     let mut out = Vec::new();
-    let mut open: Option<f64> = None;
-    for op in h.ops.iter().filter(|o| !o.is_client()) {
-        let t = op.time as f64 / 1e9;
-        if op.f.starts_with("start") {
-            open.get_or_insert(t);
-        } else if op.f.starts_with("stop") {
-            if let Some(a) = open.take() {
-                out.push((a, t));
+    for w in WINDOWS {
+        let mut open: Option<f64> = None;
+        for op in h.ops.iter().filter(|o| !o.is_client()) {
+            let t = op.time as f64 / 1e9;
+            if op.f == w.start {
+                open.get_or_insert(t);
+            } else if op.f == w.stop {
+                if let Some(a) = open.take() {
+                    out.push((w, a, t));
+                }
             }
         }
-    }
-    if let Some(a) = open {
-        out.push((a, end.max(a)));
+        if let Some(a) = open {
+            out.push((w, a, end.max(a)));
+        }
     }
     out
 }
 
+fn fault_colour(w: &Window) -> RGBAColor {
+    let (r, g, b) = w.rgb;
+    RGBAColor(r, g, b, FAULT_OPACITY)
+}
+
+/// Shades every fault window, one legend entry per kind of fault.
 fn shade<DB: DrawingBackend, CT: CoordTranslate<From = (f64, f64)>>(
     chart: &mut ChartContext<'_, DB, CT>,
-    windows: &[(f64, f64)],
+    windows: &[(Window, f64, f64)],
     y: (f64, f64),
     file: &str,
 ) -> Result<(), PlotError> {
-    chart
-        .draw_series(
-            windows
-                .iter()
-                .map(|&(a, b)| Rectangle::new([(a, y.0), (b, y.1)], FAULT.filled())),
-        )
-        .map_err(draw_err(file))?;
+    for kind in WINDOWS {
+        let mine: Vec<(f64, f64)> = windows
+            .iter()
+            .filter(|(w, _, _)| *w == kind)
+            .map(|&(_, a, b)| (a, b))
+            .collect();
+        if mine.is_empty() {
+            continue;
+        }
+        let colour = fault_colour(&kind);
+        chart
+            .draw_series(
+                mine.iter()
+                    .map(|&(a, b)| Rectangle::new([(a, y.0), (b, y.1)], colour.filled())),
+            )
+            .map_err(draw_err(file))?
+            .label(kind.fault.name())
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], colour.filled()));
+    }
     Ok(())
 }
 
@@ -206,36 +229,81 @@ fn rate(dir: &Path, h: &History) -> Result<(), PlotError> {
 mod tests {
     use super::*;
     use crate::checkers::testkit::{Hb, MS};
+    use crate::sim::faults::{ops, Fault};
     use serde_json::json;
 
-    fn partitioned_run() -> History {
+    fn faulty_run() -> History {
         let mut b = Hb::new();
         b.op(0, "read", json!(null), OpType::Ok, json!([]));
-        b.at(1000 * MS).nemesis("start-partition");
+        b.at(1000 * MS).nemesis(ops::START_PARTITION);
+        b.at(1200 * MS).nemesis(ops::KILL);
         b.op(0, "read", json!(null), OpType::Ok, json!([]));
-        b.at(2500 * MS).nemesis("stop-partition");
-        b.at(3000 * MS).nemesis("start-partition");
+        b.at(2000 * MS).nemesis(ops::START);
+        b.at(2500 * MS).nemesis(ops::STOP_PARTITION);
+        b.at(3000 * MS).nemesis(ops::START_PARTITION);
+        b.at(3500 * MS).nemesis(ops::PAUSE);
         b.op(0, "read", json!(null), OpType::Ok, json!([]));
         b.build()
     }
 
     #[test]
-    fn fault_windows_run_from_start_to_stop_or_the_end() {
-        let w = nemesis_windows(&partitioned_run(), 9.0);
-        assert_eq!(w, vec![(1.0, 2.5), (3.0, 9.0)]);
+    fn fault_windows_run_from_each_fault_to_its_own_recovery_or_the_end() {
+        let w: Vec<(Fault, f64, f64)> = nemesis_windows(&faulty_run(), 9.0)
+            .into_iter()
+            .map(|(w, a, b)| (w.fault, a, b))
+            .collect();
+        assert_eq!(
+            w,
+            vec![
+                (Fault::Partition, 1.0, 2.5),
+                (Fault::Partition, 3.0, 9.0),
+                (Fault::Kill, 1.2, 2.0),
+                (Fault::Pause, 3.5, 9.0),
+            ]
+        );
         assert!(nemesis_windows(&Hb::new().build(), 9.0).is_empty());
     }
 
     #[test]
-    fn both_plots_shade_the_fault_windows() {
+    fn a_restart_alone_opens_no_window() {
+        let mut b = Hb::new();
+        b.at(1000 * MS).nemesis(ops::START);
+        b.at(2000 * MS).nemesis(ops::RESUME);
+        assert!(nemesis_windows(&b.build(), 9.0).is_empty());
+    }
+
+    #[test]
+    fn both_plots_shade_each_fault_in_its_colour() {
         let dir = std::env::temp_dir().join(format!("glomers-plots-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
-        let fill = "opacity=\"0.15\" fill=\"#E63C3C\"";
-        for (h, shaded) in [(partitioned_run(), 2), (Hb::new().build(), 0)] {
+        let fill = |w: &Window| {
+            let (r, g, b) = w.rgb;
+            format!("opacity=\"{FAULT_OPACITY}\" fill=\"#{r:02X}{g:02X}{b:02X}\"")
+        };
+        let kind = |f: Fault| {
+            WINDOWS
+                .iter()
+                .find(|w| w.fault == f)
+                .copied()
+                .expect("kind")
+        };
+        let cases = [(faulty_run(), [2, 1, 1]), (Hb::new().build(), [0, 0, 0])];
+        for (h, shaded) in cases {
             write_all(&dir, &h).expect("plots drawn");
             for f in ["latency-raw.svg", "rate.svg"] {
                 let svg = std::fs::read_to_string(dir.join(f)).expect("svg");
-                assert_eq!(svg.matches(fill).count(), shaded, "{f}");
+                for (fault, n) in [Fault::Partition, Fault::Kill, Fault::Pause]
+                    .into_iter()
+                    .zip(shaded)
+                {
+                    // The windows, plus the legend's swatch when there is any.
+                    let want = if n == 0 { 0 } else { n + 1 };
+                    assert_eq!(
+                        svg.matches(&fill(&kind(fault))).count(),
+                        want,
+                        "{f} {fault}"
+                    );
+                }
             }
         }
     }

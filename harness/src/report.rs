@@ -235,6 +235,29 @@ fn fmt_q(v: &Value) -> String {
     )
 }
 
+/// The summary lines of one node problem.
+fn problem_lines(p: &NodeProblem) -> String {
+    let mut s = String::new();
+    match p {
+        NodeProblem::BadLine { node, line, error } => {
+            s.push_str(&format!("  node {node} printed a bad line (stdout no longer read): {error}\n      {line}\n"))
+        }
+        NodeProblem::UnknownNode { node, line, error } => {
+            s.push_str(&format!("  node {node} sent a message that was refused (stdout no longer read): {error}\n      {line}\n"))
+        }
+        NodeProblem::Crashed { node, status, stderr_tail } => {
+            s.push_str(&format!("  node {node} crashed: {status}\n"));
+            for l in stderr_tail.iter().rev().take(5).rev() {
+                s.push_str(&format!("      stderr: {l}\n"));
+            }
+        }
+        NodeProblem::RestartFailed { node, why } => {
+            s.push_str(&format!("  node {node} did not come back after a restart: {why}\n"))
+        }
+    }
+    s
+}
+
 /// The one-screen summary.
 pub fn summary(cfg: &TestConfig, outcome: &Outcome, out: &RunOutput, dir: &Path) -> String {
     let mut s = String::new();
@@ -264,20 +287,7 @@ pub fn summary(cfg: &TestConfig, outcome: &Outcome, out: &RunOutput, dir: &Path)
         }
     }
     for p in &outcome.problems {
-        match p {
-            NodeProblem::BadLine { node, line, error } => {
-                s.push_str(&format!("  node {node} printed a bad line (stdout no longer read): {error}\n      {line}\n"))
-            }
-            NodeProblem::UnknownNode { node, line, error } => {
-                s.push_str(&format!("  node {node} sent a message that was refused (stdout no longer read): {error}\n      {line}\n"))
-            }
-            NodeProblem::Crashed { node, status, stderr_tail } => {
-                s.push_str(&format!("  node {node} crashed: {status}\n"));
-                for l in stderr_tail.iter().rev().take(5).rev() {
-                    s.push_str(&format!("      stderr: {l}\n"));
-                }
-            }
-        }
+        s.push_str(&problem_lines(p));
     }
     let n = &out.net;
     let mpo = |x: Option<f64>| x.map(|v| format!("{v:.2}")).unwrap_or_else(|| "-".into());

@@ -56,18 +56,31 @@ const Run = (() => {
     return { spans, byIndex };
   }
 
-  // Nemesis windows [start, stop] and marks; a window still open ends at `end`.
+  // Each fault's operation and the recovery that ends its window (the harness's
+  // sim/faults.rs WINDOWS table).
+  const FAULT_WINDOWS = [
+    ["start-partition", "stop-partition"],
+    ["start-partition-oneway", "stop-partition-oneway"],
+    ["kill", "start"],
+    ["pause", "resume"],
+    ["start-duplicate", "stop-duplicate"],
+    ["skew-clock", "reset-clock"],
+  ];
+
+  // Nemesis windows [start, stop], per fault, and marks; a window still open ends at `end`.
   function nemesisOf(ops, end) {
     const marks = [];
     const windows = [];
-    let open = null;
+    const open = new Map();
     for (const op of ops) {
       if (isClientProcess(op.process)) continue;
       marks.push(op);
-      if (op.f.startsWith("start")) { if (open === null) open = op.time; }
-      else if (op.f.startsWith("stop") && open !== null) { windows.push([open, op.time]); open = null; }
+      for (const [start, stop] of FAULT_WINDOWS) {
+        if (op.f === start && !open.has(start)) open.set(start, op.time);
+        else if (op.f === stop && open.has(start)) { windows.push([open.get(start), op.time]); open.delete(start); }
+      }
     }
-    if (open !== null) windows.push([open, Math.max(open, end)]);
+    for (const t of open.values()) windows.push([t, Math.max(t, end)]);
     return { marks, windows };
   }
 

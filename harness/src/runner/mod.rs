@@ -2,11 +2,13 @@
 //! wall clock ([`process`]) or by glomers' own nodes in-process on virtual time ([`sim`]).
 //!
 //! Life cycle as Maelstrom's (reference 1, see `crate::world`); the drivers add what only
-//! they can do: starting and killing node processes (every process is killed on every exit
-//! path), or hosting the nodes; measuring wall and CPU time.
+//! they can do: starting, killing, pausing and resuming node processes (every process is
+//! killed on every exit path), or hosting the nodes and their clocks; measuring wall and
+//! CPU time.
 
 pub mod process;
 pub mod sim;
+mod sim_clock;
 mod sim_logs;
 
 use std::path::PathBuf;

@@ -9,12 +9,22 @@
 //! random choice comes from the seed (node `i`'s randomness included), so one seed gives
 //! one run, byte for byte. Node logs go to `node-logs/<node>.log` with virtual
 //! timestamps ([`super::sim_logs`]).
+//!
+//! The nemesis's faults, as the world asks for them: **kill** drops the hosted node (its
+//! memory is gone; what its writes made durable stays on its in-memory disk with
+//! `--durable`, and is wiped without); **start** builds a fresh node from the same program
+//! and flags, with the next seed of the run's node stream, recovering its disk; **pause** stops calling into the node (no deliveries —
+//! the world holds them — and no timeouts) until **resume**, when its timers see the gap;
+//! **clock** maps virtual time to the node's own clock ([`super::sim_clock`]) for both the
+//! `now` it is called with and its deadlines.
 
 use std::path::Path;
 
 use glomers_node::{Boot, LineMachine, Recovered, Time};
+use rand::rngs::StdRng;
 use rand::RngCore;
 
+use super::sim_clock::NodeClock;
 use super::sim_logs::NodeLogs;
 use super::{stream, RunError, RunOutput};
 use crate::cli::TestConfig;
@@ -40,6 +50,143 @@ pub fn program(bin: &Path) -> Result<&'static str, RunError> {
         })
 }
 
+/// The hosted nodes: each alive or not, paused or not, with its own clock and disk.
+///
+/// A node's disk is what its writes made durable (applied as each step's output is
+/// released: a step is atomic here, so nothing is ever half written). With `--durable` a
+/// restarted node recovers its disk; without, the disk is wiped when the node is killed, as
+/// the process driver empties the data directory.
+struct Hosted {
+    program: &'static str,
+    args: Vec<String>,
+    seeds: StdRng,
+    durable: bool,
+    nodes: Vec<Option<Box<dyn LineMachine>>>,
+    disks: Vec<Recovered>,
+    paused: Vec<bool>,
+    clocks: Vec<NodeClock>,
+}
+
+impl Hosted {
+    /// `count` nodes of `program` with flags `args`, seeded from `seeds` in turn (restarts
+    /// take the next seeds).
+    fn new(
+        program: &'static str,
+        args: &[String],
+        count: usize,
+        seeds: StdRng,
+        durable: bool,
+    ) -> Result<Hosted, RunError> {
+        let disk = Recovered {
+            durable: true,
+            ..Recovered::default()
+        };
+        let mut hosted = Hosted {
+            program,
+            args: args.to_vec(),
+            seeds,
+            durable,
+            nodes: Vec::new(),
+            disks: vec![disk; count],
+            paused: vec![false; count],
+            clocks: vec![NodeClock::TRUE; count],
+        };
+        for i in 0..count {
+            let node = hosted.build(i)?;
+            hosted.nodes.push(Some(node));
+        }
+        Ok(hosted)
+    }
+
+    /// A fresh node `i` of the program, with the next seed, recovering its disk.
+    fn build(&mut self, i: usize) -> Result<Box<dyn LineMachine>, RunError> {
+        let boot = Boot {
+            epoch_unix_ms: EPOCH_UNIX_MS,
+            seed: self.seeds.next_u64(),
+            recovered: self.disks[i].clone(),
+        };
+        glomers_shell::nodes::build(self.program, &self.args, boot)
+            .map_err(|e| RunError::Config(format!("{}: {e}", self.program)))
+    }
+
+    /// Node `i`, when it is alive and not paused, with what its clock reads at `now` and its
+    /// disk.
+    fn running(
+        &mut self,
+        i: usize,
+        now: Time,
+    ) -> Option<(&mut dyn LineMachine, Time, &mut Recovered)> {
+        if self.paused.get(i).copied().unwrap_or(true) {
+            return None;
+        }
+        let local = self.clocks[i].local(now);
+        let node = self.nodes.get_mut(i)?.as_mut()?;
+        Some((node.as_mut(), local, &mut self.disks[i]))
+    }
+
+    /// When node `i` next wants its timeout, in virtual time.
+    fn next_due(&self, i: usize) -> Option<Time> {
+        if self.paused[i] {
+            return None;
+        }
+        let due = self.nodes[i].as_ref()?.poll_timeout()?;
+        Some(self.clocks[i].true_time_reaching(due))
+    }
+
+    /// Carries out what the world asks at `now`; a line for node `i` goes to it.
+    fn act(&mut self, action: Action, now: Time, world: &mut World, logs: &NodeLogs) {
+        match action {
+            Action::Deliver { node, line } => {
+                if let Some((machine, local, disk)) = self.running(node, now) {
+                    logs.enter(node, now);
+                    machine.handle_line(local, line.as_bytes());
+                    release(world, now, node, machine, disk);
+                }
+            }
+            Action::Kill { node } => {
+                self.nodes[node] = None;
+                self.paused[node] = false;
+                if !self.durable {
+                    self.disks[node].logs.clear();
+                    self.disks[node].values.clear();
+                }
+            }
+            Action::Start { node } => match self.build(node) {
+                Ok(fresh) => {
+                    self.nodes[node] = Some(fresh);
+                    self.paused[node] = false;
+                }
+                Err(e) => world.abort(e),
+            },
+            Action::Pause { node } => self.paused[node] = true,
+            Action::Resume { node } => self.paused[node] = false,
+            Action::Clock { node, skew } => match skew {
+                Some(s) => self.clocks[node].skew(now, s),
+                None => self.clocks[node].reset(now),
+            },
+        }
+    }
+
+    /// Runs the timeout of every running node due at `now`.
+    fn run_due(&mut self, now: Time, world: &mut World, logs: &NodeLogs) {
+        for i in 0..self.nodes.len() {
+            if self.next_due(i).is_none_or(|t| t > now) {
+                continue;
+            }
+            if let Some((machine, local, disk)) = self.running(i, now) {
+                logs.enter(i, now);
+                machine.handle_timeout(local);
+                release(world, now, i, machine, disk);
+            }
+        }
+    }
+
+    /// The earliest virtual time any running node wants its timeout.
+    fn earliest_due(&self) -> Option<Time> {
+        (0..self.nodes.len()).filter_map(|i| self.next_due(i)).min()
+    }
+}
+
 /// Runs the test described by `cfg` in the simulator, writing node logs into
 /// `run_dir/node-logs`.
 pub fn run(cfg: &TestConfig, run_dir: &Path) -> Result<RunOutput, RunError> {
@@ -49,21 +196,16 @@ pub fn run(cfg: &TestConfig, run_dir: &Path) -> Result<RunOutput, RunError> {
     let dir = run_dir.join("node-logs");
     let logs = NodeLogs::create(&dir, &cfg.nodes)
         .map_err(|source| RunError::Store { path: dir, source })?;
-    let mut seeds = stream(cfg.seed, 6);
-    let mut nodes = Vec::new();
-    for _ in &cfg.nodes {
-        let boot = Boot {
-            epoch_unix_ms: EPOCH_UNIX_MS,
-            seed: seeds.next_u64(),
-            recovered: Recovered::ephemeral(),
-        };
-        let node = glomers_shell::nodes::build(name, &cfg.args, boot)
-            .map_err(|e| RunError::Config(format!("{name}: {e}")))?;
-        nodes.push(node);
-    }
+    let mut hosted = Hosted::new(
+        name,
+        &cfg.args,
+        cfg.nodes.len(),
+        stream(cfg.seed, 6),
+        cfg.durable,
+    )?;
     let mut world = World::new(cfg, super::message_log(run_dir)?)?;
     tracing::subscriber::with_default(logs.subscriber(), || {
-        simulate(&mut world, &mut nodes, &logs)
+        simulate(&mut world, &mut hosted, &logs)
     });
     logs.flush();
     let outcome = world.finish()?;
@@ -79,30 +221,22 @@ pub fn run(cfg: &TestConfig, run_dir: &Path) -> Result<RunOutput, RunError> {
 }
 
 /// Runs the world and the nodes from time zero until the world is done.
-fn simulate(world: &mut World, nodes: &mut [Box<dyn LineMachine>], logs: &NodeLogs) {
+fn simulate(world: &mut World, hosted: &mut Hosted, logs: &NodeLogs) {
     let mut now = Time::ZERO;
     world.start(now);
     let mut actions = Vec::new();
     loop {
         world.handle_timeout(now, &mut actions);
-        for Action::Deliver { node, line } in actions.drain(..) {
-            logs.enter(node, now);
-            nodes[node].handle_line(now, line.as_bytes());
-            pass_output(world, now, node, nodes[node].as_mut());
+        for action in actions.drain(..) {
+            hosted.act(action, now, world, logs);
         }
-        for (i, node) in nodes.iter_mut().enumerate() {
-            if node.poll_timeout().is_some_and(|t| t <= now) {
-                logs.enter(i, now);
-                node.handle_timeout(now);
-                pass_output(world, now, i, node.as_mut());
-            }
-        }
+        hosted.run_due(now, world, logs);
         if world.is_done() {
             return;
         }
-        let next = nodes
-            .iter()
-            .filter_map(|n| n.poll_timeout())
+        let next = hosted
+            .earliest_due()
+            .into_iter()
             .chain(world.poll_timeout())
             .min();
         match next {
@@ -117,10 +251,15 @@ fn simulate(world: &mut World, nodes: &mut [Box<dyn LineMachine>], logs: &NodeLo
     }
 }
 
-/// Hands the lines node `i` wrote to the world. Its writes are dropped: nothing here keeps
-/// a node's state across a restart yet.
-fn pass_output(world: &mut World, now: Time, i: usize, node: &mut dyn LineMachine) {
-    node.writes().clear();
+/// Releases what node `i` produced: its writes onto its disk, then its lines to the world.
+fn release(
+    world: &mut World,
+    now: Time,
+    i: usize,
+    node: &mut dyn LineMachine,
+    disk: &mut Recovered,
+) {
+    disk.apply(node.writes().drain(..));
     let out = std::mem::take(node.output());
     for line in out.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
         world.from_node(now, i, &String::from_utf8_lossy(line));

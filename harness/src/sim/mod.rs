@@ -1,10 +1,12 @@
 //! Pure simulation models of Maelstrom's test bench: topologies, latency, the partition
-//! nemesis, the built-in services, the network and the node line format.
+//! nemesis and the other faults' draws, the built-in services, the network and the node
+//! line format.
 //!
 //! Everything here is sans-IO: no clock, no threads, no I/O. Time is `u64` nanoseconds
 //! since the start of the run, passed in by the caller; randomness comes from a
 //! caller-owned seeded [`rand::rngs::StdRng`], so a run is reproducible from its seed.
 
+pub mod faults;
 pub mod latency;
 pub mod nemesis;
 pub mod net;

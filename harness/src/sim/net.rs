@@ -11,11 +11,15 @@
 //!    earlier deadline wait: head-of-line blocking), hand it over, and call
 //!    [`Network::delivered`].
 //!
+//! Cuts come in layers ([`Cut`]): Maelstrom's partitions and the one-way partitions of
+//! `partition-oneway` are blocked and healed independently, and a link is blocked while any
+//! layer blocks it.
+//!
 //! Every call is O(log n) in the number of queued messages (plus the length of the names
 //! involved); nothing here blocks.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, HashSet};
+use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
 use std::sync::Arc;
 
 use rand::rngs::StdRng;
@@ -56,6 +60,15 @@ pub enum NetError {
     /// `dest` is not a currently registered id.
     #[error("invalid dest for message: {0:?} is not a registered node")]
     UnknownDest(String),
+}
+
+/// A layer of blocked links: each fault that cuts links has its own, healed on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Cut {
+    /// `partition`: both directions of every cut link.
+    Partition,
+    /// `partition-oneway`: one direction.
+    OneWay,
 }
 
 /// The outcome of one delivery step of a receiver.
@@ -180,7 +193,7 @@ struct Tally {
 pub struct Network {
     latency: Latency,
     queues: HashMap<String, BinaryHeap<Queued>>,
-    blocked: BTreeMap<String, BTreeSet<String>>,
+    blocked: BTreeMap<Cut, Grudge>,
     next_id: u64,
     queue_capacity: usize,
     overflow_discards: u64,
@@ -286,6 +299,20 @@ impl Network {
         body: Value,
         rng: &mut StdRng,
     ) -> Result<u64, NetError> {
+        self.send_delayed(now, src, dest, body, 0, rng)
+    }
+
+    /// [`Network::send`] with `extra_ns` added to the message's latency (a duplicate's
+    /// copy arriving later than the original).
+    pub fn send_delayed(
+        &mut self,
+        now: u64,
+        src: &str,
+        dest: &str,
+        body: Value,
+        extra_ns: u64,
+        rng: &mut StdRng,
+    ) -> Result<u64, NetError> {
         let id = self.next_id;
         self.next_id += 1;
         if !self.queues.contains_key(src) {
@@ -293,7 +320,7 @@ impl Network {
         }
         let client = is_client(src) || is_client(dest);
         let latency_ns = if client { 0 } else { self.latency.draw_ns(rng) };
-        let deadline = now.saturating_add(latency_ns);
+        let deadline = now.saturating_add(latency_ns).saturating_add(extra_ns);
         let Some(queued) = self.queues.get(dest).map(BinaryHeap::len) else {
             return Err(NetError::UnknownDest(dest.to_owned()));
         };
@@ -372,27 +399,30 @@ impl Network {
         self.queues.get(dest).map_or(0, BinaryHeap::len)
     }
 
-    /// Adds the grudge's blocked pairs (receiver drops source) to the current ones.
-    pub fn partition(&mut self, g: &Grudge) {
+    /// Adds the grudge's blocked pairs (receiver drops source) to layer `cut`.
+    pub fn partition(&mut self, cut: Cut, g: &Grudge) {
+        let layer = self.blocked.entry(cut).or_default();
         for (dest, srcs) in g {
             if srcs.is_empty() {
                 continue;
             }
-            self.blocked
+            layer
                 .entry(dest.clone())
                 .or_default()
                 .extend(srcs.iter().cloned());
         }
     }
 
-    /// Clears every blocked pair.
-    pub fn heal(&mut self) {
-        self.blocked.clear();
+    /// Clears every blocked pair of layer `cut`.
+    pub fn heal(&mut self, cut: Cut) {
+        self.blocked.remove(&cut);
     }
 
-    /// Whether `dest` currently drops messages from `src`.
+    /// Whether `dest` currently drops messages from `src` (in any layer).
     pub fn is_blocked(&self, dest: &str, src: &str) -> bool {
-        self.blocked.get(dest).is_some_and(|s| s.contains(src))
+        self.blocked
+            .values()
+            .any(|g| g.get(dest).is_some_and(|s| s.contains(src)))
     }
 
     /// The `:net` statistics; `op_count` is the number of client `invoke` entries in the
@@ -488,340 +518,4 @@ impl Network {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::sim::latency::LatencyDist;
-    use proptest::prelude::*;
-    use rand::SeedableRng;
-    use serde_json::json;
-
-    const MS: u64 = 1_000_000;
-
-    fn net(mean_ms: u64, dist: LatencyDist, ids: &[&str]) -> Network {
-        let mut n = Network::new(Latency::new(mean_ms, dist).expect("valid"));
-        for id in ids {
-            n.register(id);
-        }
-        n
-    }
-
-    fn take_deliver(n: &mut Network, dest: &str, now: u64) -> Message {
-        match n.take(dest, now) {
-            Take::Deliver(m) => {
-                n.delivered(&m);
-                m
-            }
-            other => panic!("expected a delivery, got {other:?}"),
-        }
-    }
-
-    #[test]
-    fn ids_deadlines_and_client_latency() {
-        let mut rng = StdRng::seed_from_u64(1);
-        let mut n = net(100, LatencyDist::Constant, &["n0", "n1", "c0", "lin-kv"]);
-        assert_eq!(n.send(5, "c0", "n0", json!({"type":"a"}), &mut rng), Ok(0));
-        assert_eq!(n.send(5, "n0", "n1", json!({"type":"b"}), &mut rng), Ok(1));
-        assert_eq!(
-            n.send(5, "n0", "lin-kv", json!({"type":"c"}), &mut rng),
-            Ok(2)
-        );
-        assert_eq!(n.send(5, "n1", "c0", json!({}), &mut rng), Ok(3));
-        assert_eq!(
-            n.next_deadline("n0"),
-            Some(5),
-            "client to node: zero latency"
-        );
-        assert_eq!(n.next_deadline("n1"), Some(5 + 100 * MS));
-        assert_eq!(
-            n.next_deadline("lin-kv"),
-            Some(5 + 100 * MS),
-            "services pay latency"
-        );
-        assert_eq!(
-            n.next_deadline("c0"),
-            Some(5),
-            "node to client: zero latency"
-        );
-        let m = take_deliver(&mut n, "n1", 0);
-        assert_eq!(
-            (m.id, m.src.as_str(), m.dest.as_str(), m.sent_at),
-            (1, "n0", "n1", 5)
-        );
-        assert_eq!(m.body, json!({"type":"b"}));
-    }
-
-    #[test]
-    fn unknown_src_or_dest_is_refused_and_not_counted() {
-        let mut rng = StdRng::seed_from_u64(1);
-        let mut n = net(0, LatencyDist::Constant, &["n0", "c1"]);
-        assert_eq!(
-            n.send(0, "n9", "n0", json!({}), &mut rng),
-            Err(NetError::UnknownSource("n9".into()))
-        );
-        assert_eq!(
-            n.send(0, "n0", "c7", json!({}), &mut rng),
-            Err(NetError::UnknownDest("c7".into()))
-        );
-        n.unregister("c1");
-        assert!(!n.is_registered("c1"));
-        assert_eq!(
-            n.send(0, "n0", "c1", json!({}), &mut rng),
-            Err(NetError::UnknownDest("c1".into()))
-        );
-        assert!(n.journal().is_empty());
-        assert_eq!(n.stats(1).all.send_count, 0);
-        // Refused sends still used up their ids, as in Maelstrom.
-        assert_eq!(n.send(0, "n0", "n0", json!({}), &mut rng), Ok(3));
-        assert_eq!(n.take("c7", 0), Take::Empty);
-    }
-
-    #[test]
-    fn unregister_discards_pending() {
-        let mut rng = StdRng::seed_from_u64(1);
-        let mut n = net(0, LatencyDist::Constant, &["n0", "c1"]);
-        n.send(0, "n0", "c1", json!({"type":"late"}), &mut rng)
-            .expect("ok");
-        n.unregister("c1");
-        assert_eq!(n.take("c1", 0), Take::Empty);
-        assert_eq!(n.journal()[0].fate, Fate::Discarded);
-        n.register("c1");
-        assert_eq!(n.pending("c1"), 0);
-        let s = n.stats(0);
-        assert_eq!((s.clients.send_count, s.clients.recv_count), (1, 0));
-    }
-
-    #[test]
-    fn constant_latency_is_fifo_per_link_and_ties_keep_send_order() {
-        let mut rng = StdRng::seed_from_u64(1);
-        let mut n = net(10, LatencyDist::Constant, &["n0", "n1", "n2"]);
-        // Same send time (equal deadlines) and increasing send times, interleaved sources.
-        for (t, src) in [
-            (0, "n0"),
-            (0, "n2"),
-            (0, "n0"),
-            (3, "n2"),
-            (3, "n0"),
-            (9, "n0"),
-        ] {
-            n.send(t, src, "n1", json!({"t": t, "src": src}), &mut rng)
-                .expect("ok");
-        }
-        let ids: Vec<u64> = (0..6)
-            .map(|_| take_deliver(&mut n, "n1", 100 * MS).id)
-            .collect();
-        assert_eq!(ids, [0, 1, 2, 3, 4, 5]);
-        assert_eq!(n.take("n1", 0), Take::Empty);
-    }
-
-    #[test]
-    fn earliest_deadline_first_across_sources() {
-        let mut rng = StdRng::seed_from_u64(1);
-        let mut n = net(50, LatencyDist::Constant, &["n0", "n1", "c0"]);
-        n.send(0, "n0", "n1", json!({}), &mut rng).expect("ok"); // due at 50 ms
-        n.send(MS, "c0", "n1", json!({}), &mut rng).expect("ok"); // due at 1 ms
-        assert_eq!(n.next_deadline("n1"), Some(MS));
-        assert_eq!(take_deliver(&mut n, "n1", 0).src, "c0");
-        assert_eq!(take_deliver(&mut n, "n1", 0).src, "n0");
-    }
-
-    #[test]
-    fn partition_is_checked_when_the_receiver_takes() {
-        partition_scenario(false);
-    }
-
-    #[test]
-    fn broken_network_checking_partitions_at_send_is_caught() {
-        let caught = std::panic::catch_unwind(|| partition_scenario(true));
-        assert!(
-            caught.is_err(),
-            "the mutant must fail the take-time partition scenario"
-        );
-    }
-
-    fn partition_scenario(partition_at_send: bool) {
-        let mut rng = StdRng::seed_from_u64(1);
-        let mut n = net(10, LatencyDist::Constant, &["n0", "n1", "c0"]);
-        n.partition_at_send = partition_at_send;
-        let mut g = Grudge::new();
-        g.insert("n1".into(), BTreeSet::from(["n0".into()]));
-
-        // Sent while partitioned, healed before the take: delivered.
-        n.partition(&g);
-        n.send(0, "n0", "n1", json!({"k": 1}), &mut rng)
-            .expect("accepted while partitioned");
-        n.heal();
-        assert!(matches!(n.take("n1", 20 * MS), Take::Deliver(m) if m.body == json!({"k": 1})));
-
-        // Sent while healthy, partitioned before the take: dropped for good.
-        n.send(0, "n0", "n1", json!({"k": 2}), &mut rng)
-            .expect("ok");
-        n.partition(&g);
-        assert!(matches!(n.take("n1", 20 * MS), Take::Dropped(m) if m.body == json!({"k": 2})));
-        n.heal();
-        assert_eq!(n.take("n1", 20 * MS), Take::Empty, "not re-queued");
-
-        // Only the named direction is cut; client traffic is never in a grudge.
-        n.partition(&g);
-        n.send(0, "n1", "n0", json!({}), &mut rng).expect("ok");
-        assert!(matches!(n.take("n0", 0), Take::Deliver(_)));
-        n.send(0, "c0", "n1", json!({}), &mut rng).expect("ok");
-        assert!(matches!(n.take("n1", 0), Take::Deliver(_)));
-
-        let fates: Vec<Fate> = n.journal().iter().map(|e| e.fate).collect();
-        assert_eq!(
-            fates,
-            [
-                Fate::InFlight(20 * MS),
-                Fate::Dropped(20 * MS),
-                Fate::InFlight(10 * MS),
-                Fate::InFlight(0)
-            ]
-        );
-    }
-
-    #[test]
-    fn stats_scenario_with_known_counts() {
-        // 2 ops. Client traffic: 2 requests + 2 replies + 1 reply to a client closed
-        // before delivery = 5 sends, 4 receives. Server traffic: n0 -> n1 gossip x3 (one
-        // dropped by a partition), n0 -> seq-kv request and its reply = 5 sends, 4 receives.
-        let mut rng = StdRng::seed_from_u64(4);
-        let mut n = net(5, LatencyDist::Uniform, &["n0", "n1", "c0", "c1", "seq-kv"]);
-        let mut step = |n: &mut Network, src: &str, dest: &str| {
-            n.send(0, src, dest, json!({"type": "x"}), &mut rng)
-                .expect("ok");
-        };
-        step(&mut n, "c0", "n0");
-        step(&mut n, "c1", "n1");
-        take_deliver(&mut n, "n0", 0);
-        take_deliver(&mut n, "n1", 0);
-        for _ in 0..3 {
-            step(&mut n, "n0", "n1");
-        }
-        take_deliver(&mut n, "n1", 0);
-        let mut g = Grudge::new();
-        g.insert("n1".into(), BTreeSet::from(["n0".into()]));
-        n.partition(&g);
-        assert!(matches!(n.take("n1", 0), Take::Dropped(_)));
-        n.heal();
-        take_deliver(&mut n, "n1", 0);
-        step(&mut n, "n0", "seq-kv");
-        take_deliver(&mut n, "seq-kv", 0);
-        step(&mut n, "seq-kv", "n0");
-        take_deliver(&mut n, "n0", 0);
-        step(&mut n, "n0", "c0");
-        step(&mut n, "n1", "c1");
-        step(&mut n, "n1", "c1");
-        take_deliver(&mut n, "c0", 0);
-        take_deliver(&mut n, "c1", 0);
-        n.unregister("c1");
-
-        let s = n.stats(2);
-        let c = |send, recv, per: Option<f64>| NetCounts {
-            send_count: send,
-            recv_count: recv,
-            msg_count: send,
-            msgs_per_op: per,
-        };
-        assert_eq!(s.clients, c(5, 4, None));
-        assert_eq!(s.servers, c(5, 4, Some(2.5)));
-        assert_eq!(s.all, c(10, 8, Some(5.0)));
-        assert_eq!(n.stats(0).all.msgs_per_op, None);
-        let v = serde_json::to_value(n.stats(0)).expect("serializes");
-        assert_eq!(
-            v["clients"],
-            json!({"send_count": 5, "recv_count": 4, "msg_count": 5})
-        );
-        // The journal agrees with the counters.
-        let delivered = n
-            .journal()
-            .iter()
-            .filter(|e| matches!(e.fate, Fate::Delivered(_)))
-            .count();
-        assert_eq!(delivered, 8);
-        assert_eq!(n.journal().len(), 10);
-        assert!(n
-            .journal()
-            .iter()
-            .all(|e| e.body_type.as_deref() == Some("x")));
-    }
-
-    #[test]
-    fn journal_and_queue_bounds() {
-        let mut rng = StdRng::seed_from_u64(1);
-        let mut n = net(0, LatencyDist::Constant, &["n0", "n1"])
-            .with_journal_capacity(2)
-            .with_queue_capacity(3);
-        for _ in 0..5 {
-            n.send(0, "n0", "n1", json!({}), &mut rng)
-                .expect("accepted");
-        }
-        assert_eq!(n.journal().len(), 2);
-        assert_eq!(n.journal_overflow(), 3);
-        assert_eq!(n.pending("n1"), 3);
-        assert_eq!(n.overflow_discards(), 2);
-        assert_eq!(n.stats(0).servers.send_count, 5);
-        // Delivery of unjournaled messages still counts.
-        for _ in 0..3 {
-            take_deliver(&mut n, "n1", 0);
-        }
-        assert_eq!(n.stats(0).servers.recv_count, 3);
-    }
-
-    #[test]
-    fn delivered_twice_counts_once() {
-        let mut rng = StdRng::seed_from_u64(1);
-        let mut n = net(7, LatencyDist::Constant, &["n0", "n1"]);
-        n.send(0, "n0", "n1", json!({}), &mut rng).expect("ok");
-        let m = take_deliver(&mut n, "n1", 0);
-        n.delivered(&m);
-        n.delivered_at(&m, 99);
-        assert_eq!(n.stats(0).all.recv_count, 1);
-        assert_eq!(n.journal()[0].fate, Fate::Delivered(7 * MS));
-    }
-
-    proptest! {
-        #[test]
-        fn same_seed_same_schedule(seed: u64, mean in 0u64..50, which in 0usize..3,
-                                   sends in proptest::collection::vec((0u64..1000, 0usize..3, 0usize..3), 1..60)) {
-            let dist = [LatencyDist::Constant, LatencyDist::Uniform, LatencyDist::Exponential][which];
-            let ids = ["n0", "n1", "c0"];
-            let run = || {
-                let mut rng = StdRng::seed_from_u64(seed);
-                let mut n = net(mean, dist, &ids);
-                let mut now = 0;
-                for &(dt, s, d) in &sends {
-                    now += dt;
-                    n.send(now, ids[s], ids[d], json!({"now": now}), &mut rng).expect("registered");
-                }
-                let mut out = Vec::new();
-                for d in ids {
-                    while let Take::Deliver(m) = n.take(d, u64::MAX) {
-                        out.push((m.id, m.deadline));
-                    }
-                }
-                out
-            };
-            let a = run();
-            prop_assert_eq!(a.len(), sends.len());
-            prop_assert_eq!(&a, &run());
-        }
-
-        #[test]
-        fn deliveries_come_out_in_deadline_order(seed: u64,
-                                                 sends in proptest::collection::vec(0u64..1000, 1..80)) {
-            let mut rng = StdRng::seed_from_u64(seed);
-            let mut n = net(20, LatencyDist::Exponential, &["n0", "n1"]);
-            let mut now = 0;
-            for dt in sends {
-                now += dt * 1000;
-                n.send(now, "n0", "n1", json!({}), &mut rng).expect("ok");
-            }
-            let mut last = (0, 0);
-            while let Take::Deliver(m) = n.take("n1", 0) {
-                prop_assert!(m.deadline >= m.sent_at);
-                prop_assert!((m.deadline, m.id) > last || last == (0, 0));
-                last = (m.deadline, m.id);
-            }
-        }
-    }
-}
+mod tests;

@@ -18,6 +18,8 @@ use crate::workload::Reply;
 pub enum Owner {
     /// The setup call to node `i` (`init`, `topology`).
     Setup(usize),
+    /// The `init` of node `i` started again by the nemesis.
+    Restart(usize),
     /// Worker thread `i`.
     Worker(usize),
 }
@@ -60,7 +62,7 @@ impl Conns {
             if let Some((_, key)) = c.awaiting {
                 timers.cancel(key);
             }
-            wires.unregister(id);
+            wires.unregister(id, timers);
         }
     }
 

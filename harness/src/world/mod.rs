@@ -4,17 +4,21 @@
 //! The world never reads a clock and never does I/O: a driver passes `now`, hands it every
 //! line a node writes ([`World::from_node`]), runs its timers when they come due
 //! ([`World::handle_timeout`], [`World::poll_timeout`]), and carries out the [`Action`]s it
-//! asks for (a line to deliver to a node). Two drivers share it: `crate::runner::process`
+//! asks for (a line to deliver to a node; a node to kill, start, pause or resume, or whose
+//! clock to skew). Two drivers share it: `crate::runner::process`
 //! runs node processes on the wall clock, `crate::runner::sim` hosts glomers' own nodes
 //! in-process on virtual time. So a run has one model of Maelstrom whichever way its
 //! nodes run, and on virtual time the same seed gives the same run, byte for byte.
 //!
 //! Life cycle (reference 1): `init` to every node; the services; one client per node, which
 //! sends broadcast's `topology`; the main phase (paced operations for the time limit, the
-//! nemesis alongside); for workloads with one, heal, a quiet period, and the final phase;
-//! done. Every random choice comes from the seed, one stream per purpose.
+//! nemesis alongside, [`nemesis`]); for workloads with one, every fault recovered, a quiet
+//! period, and the final phase; done. Every random choice comes from the seed, one stream
+//! per purpose.
 
 pub mod conns;
+pub mod life;
+pub mod nemesis;
 pub mod setup;
 pub mod timers;
 pub mod wires;
@@ -32,14 +36,30 @@ use crate::cli::TestConfig;
 use crate::history::{History, Op, OpType, Process};
 use crate::journal::MessageLog;
 use crate::runner::{stream, RunError};
+use crate::sim::faults::Skew;
 use crate::sim::net::{Message, NetStats, Network};
-use crate::sim::{latency, nemesis as partitions, services, topology};
+use crate::sim::{latency, services, topology};
 use crate::workload::{self, Reply, WorkloadKind, WorkloadOpts};
 use conns::{Conns, Owner};
+use nemesis::{FaultCtx, Nemesis};
 use setup::{Setup, Stage};
 use timers::Timers;
 use wires::Wires;
 use workers::{Ctx, Workers};
+
+/// The nemesis's view of the world's fields, with the driver's actions `$out`.
+macro_rules! fault_ctx {
+    ($world:ident, $now:expr, $out:expr) => {
+        FaultCtx {
+            now: $now,
+            wires: &mut $world.wires,
+            timers: &mut $world.timers,
+            conns: &mut $world.conns,
+            history: &mut $world.history,
+            out: $out,
+        }
+    };
+}
 
 /// The workers' view of the world's fields (borrowed apart from the workers themselves).
 macro_rules! ctx {
@@ -58,7 +78,7 @@ macro_rules! ctx {
 pub const FINAL_PHASE_CAP: Duration = Duration::from_secs(30);
 
 /// Something the world asks its driver to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     /// Write `line` (a delivery, without its newline) to node `node`'s stdin.
     Deliver {
@@ -66,6 +86,36 @@ pub enum Action {
         node: usize,
         /// The line.
         line: String,
+    },
+    /// Kill node `node` (SIGKILL; in the simulator, drop it). Deliveries to it are held
+    /// until it is started again, and then discarded.
+    Kill {
+        /// Index of the node.
+        node: usize,
+    },
+    /// Start node `node` again: a fresh process (or hosted node) from the same program and
+    /// flags. Its `init` follows as a delivery.
+    Start {
+        /// Index of the node.
+        node: usize,
+    },
+    /// Stop node `node` (SIGSTOP; in the simulator, stop calling it).
+    Pause {
+        /// Index of the node.
+        node: usize,
+    },
+    /// Let node `node` continue (SIGCONT).
+    Resume {
+        /// Index of the node.
+        node: usize,
+    },
+    /// Skew node `node`'s clock (`Some`), or set it back to true time (`None`). Only the
+    /// simulator can.
+    Clock {
+        /// Index of the node.
+        node: usize,
+        /// The jump and rate.
+        skew: Option<Skew>,
     },
 }
 
@@ -83,8 +133,8 @@ pub enum Timer {
     },
     /// A worker's wake-up.
     Wake(usize),
-    /// The nemesis's next step.
-    Nemesis,
+    /// Nemesis package `0`'s next step.
+    Nemesis(usize),
     /// The current phase's end.
     Phase,
 }
@@ -121,6 +171,13 @@ pub enum NodeProblem {
         /// The last lines of its stderr.
         stderr_tail: Vec<String>,
     },
+    /// A node started again by the nemesis did not answer its `init`.
+    RestartFailed {
+        /// The node.
+        node: String,
+        /// What happened.
+        why: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -130,15 +187,6 @@ enum Phase {
     Recovery,
     Final,
     Done,
-}
-
-/// The partition nemesis: a start-partition at the main phase's start, then alternating
-/// stop and start, gaps uniform in `[0, 2·interval)`, until the cutoff.
-struct Nemesis {
-    interval: f64,
-    rng: StdRng,
-    partitioned: bool,
-    finished: bool,
 }
 
 /// Everything a finished run produced, but for the driver's own figures.
@@ -226,11 +274,14 @@ impl World {
             workers,
             services: services::all(),
             service_rng: stream(cfg.seed, 2),
-            nemesis: cfg.partition.then(|| Nemesis {
-                interval: cfg.nemesis_interval,
-                rng: stream(cfg.seed, 5),
-                partitioned: false,
-                finished: false,
+            nemesis: (!cfg.faults.is_empty()).then(|| {
+                Nemesis::new(
+                    cfg.faults,
+                    cfg.nodes.clone(),
+                    cfg.nemesis_interval,
+                    cfg.seed,
+                    cfg.init_timeout,
+                )
             }),
             history: History::default(),
             phase: Phase::Setup,
@@ -271,10 +322,11 @@ impl World {
         self.phase == Phase::Done || self.error.is_some()
     }
 
-    /// Runs every event due at or before `now`, in order; deliveries to nodes go to `out`.
+    /// Runs every event due at or before `now`, in order; what the driver must do (deliver
+    /// to a node, kill one...) goes to `out`, in order.
     pub fn handle_timeout(&mut self, now: Time, out: &mut Vec<Action>) {
         while !self.is_done() {
-            let Some((_, timer)) = self.timers.pop_due(now) else {
+            let Some((due, timer)) = self.timers.pop_due(now) else {
                 break;
             };
             match timer {
@@ -285,14 +337,14 @@ impl World {
                 }
                 Timer::CallTimeout { conn, msg_id } => {
                     if let Some(owner) = self.conns.timed_out(&conn, msg_id) {
-                        self.answer(now, owner, Reply::Timeout);
+                        self.answer(now, owner, Reply::Timeout, out);
                     }
                 }
                 Timer::Wake(w) => self.workers.wake(w, &mut ctx!(self, now)),
-                Timer::Nemesis => self.nemesis_step(now),
+                Timer::Nemesis(p) => self.nemesis_step(due, now, p, out),
                 Timer::Phase => self.phase_end(now),
             }
-            self.advance_phase(now);
+            self.advance_phase(now, out);
         }
     }
 
@@ -386,13 +438,22 @@ impl World {
                     .send(now, name, &msg.src, reply, &mut self.timers);
             }
         } else if let Some((owner, reply)) = self.conns.delivered(msg, &mut self.timers) {
-            self.answer(now, owner, reply);
+            self.answer(now, owner, reply, out);
         }
     }
 
     /// A client call's answer, to whoever made it.
-    fn answer(&mut self, now: Time, owner: Owner, reply: Reply) {
+    fn answer(&mut self, now: Time, owner: Owner, reply: Reply, out: &mut Vec<Action>) {
         match owner {
+            Owner::Restart(i) => {
+                let Some(nem) = self.nemesis.as_mut() else {
+                    return;
+                };
+                let problem = nem
+                    .lives()
+                    .init_reply(i, reply, &mut fault_ctx!(self, now, out));
+                self.problems.extend(problem);
+            }
             Owner::Worker(w) => self.workers.reply(w, reply, &mut ctx!(self, now)),
             Owner::Setup(i) => {
                 match self
@@ -425,35 +486,35 @@ impl World {
         self.phase = Phase::Main { cutoff };
         self.workers.begin(now, cutoff);
         self.workers.start_main(&mut ctx!(self, now));
-        if self.nemesis.is_some() {
-            self.timers.set(now, Timer::Nemesis);
+        if let Some(nem) = &self.nemesis {
+            nem.begin(now, &mut self.timers);
         }
         self.timers.set(cutoff, Timer::Phase);
     }
 
-    fn nemesis_step(&mut self, now: Time) {
+    /// Nemesis package `p`'s step, due at `due` (its schedule runs on due times, so that a
+    /// driver that runs it late keeps the seed's schedule) and carried out at `now`.
+    fn nemesis_step(&mut self, due: Time, now: Time, p: usize, out: &mut Vec<Action>) {
         let Phase::Main { cutoff } = self.phase else {
             return;
         };
-        let Some(nem) = self.nemesis.as_mut() else {
-            return;
-        };
-        if now >= cutoff {
-            nem.finished = true;
-            return;
+        let from = out.len();
+        if let Some(nem) = self.nemesis.as_mut() {
+            nem.step(p, due, cutoff, &mut fault_ctx!(self, now, out));
         }
-        let op = if nem.partitioned {
-            self.wires.heal();
-            nemesis_op(now, "stop-partition", partitions::describe_heal())
-        } else {
-            let (_spec, grudge) = partitions::random_partition(&self.nodes, &mut nem.rng);
-            self.wires.partition(&grudge);
-            nemesis_op(now, "start-partition", partitions::describe(&grudge))
-        };
-        nem.partitioned = !nem.partitioned;
-        let gap = Duration::from_nanos(partitions::stagger_gap_ns(nem.interval, &mut nem.rng));
-        self.timers.set((now + gap).min(cutoff), Timer::Nemesis);
-        self.history.push(op);
+        self.unmute_restarted(&out[from..]);
+    }
+
+    /// A node started again is a new process whose output is read again, even if its
+    /// previous life's was not.
+    fn unmute_restarted(&mut self, actions: &[Action]) {
+        for a in actions {
+            if let Action::Start { node } = a {
+                if let Some(m) = self.muted.get_mut(*node) {
+                    *m = false;
+                }
+            }
+        }
     }
 
     fn phase_end(&mut self, now: Time) {
@@ -470,10 +531,10 @@ impl World {
     }
 
     /// Moves to the next phase when the current one is over.
-    fn advance_phase(&mut self, now: Time) {
+    fn advance_phase(&mut self, now: Time, out: &mut Vec<Action>) {
         match self.phase {
             Phase::Main { cutoff } => {
-                let nemesis_done = self.nemesis.as_ref().is_none_or(|n| n.finished);
+                let nemesis_done = self.nemesis.as_ref().is_none_or(Nemesis::finished);
                 if now < cutoff || !self.workers.main_done() || !nemesis_done {
                     return;
                 }
@@ -481,14 +542,11 @@ impl World {
                     self.end(now);
                     return;
                 }
-                if self.nemesis.is_some() {
-                    self.wires.heal();
-                    self.history.push(nemesis_op(
-                        now,
-                        "stop-partition",
-                        partitions::describe_heal(),
-                    ));
+                let from = out.len();
+                if let Some(nem) = self.nemesis.as_mut() {
+                    nem.recover_all(&mut fault_ctx!(self, now, out));
                 }
+                self.unmute_restarted(&out[from..]);
                 self.phase = Phase::Recovery;
                 self.timers.set(now + self.recovery, Timer::Phase);
             }
@@ -503,6 +561,7 @@ impl World {
     }
 }
 
+/// A nemesis entry of the history: `:info`, function `f`, value `value`.
 fn nemesis_op(time: Time, f: &str, value: Value) -> Op {
     Op {
         index: 0,
