@@ -68,6 +68,16 @@ pub async fn run_test(cfg: TestConfig) -> TestRun {
     if let Err(e) = crate::plots::write_all(&dir, &out.history) {
         eprintln!("glomers: cannot draw plots: {e}");
     }
+    if cfg.workload == crate::workload::WorkloadKind::LinKv {
+        let details = outcome.sections.iter().find(|(n, _)| n == "workload");
+        if let Some((_, w)) = details {
+            let drawn =
+                crate::checkers::linearizable::timeline::write_all(&dir, &out.history, &w.details);
+            if let Err(e) = drawn {
+                eprintln!("glomers: cannot draw the nonlinearizable timelines: {e}");
+            }
+        }
+    }
     print!("{}", report::summary(&cfg, &outcome, &out, &dir));
     TestRun {
         code: outcome.exit_code(),

@@ -22,6 +22,9 @@
 //! | kafka | `assign` | `{"keys": [key...], "seek_to_beginning": bool}` | same |
 //! | kafka | `crash` | `null` | (completes `info`) |
 //! | txn-rw-register | `txn` | `[["r", k, null], ["w", k, v], ...]` | the reply's `txn` |
+//! | lin-kv | `read` | `[k, null]` | `[k, v]`, `v` the `value` read (`null` included) |
+//! | lin-kv | `write` | `[k, v]` | same |
+//! | lin-kv | `cas` | `[k, [from, to]]` | same |
 //!
 //! A failed or indeterminate completion carries the invoke's value and an `error`.
 

@@ -15,6 +15,7 @@ pub mod availability;
 pub mod counter;
 pub mod echo;
 pub mod kafka;
+pub mod linearizable;
 pub mod perf;
 pub mod set_full;
 pub mod stats;

@@ -366,12 +366,7 @@ async fn run_inner(
         setup_conns.push(conn);
     }
 
-    let wopts = WorkloadOpts {
-        concurrency: cfg.concurrency,
-        key_count: cfg.key_count,
-        max_txn_length: cfg.max_txn_length,
-        max_writes_per_key: cfg.max_writes_per_key,
-    };
+    let wopts = WorkloadOpts::from_config(cfg);
     let (gen, factory) = workload::build(cfg.workload, &wopts).map_err(|e| RunError::Setup {
         node: "-".into(),
         why: e.to_string(),

@@ -22,6 +22,7 @@ use serde_json::Value;
 use crate::history::Op;
 
 pub mod kafka;
+pub mod lin_kv;
 pub mod txn;
 
 /// An operation a generator wants issued: the history's `f` and invoke `value`.
@@ -138,16 +139,18 @@ pub enum WorkloadKind {
     Kafka,
     /// Challenges 6a–6c.
     TxnRwRegister,
+    /// Maelstrom's linearizable key-value workload (its Raft guide).
+    LinKv,
 }
 
 /// A workload name Maelstrom knows but this harness does not run, or no workload at all.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UnknownWorkload {
     /// A Maelstrom workload outside the Gossip Glomers challenges.
-    #[error("workload {0} is a Maelstrom workload that glomers does not run; supported: echo, unique-ids, broadcast, g-counter, kafka, txn-rw-register")]
+    #[error("workload {0} is a Maelstrom workload that glomers does not run; supported: echo, unique-ids, broadcast, g-counter, kafka, txn-rw-register, lin-kv")]
     Unsupported(String),
     /// Not a workload name at all.
-    #[error("unknown workload {0}; supported: echo, unique-ids, broadcast, g-counter, kafka, txn-rw-register")]
+    #[error("unknown workload {0}; supported: echo, unique-ids, broadcast, g-counter, kafka, txn-rw-register, lin-kv")]
     Unknown(String),
 }
 
@@ -162,7 +165,8 @@ impl std::str::FromStr for WorkloadKind {
             "g-counter" => WorkloadKind::GCounter,
             "kafka" => WorkloadKind::Kafka,
             "txn-rw-register" => WorkloadKind::TxnRwRegister,
-            "lin-kv" | "g-set" | "pn-counter" | "txn-list-append" => {
+            "lin-kv" => WorkloadKind::LinKv,
+            "g-set" | "pn-counter" | "txn-list-append" => {
                 return Err(UnknownWorkload::Unsupported(s.to_owned()))
             }
             _ => return Err(UnknownWorkload::Unknown(s.to_owned())),
@@ -180,6 +184,7 @@ impl WorkloadKind {
             WorkloadKind::GCounter => "g-counter",
             WorkloadKind::Kafka => "kafka",
             WorkloadKind::TxnRwRegister => "txn-rw-register",
+            WorkloadKind::LinKv => "lin-kv",
         }
     }
 }
@@ -195,6 +200,24 @@ pub struct WorkloadOpts {
     pub max_txn_length: usize,
     /// Writes per key before it is retired.
     pub max_writes_per_key: usize,
+    /// Nodes in the run (lin-kv's thread groups are `2 ×` this).
+    pub node_count: usize,
+    /// Mean one-way latency in ms (lin-kv's RPC timeout is `max(10 ×` this`, 1 s)`).
+    pub latency_mean_ms: u64,
+}
+
+impl WorkloadOpts {
+    /// The options of a validated test configuration.
+    pub fn from_config(cfg: &crate::cli::TestConfig) -> Self {
+        WorkloadOpts {
+            concurrency: cfg.concurrency,
+            key_count: cfg.key_count,
+            max_txn_length: cfg.max_txn_length,
+            max_writes_per_key: cfg.max_writes_per_key,
+            node_count: cfg.nodes.len(),
+            latency_mean_ms: cfg.latency.mean_ms,
+        }
+    }
 }
 
 /// Makes a fresh client for a worker; called once per `cN` the worker opens.
@@ -238,5 +261,15 @@ pub fn build(
             })),
             Box::new(|| Box::new(txn::TxnClient::new()) as Box<dyn Client>),
         ),
+        WorkloadKind::LinKv => {
+            let timeout = lin_kv::rpc_timeout(opts.latency_mean_ms);
+            (
+                Box::new(lin_kv::LinKvGenerator::new(
+                    opts.node_count,
+                    opts.concurrency,
+                )),
+                Box::new(move || Box::new(lin_kv::LinKvClient::new(timeout)) as Box<dyn Client>),
+            )
+        }
     })
 }
