@@ -94,7 +94,7 @@ fn bars(h: &History, anomaly: &Value) -> (Vec<Bar>, Vec<u64>) {
                 .as_ref()
                 .filter(|d| d.kind == OpType::Ok)
                 .map(|d| ms(d.time)),
-            label: label(inv, done.as_ref()),
+            label: format!("{} #{n}", label(inv, done.as_ref())),
             order: linearized.iter().position(|l| l == n).map(|p| p + 1),
         })
         .collect();
