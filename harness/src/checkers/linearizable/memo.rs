@@ -1,5 +1,5 @@
 //! The search's memory: which (set of linearized operations, register state) pairs it has
-//! already been in.
+//! already explored to the end without finding a linearization.
 //!
 //! [`LinSet`] is the set of linearized operations as two bitsets, one over the determinate
 //! operations (in invocation order) and one over the indeterminate ones. Its canonical key
@@ -117,15 +117,26 @@ impl Memo {
         Self::default()
     }
 
+    /// Whether `key` is stored.
+    pub fn contains(&self, key: &[u64]) -> bool {
+        let hash = self.hasher.hash_one(key);
+        self.find(hash, key)
+    }
+
+    fn find(&self, hash: u64, key: &[u64]) -> bool {
+        let arena = &self.arena;
+        self.table
+            .find(hash, |&(h, start, len)| {
+                h == hash && &arena[start as usize..(start + len) as usize] == key
+            })
+            .is_some()
+    }
+
     /// Stores `key`; returns whether it was new. Returns `false` without storing when the
     /// arena would outgrow 32-bit offsets (the caller's state limit stops long before).
     pub fn insert(&mut self, key: &[u64]) -> bool {
         let hash = self.hasher.hash_one(key);
-        let arena = &self.arena;
-        let found = self.table.find(hash, |&(h, start, len)| {
-            h == hash && &arena[start as usize..(start + len) as usize] == key
-        });
-        if found.is_some() {
+        if self.find(hash, key) {
             return false;
         }
         let (Ok(start), Ok(len)) = (u32::try_from(self.arena.len()), u32::try_from(key.len()))
@@ -226,7 +237,9 @@ mod tests {
     fn memo_stores_each_key_once() {
         let mut m = Memo::new();
         assert!(m.is_empty());
+        assert!(!m.contains(&[1, 2, 3]));
         assert!(m.insert(&[1, 2, 3]));
+        assert!(m.contains(&[1, 2, 3]));
         assert!(!m.insert(&[1, 2, 3]));
         assert!(m.insert(&[1, 2]));
         assert!(m.insert(&[1, 2, 3, 0]));

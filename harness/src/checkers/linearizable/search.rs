@@ -18,7 +18,12 @@
 //! them last is only an order among the candidates; every candidate is still tried, so
 //! the search is complete.
 //!
-//! Every new (set, state) counts as one explored state. When a search reaches
+//! The memo holds the (set, state) pairs the search backtracked from: everything after
+//! them was explored without success, so reaching one again is pruned. A pair on the
+//! current path cannot be reached again along it (the set only grows), so recording pairs
+//! when leaving them prunes exactly what porcupine's recording on entry prunes, while a
+//! search that never backtracks (the common case on a correct history) does no memo work
+//! at all. Every pair entered counts as one explored state; when a search reaches
 //! `state_limit` it stops with [`Verdict::Unknown`]: never a guess.
 
 use super::memo::{LinSet, Memo};
@@ -239,17 +244,27 @@ impl<'a> Search<'a> {
         }
     }
 
-    /// Whether the current (set, state) is new; counts it.
+    /// Whether (the current set, `state`) is not known to fail; counts it as explored.
+    /// Nothing to look up before the first backtrack: a search that never backtracks
+    /// (most of a correct history) pays nothing for the memo.
     #[inline]
     fn fresh(&mut self, state: Val) -> bool {
-        if self.opts.memoize {
+        if self.opts.memoize && !self.memo.is_empty() {
             self.set.key(state, &mut self.key);
-            if !self.memo.insert(&self.key) {
+            if self.memo.contains(&self.key) {
                 return false;
             }
         }
         self.states += 1;
         true
+    }
+
+    /// Records the current (set, state) as failed: everything after it was explored.
+    fn remember_failure(&mut self) {
+        if self.opts.memoize {
+            self.set.key(self.state, &mut self.key);
+            self.memo.insert(&self.key);
+        }
     }
 
     /// The operations on the stack, in order (indices into the searched slice).
@@ -310,6 +325,9 @@ impl<'a> Search<'a> {
     /// Undoes the last linearization; the cursor to continue from, `None` if there is
     /// nothing to undo.
     fn backtrack(&mut self) -> Option<Cursor> {
+        if !self.stack.is_empty() {
+            self.remember_failure();
+        }
         Some(match self.stack.pop()? {
             Frame::Det { entry, before } => {
                 self.lists.unlift(entry);
