@@ -204,3 +204,64 @@ pub fn write_all(dir: &Path, h: &History, details: &Value) -> Result<Vec<PathBuf
     }
     Ok(written)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checkers::linearizable::{check, LinOpts};
+    use crate::checkers::testkit::Hb;
+    use serde_json::json;
+
+    /// A stale read: w 1, w 2 (process 1), then r 1 (process 2).
+    fn stale() -> History {
+        let mut hb = Hb::new();
+        hb.op(0, "write", json!([4, 1]), OpType::Ok, json!([4, 1]));
+        hb.op(1, "write", json!([4, 2]), OpType::Ok, json!([4, 2]));
+        hb.invoke(3, "cas", json!([4, [2, 3]]));
+        hb.op(2, "read", json!([4, null]), OpType::Ok, json!([4, 1]));
+        hb.build()
+    }
+
+    #[test]
+    fn bars_follow_the_anomaly() {
+        let h = stale();
+        let r = check(&h, &LinOpts::default());
+        let a = &r.details["anomalies"][0];
+        let (bars, lanes) = bars(&h, a);
+        assert_eq!(lanes, vec![0, 1, 2]);
+        let shown: Vec<(usize, &str, Option<usize>)> = bars
+            .iter()
+            .map(|b| (b.lane, b.label.as_str(), b.order))
+            .collect();
+        assert_eq!(
+            shown,
+            vec![
+                (0, "w 1 #1", Some(1)),
+                (1, "w 2 #3", Some(2)),
+                (2, "r 1 #6", None)
+            ]
+        );
+        assert!(bars
+            .iter()
+            .all(|b| b.end_ms.is_some_and(|e| e > b.start_ms)));
+    }
+
+    #[test]
+    fn writes_one_svg_per_shrunk_anomaly() {
+        let h = stale();
+        let r = check(&h, &LinOpts::default());
+        let dir = std::env::temp_dir().join(format!("glomers-timeline-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let files = write_all(&dir, &h, &r.details).expect("drawn");
+        assert_eq!(files, vec![dir.join("nonlinearizable-4.svg")]);
+        let svg = std::fs::read_to_string(&files[0]).expect("svg");
+        assert!(svg.contains("r 1 #6 [cannot be ordered]"), "{svg}");
+        assert!(svg.contains("w 2 #3 [2]"));
+        // A valid history draws nothing.
+        let ok = check(&Hb::new().build(), &LinOpts::default());
+        assert!(write_all(&dir, &h, &ok.details)
+            .expect("nothing")
+            .is_empty());
+        std::fs::remove_dir_all(&dir).expect("cleanup");
+    }
+}
