@@ -46,12 +46,13 @@ use serde_json::{json, Map, Value};
 use crate::checker::{CheckResult, Validity};
 use crate::history::History;
 use model::{describe, RegOp};
-use search::{search, Failure, SearchOpts, Verdict};
+use search::{search, Failure, MemoPolicy, SearchOpts, Verdict};
 use shrink::{shrink, ShrinkOpts};
 use split::{split, KeyHistory};
 
-/// The default [`LinOpts::state_limit`]: about 100 MB of memo for a key with 1,000
-/// indeterminate operations, far less for Maelstrom's (at most ~20 per key).
+/// The default [`LinOpts::state_limit`]. The memo holds at most this many states of a key,
+/// each `8 × (2 + window + indeterminate / 64)` bytes plus 16 of table: a few tens of MB
+/// for Maelstrom's keys (at most about 20 indeterminate operations each).
 pub const DEFAULT_STATE_LIMIT: u64 = 1_000_000;
 
 /// The checker's settings.
@@ -92,7 +93,7 @@ pub fn check_key(ops: &[RegOp], opts: &LinOpts) -> (KeyVerdict, u64) {
         ops,
         &SearchOpts {
             state_limit: opts.state_limit,
-            memoize: true,
+            memo: MemoPolicy::Failed,
             record_best: false,
         },
     );

@@ -34,11 +34,24 @@ use super::model::{RegF, RegOp, Val, NULL};
 pub struct SearchOpts {
     /// Stop with [`Verdict::Unknown`] after this many explored states.
     pub state_limit: u64,
-    /// Remember (set, state) pairs already explored (off only for the benchmark baseline).
-    pub memoize: bool,
+    /// Which explored (set, state) pairs to remember.
+    pub memo: MemoPolicy,
     /// On failure, keep the deepest partial linearization found (costs a copy of the stack
     /// at each new depth; for small histories).
     pub record_best: bool,
+}
+
+/// Which (set, state) pairs the search remembers, to prune reaching them again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MemoPolicy {
+    /// The pairs it backtracked from (the checker's policy): the same pruning as
+    /// [`MemoPolicy::Entered`], and no memo work until the first backtrack.
+    Failed,
+    /// Every pair it enters, as porcupine does (a benchmark baseline).
+    Entered,
+    /// None: every pair is explored again each time it is reached (a baseline; exponential
+    /// on histories that need much backtracking).
+    Off,
 }
 
 /// What a search found.
@@ -249,11 +262,20 @@ impl<'a> Search<'a> {
     /// (most of a correct history) pays nothing for the memo.
     #[inline]
     fn fresh(&mut self, state: Val) -> bool {
-        if self.opts.memoize && !self.memo.is_empty() {
-            self.set.key(state, &mut self.key);
-            if self.memo.contains(&self.key) {
-                return false;
+        match self.opts.memo {
+            MemoPolicy::Failed if !self.memo.is_empty() => {
+                self.set.key(state, &mut self.key);
+                if self.memo.contains(&self.key) {
+                    return false;
+                }
             }
+            MemoPolicy::Entered => {
+                self.set.key(state, &mut self.key);
+                if !self.memo.insert(&self.key) {
+                    return false;
+                }
+            }
+            _ => {}
         }
         self.states += 1;
         true
@@ -261,7 +283,7 @@ impl<'a> Search<'a> {
 
     /// Records the current (set, state) as failed: everything after it was explored.
     fn remember_failure(&mut self) {
-        if self.opts.memoize {
+        if self.opts.memo == MemoPolicy::Failed {
             self.set.key(self.state, &mut self.key);
             self.memo.insert(&self.key);
         }

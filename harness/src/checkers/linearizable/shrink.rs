@@ -25,7 +25,7 @@
 use std::collections::HashSet;
 
 use super::model::{RegF, RegOp, Val, NULL};
-use super::search::{search, Failure, SearchOpts, Verdict};
+use super::search::{search, Failure, MemoPolicy, SearchOpts, Verdict};
 
 /// How much work shrinking may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,7 +153,7 @@ pub fn shrink(ops: &[RegOp], failure: &Failure, opts: &ShrinkOpts) -> Witness {
         written: writes(ops.iter()),
         opts: SearchOpts {
             state_limit: opts.trial_state_limit,
-            memoize: true,
+            memo: MemoPolicy::Failed,
             record_best: false,
         },
         trials: 0,
@@ -187,7 +187,7 @@ fn explain(ops: &[RegOp], subset: &[usize], state_limit: u64) -> (Vec<usize>, Ve
     let sub: Vec<RegOp> = subset.iter().map(|&i| ops[i]).collect();
     let opts = SearchOpts {
         state_limit,
-        memoize: true,
+        memo: MemoPolicy::Failed,
         record_best: true,
     };
     let best = match search(&sub, &opts).verdict {

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use super::brute;
 use super::model::{RegF, RegOp, Val, NULL};
-use super::search::{search, SearchOpts, Verdict};
+use super::search::{search, MemoPolicy, SearchOpts, Verdict};
 use super::shrink::{shrink, ShrinkOpts};
 use super::*;
 use crate::checkers::testkit::Hb;
@@ -359,7 +359,7 @@ fn random_history(rng: &mut StdRng, n: usize, procs: usize, corrupt: bool) -> Ve
 fn opts() -> SearchOpts {
     SearchOpts {
         state_limit: u64::MAX,
-        memoize: true,
+        memo: MemoPolicy::Failed,
         record_best: true,
     }
 }
@@ -401,12 +401,16 @@ fn agree(ops: &[RegOp]) -> bool {
         }
         Verdict::Unknown => panic!("no limit, yet unknown"),
     }
-    let plain = SearchOpts {
-        memoize: false,
-        ..opts()
-    };
-    let same = matches!(search(ops, &plain).verdict, Verdict::Linearizable(_));
-    assert_eq!(same, want, "without memoization: {ops:?}");
+    for memo in [MemoPolicy::Off, MemoPolicy::Entered] {
+        let other = SearchOpts { memo, ..opts() };
+        let out = search(ops, &other);
+        let same = matches!(out.verdict, Verdict::Linearizable(_));
+        assert_eq!(same, want, "{memo:?}: {ops:?}");
+        if memo == MemoPolicy::Entered {
+            // Remembering failed pairs prunes exactly what remembering every pair does.
+            assert_eq!(out.states, search(ops, &opts()).states, "{ops:?}");
+        }
+    }
     want
 }
 

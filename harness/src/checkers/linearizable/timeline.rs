@@ -1,6 +1,6 @@
 //! SVG timelines of the operations that cannot be linearized: one lane per process, each
 //! operation a bar from its invocation to its completion (an indeterminate one runs to the
-//! right edge, hatched lighter), labelled with what it did. Operations of the longest
+//! right edge, drawn lighter), labelled with what it did and its history index. Operations of the longest
 //! partial linearization are blue and numbered in that order; the ones that could not be
 //! ordered after them are red.
 
