@@ -156,10 +156,7 @@ mod tests {
         assert_eq!(Time::from_secs(2), Time::from_millis(2_000));
         assert_eq!(Time::from_micros(3), Time::from_nanos(3_000));
         assert_eq!(t.since_epoch(), Duration::from_millis(1_500));
-        assert_eq!(
-            Time::from_duration(Duration::from_millis(7)),
-            Time::from_millis(7)
-        );
+        assert_eq!(Time::from_duration(Duration::from_millis(7)), Time::from_millis(7));
     }
 
     #[test]
@@ -182,9 +179,6 @@ mod tests {
     #[test]
     fn debug_shows_milliseconds() {
         assert_eq!(std::format!("{:?}", Time::from_millis(3)), "3ms");
-        assert_eq!(
-            std::format!("{}", Time::from_nanos(3_000_500)),
-            "3.000500ms"
-        );
+        assert_eq!(std::format!("{}", Time::from_nanos(3_000_500)), "3.000500ms");
     }
 }
