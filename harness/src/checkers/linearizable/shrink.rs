@@ -27,13 +27,16 @@ use std::collections::HashSet;
 use super::model::{RegF, RegOp, Val, NULL};
 use super::search::{search, Failure, MemoPolicy, SearchOpts, Verdict};
 
-/// How much work shrinking may do.
+/// How much work shrinking may do: it stops, not fully shrunk, when either budget is
+/// spent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ShrinkOpts {
     /// State limit of each trial search (an undecided trial keeps the operation).
     pub trial_state_limit: u64,
     /// Trial searches at most.
     pub max_trials: u32,
+    /// States explored by all trial searches together at most.
+    pub max_states: u64,
 }
 
 impl Default for ShrinkOpts {
@@ -41,6 +44,7 @@ impl Default for ShrinkOpts {
         ShrinkOpts {
             trial_state_limit: 100_000,
             max_trials: 20_000,
+            max_states: 20_000_000,
         }
     }
 }
@@ -67,6 +71,8 @@ struct Shrinker<'a> {
     opts: SearchOpts,
     trials: u32,
     max_trials: u32,
+    states: u64,
+    max_states: u64,
 }
 
 /// The values `ops` write.
@@ -97,15 +103,14 @@ impl Shrinker<'_> {
         if !self.self_contained(subset) {
             return Some(false);
         }
-        if self.trials >= self.max_trials {
+        if self.trials >= self.max_trials || self.states >= self.max_states {
             return None;
         }
         self.trials += 1;
         let sub: Vec<RegOp> = subset.iter().map(|&i| self.ops[i]).collect();
-        Some(matches!(
-            search(&sub, &self.opts).verdict,
-            Verdict::NotLinearizable(_)
-        ))
+        let out = search(&sub, &self.opts);
+        self.states += out.states;
+        Some(matches!(out.verdict, Verdict::NotLinearizable(_)))
     }
 
     /// Removes chunks of `size` from `keep` wherever what remains still fails. `None` when
@@ -158,6 +163,8 @@ pub fn shrink(ops: &[RegOp], failure: &Failure, opts: &ShrinkOpts) -> Witness {
         },
         trials: 0,
         max_trials: opts.max_trials,
+        states: 0,
+        max_states: opts.max_states,
     };
     let mut order: Vec<usize> = (0..ops.len()).collect();
     order.sort_by_key(|&i| ops[i].call);

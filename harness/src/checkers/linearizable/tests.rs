@@ -200,6 +200,35 @@ fn cas_needs_its_from_value() {
 }
 
 #[test]
+fn shrinking_stops_at_its_budget_with_a_failing_set() {
+    let mut hb = Hb::new();
+    for v in 0..6 {
+        hb.op(0, "write", json!([1, v]), OpType::Ok, json!([1, v]));
+    }
+    hb.op(1, "read", json!([1, null]), OpType::Ok, json!([1, 2]));
+    let h = hb.build();
+    let full = check(&h, &LinOpts::default());
+    let a = &anomalies(&full)[0];
+    assert_eq!(a["locally_minimal"], true);
+    assert_eq!(ops_of(a, "ops").len(), 3, "w 2, w 5, r 2: {a}");
+    let tight = LinOpts {
+        shrink: ShrinkOpts {
+            max_trials: 1,
+            ..ShrinkOpts::default()
+        },
+        ..LinOpts::default()
+    };
+    let r = check(&h, &tight);
+    let a = &anomalies(&r)[0];
+    assert_eq!(a["locally_minimal"], false);
+    assert!(a["text"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("not fully shrunk"));
+    assert_eq!(ops_of(a, "ops").len(), 7, "{a}");
+}
+
+#[test]
 fn keys_are_checked_alone() {
     let mut hb = Hb::new();
     // Key 1 is fine; key 2 reads a value never written. Their operations interleave.
