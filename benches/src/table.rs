@@ -450,6 +450,22 @@ pub const ROWS: &[Row] = &[
         target: Target::SpeedupAndRate(1.0, 1e4),
     },
     Row {
+        figure: "lin-kv checker, Raft-guide-shaped history (3 nodes, 12 threads, 1,800 ops, partitions, `info` ops); target: all in 1 s",
+        ours: "linearizable/raft-guide",
+        baseline_label: "same split and search without memoization",
+        baseline: "linearizable/raft-guide-no-memo-baseline",
+        unit: "ops",
+        target: Target::Rate(1_800.0),
+    },
+    Row {
+        figure: "lin-kv checker, 100,000-op history (5 nodes, 20 threads, partitions, `info` ops); target: all in 10 s",
+        ours: "linearizable/ops-100k",
+        baseline_label: "same search, porcupine's memo (every state entered); without memo it does not finish",
+        baseline: "linearizable/ops-100k-porcupine-memo-baseline",
+        unit: "ops",
+        target: Target::Rate(10_000.0),
+    },
+    Row {
         figure: "end to end: `echo` binary, stdin→stdout",
         ours: "e2e/echo-binary",
         baseline_label: "same pipe loop through `cat`",

@@ -93,6 +93,13 @@ pub fn analyse(cfg: &TestConfig, out: &RunOutput) -> Outcome {
             }
         }
         WorkloadKind::Kafka => checkers::kafka::check(h),
+        WorkloadKind::LinKv => checkers::linearizable::check(
+            h,
+            &checkers::linearizable::LinOpts {
+                state_limit: cfg.linearizable_state_limit,
+                ..Default::default()
+            },
+        ),
     };
     let avail = cfg.availability.map(|a| match a {
         AvailabilityArg::Total => availability::Availability::Total,

@@ -26,6 +26,9 @@
 //! | kafka | `crash` | `null` | (completes `info`) |
 //! | txn-rw-register | `txn` | `[["r", k, null], ["w", k, v], ...]` | the reply's `txn` |
 //! | txn-list-append | `txn` | `[["r", k, null], ["append", k, e], ...]` | the reply's `txn` |
+//! | lin-kv | `read` | `[k, null]` | `[k, v]`, `v` the `value` read (`null` included) |
+//! | lin-kv | `write` | `[k, v]` | same |
+//! | lin-kv | `cas` | `[k, [from, to]]` | same |
 //!
 //! A failed or indeterminate completion carries the invoke's value and an `error`.
 
