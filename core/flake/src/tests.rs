@@ -43,7 +43,7 @@ fn readings(start: u64, script: &[(Tick, u16)]) -> Vec<u64> {
             Tick::Back(d) => now.saturating_sub(*d).max(EPOCH_UNIX_MS),
             Tick::Jump(d) => now + d,
         };
-        out.extend(core::iter::repeat(now).take(usize::from(*calls)));
+        out.extend(core::iter::repeat_n(now, usize::from(*calls)));
     }
     out
 }
