@@ -1,14 +1,17 @@
 //! Wire formats: decode and encode of typical messages with the node codec, the one JSON
-//! path every binary runs (`glomers_node::codec`: `read_envelope` then `Envelope::decode`
-//! into the machine's own message enum on the way in, `encode_line_into` a reused buffer on
-//! the way out), each against typed `serde_json` over borrowed structs in the same run.
+//! path every binary runs (`glomers_node::codec`), each against typed `serde_json` over
+//! borrowed structs in the same run. Decoding is measured both ways the runtime reads a
+//! line: `decode_line`, the one pass it tries first, and `read_envelope` then
+//! `Envelope::decode`, the full read that lines `decode_line` leaves (init, errors) take.
+//! Encoding is `encode_line_into` a reused buffer, as the runtime writes.
 //!
 //! The node codec does more than the baseline: it reads the body's header fields
-//! (`type`, `msg_id`, `in_reply_to`) before decoding, keeps the body as raw text so that a
-//! failed decode can tell error 10 from error 12, decodes into internally tagged enums
+//! (`type`, `msg_id`, `in_reply_to`), decodes into the machines' internally tagged enums
 //! (which serde buffers), and carries arbitrary JSON where the protocol allows it (the
-//! `echo` value, a kafka `msg`). The baseline structs carry exactly the fields of these
-//! inputs, strings as `Cow<str>` (borrowed unless escaped), and ignore the rest.
+//! `echo` value, a kafka `msg`); the full read also keeps the body as raw text so that a
+//! failed decode can tell error 10 from error 12. The baseline structs carry exactly the
+//! fields of these inputs, strings as `Cow<str>` (borrowed unless escaped), and ignore the
+//! rest.
 //!
 //! Before timing, every input is decoded both ways and the results compared, and every
 //! output is encoded both ways and the bytes compared, so a figure is only recorded for
@@ -19,7 +22,7 @@ use std::collections::BTreeMap;
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput};
-use glomers_node::codec::{encode_line_into, read_envelope};
+use glomers_node::codec::{decode_line, encode_line_into, read_envelope};
 use glomers_node::Incoming;
 use glomers_shell::broadcast::{BroadcastIn, BroadcastOut};
 use glomers_shell::echo::{EchoIn, EchoOut};
@@ -133,9 +136,14 @@ fn reply<B>(dest: &str, body: B) -> OutEnv<'_, B> {
     }
 }
 
-/// The node codec's read path: the envelope, then the body into the machine's enum.
+/// The node codec's full read: the envelope, then the body into the machine's enum.
 fn node_decode<B: DeserializeOwned>(line: &str) -> Option<Incoming<B>> {
     read_envelope(line).ok()?.decode::<B>().ok()
+}
+
+/// The node codec's one-pass read, which the runtime tries first.
+fn one_pass<B: DeserializeOwned>(line: &str) -> Option<Incoming<B>> {
+    decode_line::<B>(line)
 }
 
 fn typed_decode<'a, B: Deserialize<'a>>(line: &'a str) -> Option<InEnv<'a, B>> {
@@ -162,12 +170,21 @@ fn typed_encode<T: Serialize>(out: &mut Vec<u8>, v: &T) -> usize {
 /// Decodes `line` both ways; panics unless both succeed and `same` holds of the results.
 fn check_decode<'a, B, T>(line: &'a str, same: impl FnOnce(&Incoming<B>, &InEnv<'a, T>) -> bool)
 where
-    B: DeserializeOwned,
+    B: DeserializeOwned + std::fmt::Debug,
     T: Deserialize<'a>,
 {
     let Some(node) = node_decode::<B>(line) else {
         panic!("the node codec cannot decode {line}");
     };
+    let Some(fast) = one_pass::<B>(line) else {
+        panic!("the one-pass read leaves {line}");
+    };
+    // Compared through `Debug`: not every machine's enum is `PartialEq`.
+    assert_eq!(
+        format!("{fast:?}"),
+        format!("{node:?}"),
+        "the node codec's two reads disagree on {line}"
+    );
     let Some(typed) = typed_decode::<T>(line) else {
         panic!("serde_json cannot decode {line}");
     };
@@ -226,17 +243,26 @@ fn decode_rows(g: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>) {
             && t.body.kind == "send"
     });
 
+    g.bench_function("decode-echo-one-pass", |b| {
+        b.iter(|| black_box(one_pass::<EchoIn>(black_box(ECHO))))
+    });
     g.bench_function("decode-echo-node", |b| {
         b.iter(|| black_box(node_decode::<EchoIn>(black_box(ECHO))))
     });
     g.bench_function("decode-echo-serde-json", |b| {
         b.iter(|| black_box(typed_decode::<EchoReq>(black_box(ECHO))))
     });
+    g.bench_function("decode-broadcast-one-pass", |b| {
+        b.iter(|| black_box(one_pass::<BroadcastIn>(black_box(BROADCAST))))
+    });
     g.bench_function("decode-broadcast-node", |b| {
         b.iter(|| black_box(node_decode::<BroadcastIn>(black_box(BROADCAST))))
     });
     g.bench_function("decode-broadcast-serde-json", |b| {
         b.iter(|| black_box(typed_decode::<BroadcastReq>(black_box(BROADCAST))))
+    });
+    g.bench_function("decode-send-one-pass", |b| {
+        b.iter(|| black_box(one_pass::<KafkaRequest>(black_box(SEND))))
     });
     g.bench_function("decode-send-node", |b| {
         b.iter(|| black_box(node_decode::<KafkaRequest>(black_box(SEND))))

@@ -136,17 +136,32 @@ pub const ROWS: &[Row] = &[
         target: Target::None,
     },
     wire(
-        "wire decode `echo`: node codec into `EchoIn`",
+        "wire decode `echo` into `EchoIn`: one pass (`decode_line`, the runtime's read)",
+        "wire/decode-echo-one-pass",
+        "wire/decode-echo-serde-json",
+    ),
+    wire(
+        "wire decode `echo` into `EchoIn`: full read (`read_envelope` + `Envelope::decode`)",
         "wire/decode-echo-node",
         "wire/decode-echo-serde-json",
     ),
     wire(
-        "wire decode `broadcast`: node codec into `BroadcastIn`",
+        "wire decode `broadcast` into `BroadcastIn`: one pass (`decode_line`, the runtime's read)",
+        "wire/decode-broadcast-one-pass",
+        "wire/decode-broadcast-serde-json",
+    ),
+    wire(
+        "wire decode `broadcast` into `BroadcastIn`: full read (`read_envelope` + `Envelope::decode`)",
         "wire/decode-broadcast-node",
         "wire/decode-broadcast-serde-json",
     ),
     wire(
-        "wire decode kafka `send`: node codec into `KafkaRequest`",
+        "wire decode kafka `send` into `KafkaRequest`: one pass (`decode_line`, the runtime's read)",
+        "wire/decode-send-one-pass",
+        "wire/decode-send-serde-json",
+    ),
+    wire(
+        "wire decode kafka `send` into `KafkaRequest`: full read (`read_envelope` + `Envelope::decode`)",
         "wire/decode-send-node",
         "wire/decode-send-serde-json",
     ),

@@ -5,7 +5,9 @@
 //! Checked for every input: nothing panics (a panic is a crash to libFuzzer), the output
 //! is whole lines, and every output line is a JSON object with exactly the keys `src`,
 //! `dest` and `body` (each once), string addresses, `src` the node's own id, and an
-//! object body with a string `type`.
+//! object body with a string `type`. And the runtime's two reads of a line agree: the
+//! one-pass `codec::decode_line` gives exactly what `codec::read_envelope` then `decode`
+//! give, or leaves the line to them.
 //!
 //! The machine exercises what the runtime and codec must handle: an arbitrary JSON value
 //! (`echo`), integers (`add`), strings and nullable integers (`put`), arrays of pairs
@@ -17,6 +19,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use glomers_node::codec::{decode_line, read_envelope};
 use glomers_node::{
     Calls, ErrorBody, ErrorCode, Incoming, Machine, Origin, Outbox, Runtime, Start, Time,
 };
@@ -32,7 +35,7 @@ const CALLS: usize = 8;
 /// How long an `ask` waits for its answer.
 const ASK_TIMEOUT: Duration = Duration::from_millis(5);
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, PartialEq, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum In {
     Echo { echo: Value },
@@ -174,6 +177,23 @@ fn check_output(output: &mut Vec<u8>) {
     output.clear();
 }
 
+/// The one-pass read agrees with the full read: when it takes a line, the full read gives
+/// the same message.
+fn check_reads_agree(line: &[u8]) {
+    let Ok(text) = std::str::from_utf8(line) else {
+        return;
+    };
+    let Some(fast) = decode_line::<In>(text) else {
+        return;
+    };
+    let env = read_envelope(text).expect("a line the one-pass read took is an envelope");
+    assert_ne!(env.kind(), Some("init"), "init is the runtime's");
+    let full = env
+        .decode::<In>()
+        .expect("a body the one-pass read took decodes");
+    assert_eq!(fast, full, "the two reads disagree");
+}
+
 fuzz_target!(|data: &[u8]| {
     let mut rt = Runtime::new(small, 1_700_000_000_000, 7);
     rt.handle_line(Time::ZERO, INIT);
@@ -182,6 +202,7 @@ fuzz_target!(|data: &[u8]| {
     let mut now = Time::ZERO;
     for line in data.split(|&b| b == b'\n') {
         now = now.plus_millis(1);
+        check_reads_agree(line);
         rt.handle_line(now, line);
         check_output(rt.output());
         if rt.poll_timeout().is_some_and(|due| due <= now) {
