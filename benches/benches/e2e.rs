@@ -1,7 +1,9 @@
 //! A node end to end: echo requests through the release `echo` binary's stdin/stdout, next
 //! to the same pipe loop through `cat` (the pipes' own ceiling) and through the `echo`
 //! binary of the previous runtime (the tokio handler runtime with its own JSON reader),
-//! whose path comes from the environment variable [`BASELINE_ECHO_ENV`].
+//! whose path comes from the environment variable [`BASELINE_ECHO_ENV`]. Besides its
+//! criterion figure (measured after the node's, so under whatever load the machine had
+//! then), the baseline is compared in alternating batches with the node ([`paired_rounds`]).
 //!
 //! In process, the per-message path of every binary: `glomers_node::Runtime::handle_line`
 //! on the echo machine (`glomers_shell::echo::Echo`), with the runtime's output buffer
@@ -21,7 +23,7 @@ use std::time::Duration;
 use criterion::{Criterion, SamplingMode, Throughput};
 use glomers_benches::alloc_count::CountingAlloc;
 use glomers_benches::e2e_report::{
-    AllocFigure, BaselineEcho, E2eReport, ReplyCheck, ALLOC_TARGET, BASELINE_ECHO_ENV,
+    AllocFigure, BaselineEcho, E2eReport, PairedFigure, ReplyCheck, ALLOC_TARGET, BASELINE_ECHO_ENV,
 };
 use glomers_benches::paths;
 use glomers_benches::pipe::{echo_block, PipeError, Piped, INIT_LINE};
@@ -38,6 +40,8 @@ const BATCH: u64 = 200_000;
 const BLOCK: u64 = 4096;
 /// Messages through each in-process allocation loop.
 const ALLOC_MESSAGES: u64 = 10_000;
+/// Alternating rounds (one batch through each echo binary) of the paired comparison.
+const PAIRED_ROUNDS: usize = 16;
 /// The reply every echo node sends.
 const ECHO_OK: &[u8] = br#""type":"echo_ok""#;
 
@@ -178,7 +182,7 @@ fn echo_binary() -> PathBuf {
 fn pipe_bench(
     c: &mut Criterion,
     id: &str,
-    mut piped: Piped,
+    piped: &mut Piped,
     needle: &'static [u8],
     checks: &RefCell<Vec<ReplyCheck>>,
 ) {
@@ -221,18 +225,14 @@ fn start(id: &str, program: &Path) -> Piped {
     }
 }
 
-/// The previous runtime's echo binary, when [`BASELINE_ECHO_ENV`] names one: timed as
-/// `e2e/echo-baseline`.
-fn baseline_bench(c: &mut Criterion, checks: &RefCell<Vec<ReplyCheck>>) -> BaselineEcho {
+/// The previous runtime's echo binary, when [`BASELINE_ECHO_ENV`] names one, started.
+fn baseline_echo() -> (BaselineEcho, Option<Piped>) {
     let Some(path) = std::env::var_os(BASELINE_ECHO_ENV) else {
         eprintln!("{BASELINE_ECHO_ENV} is not set: no previous-runtime echo row");
-        return BaselineEcho::NotGiven;
+        return (BaselineEcho::NotGiven, None);
     };
     match Piped::start(Path::new(&path), &[]) {
-        Ok(piped) => {
-            pipe_bench(c, "echo-baseline", piped, ECHO_OK, checks);
-            BaselineEcho::Measured
-        }
+        Ok(piped) => (BaselineEcho::Measured, Some(piped)),
         Err(e) => {
             eprintln!("{BASELINE_ECHO_ENV}: {e}");
             // The OS error only: the report goes into a tracked file, the path must not.
@@ -240,9 +240,39 @@ fn baseline_bench(c: &mut Criterion, checks: &RefCell<Vec<ReplyCheck>>) -> Basel
                 PipeError::Spawn { source, .. } => source.to_string(),
                 other => other.to_string(),
             };
-            BaselineEcho::Failed { error }
+            (BaselineEcho::Failed { error }, None)
         }
     }
+}
+
+/// One batch through `piped`, checked: every reply an `echo_ok`.
+fn checked_batch(id: &str, piped: &mut Piped, block: &[u8]) -> Duration {
+    match piped.run(block, BATCH, ECHO_OK) {
+        Ok(b) if b.matched == b.messages => b.elapsed,
+        Ok(b) => panic!("{id}: {} of {} replies were echo_ok", b.matched, b.messages),
+        Err(e) => panic!("{id}: {e}"),
+    }
+}
+
+/// The two echo binaries in alternating batches, so that both meet the same load on a
+/// shared machine: per round, the baseline's time over the node's (the order flips every
+/// round, so a load that grows or shrinks favours neither).
+fn paired_rounds(ours: &mut Piped, baseline: &mut Piped) -> PairedFigure {
+    let block = echo_block(BLOCK);
+    let mut speedups: Vec<f64> = (0..PAIRED_ROUNDS)
+        .map(|round| {
+            let (o, b) = if round % 2 == 0 {
+                let o = checked_batch("echo-binary", ours, &block);
+                (o, checked_batch("echo-baseline", baseline, &block))
+            } else {
+                let b = checked_batch("echo-baseline", baseline, &block);
+                (checked_batch("echo-binary", ours, &block), b)
+            };
+            b.as_secs_f64() / o.as_secs_f64().max(1e-9)
+        })
+        .collect();
+    speedups.sort_by(f64::total_cmp);
+    PairedFigure::from_sorted(&speedups, BATCH)
 }
 
 fn in_process(c: &mut Criterion, lines: &[String]) -> Vec<AllocFigure> {
@@ -295,28 +325,22 @@ fn in_process(c: &mut Criterion, lines: &[String]) -> Vec<AllocFigure> {
 fn main() {
     let mut c = Criterion::default().configure_from_args();
     let checks = RefCell::new(Vec::new());
-    let echo = echo_binary();
-    pipe_bench(
-        &mut c,
-        "echo-binary",
-        start("echo-binary", &echo),
-        ECHO_OK,
-        &checks,
-    );
-    let baseline_echo = baseline_bench(&mut c, &checks);
-    pipe_bench(
-        &mut c,
-        "cat",
-        start("cat", Path::new("cat")),
-        br#""type":"echo""#,
-        &checks,
-    );
+    let mut echo = start("echo-binary", &echo_binary());
+    pipe_bench(&mut c, "echo-binary", &mut echo, ECHO_OK, &checks);
+    let (baseline_echo, mut baseline) = baseline_echo();
+    if let Some(b) = baseline.as_mut() {
+        pipe_bench(&mut c, "echo-baseline", b, ECHO_OK, &checks);
+    }
+    let mut cat = start("cat", Path::new("cat"));
+    pipe_bench(&mut c, "cat", &mut cat, br#""type":"echo""#, &checks);
+    let paired = baseline.as_mut().map(|b| paired_rounds(&mut echo, b));
     let alloc = in_process(&mut c, &lines());
     c.final_summary();
     let report = E2eReport {
         alloc,
         replies: checks.into_inner(),
         baseline_echo,
+        paired,
     };
     let path = paths::e2e_report();
     let written = std::fs::create_dir_all(paths::criterion_home()).and_then(|()| {

@@ -88,6 +88,41 @@ impl BaselineEcho {
     }
 }
 
+/// The two echo binaries timed in alternating batches: the previous runtime's time per
+/// batch over the node's, one ratio per round.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PairedFigure {
+    /// Rounds (one batch through each binary).
+    pub rounds: usize,
+    /// Messages per batch.
+    pub batch: u64,
+    /// The median ratio (above 1: the node is faster).
+    pub median: f64,
+    /// The smallest ratio of a round.
+    pub min: f64,
+    /// The largest ratio of a round.
+    pub max: f64,
+}
+
+impl PairedFigure {
+    /// The figure of `sorted` per-round ratios (ascending); an empty list gives zeros.
+    pub fn from_sorted(sorted: &[f64], batch: u64) -> Self {
+        let n = sorted.len();
+        let median = match n {
+            0 => 0.0,
+            _ if n % 2 == 1 => sorted[n / 2],
+            _ => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+        };
+        PairedFigure {
+            rounds: n,
+            batch,
+            median,
+            min: sorted.first().copied().unwrap_or(0.0),
+            max: sorted.last().copied().unwrap_or(0.0),
+        }
+    }
+}
+
 /// Everything the `e2e` bench records besides criterion's timings.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct E2eReport {
@@ -97,6 +132,9 @@ pub struct E2eReport {
     pub replies: Vec<ReplyCheck>,
     /// The previous runtime's `echo`: measured or why not.
     pub baseline_echo: BaselineEcho,
+    /// The node's `echo` against the previous runtime's in alternating batches, when the
+    /// latter was measured.
+    pub paired: Option<PairedFigure>,
 }
 
 /// Renders the allocation figures, the reply checks and the baseline's status.
@@ -135,6 +173,18 @@ pub fn render(report: &E2eReport) -> String {
     }
     if let Some(why) = report.baseline_echo.missing_reason() {
         let _ = writeln!(out, "- previous runtime's `echo`: {why}");
+    }
+    if let Some(p) = &report.paired {
+        let _ = writeln!(
+            out,
+            "- `echo` binary against the previous runtime's, in {} alternating rounds of {} messages each: median speedup {:.2}× (rounds from {:.2}× to {:.2}×); target ≥ 1×: {}",
+            p.rounds,
+            p.batch,
+            p.median,
+            p.min,
+            p.max,
+            if p.median >= 1.0 { "met" } else { "**missed**" }
+        );
     }
     out
 }
@@ -187,6 +237,7 @@ mod tests {
                 },
             ],
             baseline_echo: BaselineEcho::NotGiven,
+            paired: None,
         };
         let text = render(&report);
         let lines: Vec<&str> = text.lines().collect();
@@ -202,9 +253,26 @@ mod tests {
         assert!(lines[8].contains(BASELINE_ECHO_ENV), "{}", lines[8]);
         let measured = E2eReport {
             baseline_echo: BaselineEcho::Measured,
+            paired: Some(PairedFigure::from_sorted(&[0.9, 1.1, 1.2, 1.6], 1000)),
             ..report
         };
-        assert!(!render(&measured).contains(BASELINE_ECHO_ENV));
+        let text = render(&measured);
+        assert!(!text.contains(BASELINE_ECHO_ENV));
+        assert!(
+            text.contains("in 4 alternating rounds of 1000 messages each: median speedup 1.15× (rounds from 0.90× to 1.60×); target ≥ 1×: met"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn paired_median_of_odd_and_even_counts() {
+        let odd = PairedFigure::from_sorted(&[0.5, 1.0, 3.0], 7);
+        assert_eq!(
+            (odd.median, odd.min, odd.max, odd.rounds),
+            (1.0, 0.5, 3.0, 3)
+        );
+        assert_eq!(PairedFigure::from_sorted(&[1.0, 2.0], 7).median, 1.5);
+        assert_eq!(PairedFigure::from_sorted(&[], 7).rounds, 0);
     }
 
     #[test]
@@ -215,6 +283,7 @@ mod tests {
             baseline_echo: BaselineEcho::Failed {
                 error: "No such file or directory (os error 2)".to_owned(),
             },
+            paired: Some(PairedFigure::from_sorted(&[1.0, 2.0, 4.0], 10)),
         };
         let text = serde_json::to_string(&report).expect("encode");
         assert!(text.contains(r#""status":"failed""#), "{text}");
