@@ -31,7 +31,7 @@ fn push(h: &mut History, process: u64, kind: OpType, value: Value) {
         process: Process::Client(process),
         kind,
         f: "txn".into(),
-        value,
+        value: value.into(),
         is_final: false,
         error: (kind != OpType::Ok && kind != OpType::Invoke).then(|| "err".into()),
         node: Some("n0".into()),

@@ -12,6 +12,9 @@
 //! - [`alloc_count`]: a global allocator wrapper counting allocations and bytes.
 //! - [`table`]: reads criterion's `estimates.json`/`benchmark.json` files and renders the
 //!   markdown table with ratios and targets.
+//! - [`rows`]: the rows of that table, each a glomers benchmark and its baseline.
+//! - [`e2e_report`]: what the `e2e` bench records besides timings (allocations per
+//!   message, reply checks, whether the previous runtime's `echo` was measured).
 //! - [`clock`]: the precise and the coarse wall clock the id benchmarks read per id.
 //! - [`paths`]: where the target directory, the `echo` binary and criterion's output are.
 //! - [`lin_history`]: deterministic linearizable lin-kv histories for the checker's bench.
@@ -19,7 +22,9 @@
 pub mod alloc_count;
 pub mod baseline;
 pub mod clock;
+pub mod e2e_report;
 pub mod lin_history;
 pub mod paths;
 pub mod pipe;
+pub mod rows;
 pub mod table;

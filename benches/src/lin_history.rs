@@ -121,7 +121,7 @@ fn plan(shape: &Shape, rng: &mut StdRng, flips: &[u64]) -> Vec<Planned> {
                 process: Process::Client(p),
                 kind,
                 f: "write".into(),
-                value: Value::Null,
+                value: Value::Null.into(),
                 is_final: false,
                 error: None,
                 node: None,
@@ -222,7 +222,7 @@ fn entry(time: u64, process: Process, kind: OpType, f: &str, value: Value) -> Op
         process,
         kind,
         f: f.to_owned(),
-        value,
+        value: value.into(),
         is_final: false,
         error: None,
         node: None,
@@ -320,7 +320,9 @@ mod tests {
             .rposition(|o| o.kind == OpType::Ok && o.f == "read")
             .expect("an ok read");
         // A value nobody writes (they are 0..=4).
-        h.ops[read].value[1] = json!(99);
+        let mut value = h.ops[read].value.clone().into_json();
+        value[1] = json!(99);
+        h.ops[read].value = value.into();
         assert_eq!(check(&h, &LinOpts::default()).valid, Validity::Invalid);
     }
 }

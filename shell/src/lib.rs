@@ -20,7 +20,7 @@
 //!   binaries and for the harness's simulator.
 //!
 //! ```no_run
-//! use glomers_node::{Incoming, Machine, Outbox, Start, Time};
+//! use glomers_node::{Incoming, Machine, Outbox, Runtime, Start, Time};
 //! use serde::{Deserialize, Serialize};
 //!
 //! #[derive(Deserialize)]
@@ -44,7 +44,7 @@
 //!
 //! fn main() {
 //!     glomers_shell::logging::init();
-//!     glomers_shell::driver::run(|_start: Start<'_>| Echo);
+//!     glomers_shell::driver::run(|boot| Box::new(Runtime::new(|_: Start<'_>| Echo, boot)));
 //! }
 //! ```
 

@@ -6,6 +6,11 @@
 //! the same code from the first byte of a line to the last byte of a reply, so a node
 //! behaves the same in a process and in the simulator.
 //!
+//! Reading: once the machine runs, a line is first read in one pass
+//! ([`codec::decode_line`]); what that does not take (`init`, anything malformed) is read
+//! again by [`codec::read_envelope`], which tells what it is, so the policy below is
+//! decided on the full read.
+//!
 //! Policy:
 //! - A line that is not UTF-8, not JSON, or not an envelope with an object body is logged
 //!   at `warn` (with the start of the line) and skipped.
@@ -161,6 +166,15 @@ where
             tracing::warn!(line = %excerpt(line), "input line is not UTF-8; skipped");
             return;
         };
+        // A well-formed message for the machine, read in one pass; everything else takes
+        // the full read below, which tells what is wrong with it.
+        if let Phase::Running { me, machine, .. } = &mut self.phase {
+            if let Some(msg) = codec::decode_line::<M::In>(text) {
+                machine.on_message(now, msg, &mut self.outbox);
+                flush(&mut self.output, &mut self.writes, me, &mut self.outbox);
+                return;
+            }
+        }
         let env = match codec::read_envelope(text) {
             Ok(env) => env,
             Err(error) => {
