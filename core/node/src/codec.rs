@@ -473,12 +473,14 @@ fn write_line<B: Serialize + ?Sized>(
     Ok(())
 }
 
-/// Appends the line for `msg`, sent from `src`, to `out` (see [`encode_line_into`]).
+/// Appends the line for `msg`, sent from `src` (or from `msg.src`, for a forward), to
+/// `out` (see [`encode_line_into`]).
 pub fn encode_outgoing_into<O: Serialize>(
     out: &mut Vec<u8>,
     src: &str,
     msg: &Outgoing<O>,
 ) -> Result<(), serde_json::Error> {
+    let src = msg.src.as_deref().unwrap_or(src);
     match &msg.body {
         OutBody::Message(o) => {
             encode_line_into(out, src, &msg.dest, msg.msg_id, msg.in_reply_to, o)

@@ -18,6 +18,9 @@ pub enum OutBody<O> {
 /// One message a machine asked to send.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Outgoing<O> {
+    /// Set for forwards ([`Outbox::forward`]): the sender the line names instead of this
+    /// node.
+    pub src: Option<NodeId>,
     /// Recipient id.
     pub dest: NodeId,
     /// Set for requests ([`Outbox::request`]): the id the reply's `in_reply_to` will carry.
@@ -95,6 +98,7 @@ impl<O> Outbox<O> {
             return;
         };
         self.queue.push(Outgoing {
+            src: None,
             dest: to.src.clone(),
             msg_id: None,
             in_reply_to: Some(id),
@@ -105,6 +109,7 @@ impl<O> Outbox<O> {
     /// Sends a one-way message (no `msg_id`: the recipient cannot reply).
     pub fn send(&mut self, dest: impl Into<NodeId>, body: O) {
         self.queue.push(Outgoing {
+            src: None,
             dest: dest.into(),
             msg_id: None,
             in_reply_to: None,
@@ -119,12 +124,29 @@ impl<O> Outbox<O> {
         let id = self.next_msg_id;
         self.next_msg_id += 1;
         self.queue.push(Outgoing {
+            src: None,
             dest: dest.into(),
             msg_id: Some(id),
             in_reply_to: None,
             body: OutBody::Message(body),
         });
         id
+    }
+
+    /// Hands the request `origin` sent to `dest`, on `origin`'s behalf: the line names
+    /// `origin.src` as its sender and carries `origin.msg_id`, so that `dest` answers
+    /// `origin` directly. Maelstrom checks only that a line's `src` is registered (its own
+    /// Raft demo forwards this way), so such a forward is client traffic in its counts.
+    /// Forward only a request that just arrived: once its client has given up and gone, a
+    /// line in its name is refused, and a node whose line is refused is no longer read.
+    pub fn forward(&mut self, origin: &Origin, dest: impl Into<NodeId>, body: O) {
+        self.queue.push(Outgoing {
+            src: Some(origin.src.clone()),
+            dest: dest.into(),
+            msg_id: origin.msg_id,
+            in_reply_to: None,
+            body: OutBody::Message(body),
+        });
     }
 
     /// Appends `record` to the durable log `log` (a plain name, see
@@ -219,5 +241,18 @@ mod tests {
         assert_eq!(sent[4].msg_id, Some(2));
         assert!(out.is_empty());
         assert_eq!(out.request("n2", "after drain"), 3, "ids are never reused");
+    }
+
+    #[test]
+    fn a_forward_names_the_origin_as_sender_and_keeps_its_msg_id() {
+        let mut out: Outbox<&str> = Outbox::new();
+        out.forward(&origin("c4", Some(9)), "n0", "write");
+        out.send("n1", "plain");
+        let sent: Vec<_> = out.drain().collect();
+        assert_eq!(sent[0].src.as_deref(), Some("c4"));
+        assert_eq!((sent[0].dest.as_str(), sent[0].msg_id), ("n0", Some(9)));
+        assert_eq!(sent[0].in_reply_to, None);
+        assert_eq!(sent[1].src, None, "other messages come from the node");
+        assert_eq!(out.request("n2", "ask"), 1, "a forward takes no msg_id of ours");
     }
 }

@@ -31,6 +31,7 @@
 //!   durable (one sync for a whole batch of input) before it releases the output that came
 //!   with them, or drops them when it has nowhere to keep them (see [`crate::persist`]).
 
+use core::any::Any;
 use std::collections::VecDeque;
 use std::format;
 use std::string::String;
@@ -68,6 +69,9 @@ pub trait LineMachine {
     /// The writes queued so far (see [`crate::persist`]): durable before the output that
     /// came with them is released; the caller drains them.
     fn writes(&mut self) -> &mut Vec<Write>;
+    /// The machine behind the wire, once initialised, to be looked into by a host that
+    /// knows its type (a simulator's invariant checks downcast it); `None` before `init`.
+    fn as_any(&self) -> Option<&dyn Any>;
 }
 
 /// The `init` request body.
@@ -305,7 +309,7 @@ where
 
 impl<M, F> LineMachine for Runtime<M, F>
 where
-    M: Machine,
+    M: Machine + 'static,
     F: FnOnce(Start<'_>) -> M,
 {
     fn handle_line(&mut self, now: Time, line: &[u8]) {
@@ -326,6 +330,10 @@ where
 
     fn writes(&mut self) -> &mut Vec<Write> {
         Runtime::writes(self)
+    }
+
+    fn as_any(&self) -> Option<&dyn Any> {
+        self.machine().map(|m| m as &dyn Any)
     }
 }
 

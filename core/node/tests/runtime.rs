@@ -414,3 +414,22 @@ fn writes_come_out_with_their_call_and_the_factory_gets_what_was_recovered() {
         "the recovered 5 plus 3: {out}"
     );
 }
+
+#[test]
+fn a_host_sees_the_machine_only_after_init_and_as_its_own_type() {
+    use glomers_node::LineMachine;
+    let mut rt = node(false);
+    assert!(LineMachine::as_any(&rt).is_none(), "no machine before init");
+    feed(
+        &mut rt,
+        Time::ZERO,
+        &[init_line(), line("c1", json!({"type": "add", "delta": 5}))],
+    );
+    let host: &dyn LineMachine = &rt;
+    let probe = host.as_any().and_then(|m| m.downcast_ref::<Probe>());
+    assert_eq!(probe.map(|p| p.total), Some(5));
+    assert!(
+        host.as_any().and_then(|m| m.downcast_ref::<u8>()).is_none(),
+        "another type does not match"
+    );
+}

@@ -168,7 +168,9 @@
 //! faults stop. Deliberately broken variants, switched on only in the tests, are caught:
 //! voting without the up-to-date check (under the random schedules), committing an
 //! older-term entry by counting replicas (figure 8, scripted), and releasing reads without
-//! a quorum round (a stale read at a cut-off leader).
+//! a quorum round (a stale read at a cut-off leader). The `broken` feature builds the same
+//! switches (`Fault`, `Raft::set_fault`) for other crates' tests, so that a node
+//! program's swarm can show them caught too; no real node enables it.
 #![no_std]
 
 #[cfg(feature = "alloc")]
@@ -195,6 +197,8 @@ pub use message::{
     VoteResponse, MAX_APPEND_ENTRIES,
 };
 pub use output::{Outbox, Output};
+#[cfg(any(test, feature = "broken"))]
+pub use raft::Fault;
 pub use raft::{Proposed, Raft, Role};
 #[cfg(feature = "alloc")]
 pub use storage::MemStorage;

@@ -39,9 +39,14 @@ pub struct Proposed {
 }
 
 /// A deliberately broken rule, for the tests that show the invariant checks catch it.
-#[cfg(test)]
+///
+/// Built only for the crate's own tests and with the `broken` feature, which exists so
+/// that other crates' tests (a node program's swarm) can show the checks catch a broken
+/// node too. **Every variant but `None` makes the node unsafe.**
+#[cfg(any(test, feature = "broken"))]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) enum Fault {
+pub enum Fault {
+    /// The correct rules.
     #[default]
     None,
     /// Grant (pre-)votes without the up-to-date-log check.
@@ -83,7 +88,7 @@ pub struct Raft<C, S, R> {
     /// Leader only: index of its term's no-op; reads wait until it is committed.
     pub(crate) term_start: u64,
     pub(crate) led_since: Time,
-    #[cfg(test)]
+    #[cfg(any(test, feature = "broken"))]
     pub(crate) fault: Fault,
     _command: PhantomData<fn() -> C>,
 }
@@ -123,7 +128,7 @@ impl<C: Clone, S: Storage<C>, R: RngCore> Raft<C, S, R> {
             round: 0,
             term_start: 0,
             led_since: now,
-            #[cfg(test)]
+            #[cfg(any(test, feature = "broken"))]
             fault: Fault::None,
             _command: PhantomData,
         };
@@ -300,8 +305,9 @@ impl<C, S, R> Raft<C, S, R> {
     pub(crate) fn peer_slot(&self, id: NodeId) -> Option<usize> {
         self.peers.iter().position(|&p| p == id)
     }
-    #[cfg(test)]
-    pub(crate) fn set_fault(&mut self, fault: Fault) {
+    /// Switches on a deliberately broken rule (see [`Fault`]): for tests only.
+    #[cfg(any(test, feature = "broken"))]
+    pub fn set_fault(&mut self, fault: Fault) {
         self.fault = fault;
     }
 }
