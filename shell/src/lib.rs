@@ -15,7 +15,10 @@
 //! - [`kv`]: the bodies of Maelstrom's `lin-kv`/`seq-kv`/`lww-kv` services.
 //! - [`replica`]: the replicator shared by the kafka and txn nodes (origin log,
 //!   acknowledged cursors, resends through the core retry ring).
-//! - Node logic: [`unique`], [`counter`], [`broadcast`], [`kafka`], [`txn`], [`echo`].
+//! - Node logic: [`unique`], [`counter`], [`broadcast`], [`kafka`], [`txn`], [`echo`];
+//!   [`raft`]: `lin-kv` and `txn-list-append` on the core's Raft.
+//! - [`invariants`]: cluster-wide properties a host that runs every node checks after each
+//!   step (the Raft programs offer Raft's safety properties).
 //! - [`nodes`]: every binary's machine by name, with its command-line flags, for the
 //!   binaries and for the harness's simulator.
 //!
@@ -56,8 +59,10 @@ pub mod stdio;
 pub mod broadcast;
 pub mod counter;
 pub mod echo;
+pub mod invariants;
 pub mod kafka;
 pub mod nodes;
+pub mod raft;
 pub mod replica;
 pub mod txn;
 pub mod unique;

@@ -16,19 +16,25 @@ use glomers_node::{Boot, LineMachine, Runtime, Start};
 use crate::broadcast::{BroadcastConfig, BroadcastNode, Mode as BroadcastMode};
 use crate::counter::{self, crdt::CrdtCounter, kv::KvCounter, Mode as CounterMode, MODE_ENV};
 use crate::echo::Echo;
+use crate::invariants::Invariants;
 use crate::kafka::{KafkaConfig, KafkaMachine};
+use crate::raft::{
+    self, args::RaftArgs, invariants::RaftInvariants, kv::KvStore, list_append::ListStore,
+};
 use crate::txn::{Isolation, TxnConfig, TxnMachine};
 use crate::unique::{node_index, UniqueIds, MAX_LEAD_MS};
 use crate::{driver, logging};
 
 /// The programs: the binaries' names.
-pub const NAMES: [&str; 6] = [
+pub const NAMES: [&str; 8] = [
     "echo",
     "unique-ids",
     "broadcast",
     "g-counter",
     "kafka",
     "txn",
+    "lin-kv",
+    "txn-list-append",
 ];
 
 /// Why a node could not be built.
@@ -40,6 +46,18 @@ pub enum BuildError {
     /// The flags did not parse.
     #[error(transparent)]
     Args(#[from] clap::Error),
+    /// The flags parsed but do not fit together.
+    #[error(transparent)]
+    Settings(crate::raft::args::ArgsError),
+}
+
+impl From<crate::raft::args::ArgsError> for BuildError {
+    fn from(e: crate::raft::args::ArgsError) -> Self {
+        match e {
+            crate::raft::args::ArgsError::Clap(c) => BuildError::Args(c),
+            other => BuildError::Settings(other),
+        }
+    }
 }
 
 /// The node of program `name` with flags `args` (without the program name), behind the
@@ -65,9 +83,27 @@ pub fn build(name: &str, args: &[String], boot: Boot) -> Result<Box<dyn LineMach
             let config = TxnArgs::try_parse_from(argv)?.config();
             boxed(move |s| TxnMachine::new(&s, config), boot)
         }
+        "lin-kv" => {
+            let config = RaftArgs::config(argv, raft::args::lin_kv_defaults())?;
+            boxed(move |s| raft::LinKvMachine::new(&s, config), boot)
+        }
+        "txn-list-append" => {
+            let config = RaftArgs::config(argv, raft::args::list_append_defaults())?;
+            boxed(move |s| raft::ListAppendMachine::new(&s, config), boot)
+        }
         other => return Err(BuildError::Unknown(other.to_owned())),
     };
     Ok(node)
+}
+
+/// The invariant checker program `name` offers to a host that runs all its nodes (see
+/// [`crate::invariants`]), if any.
+pub fn invariants(name: &str) -> Option<Box<dyn Invariants>> {
+    match name {
+        "lin-kv" => Some(Box::new(RaftInvariants::<KvStore>::default())),
+        "txn-list-append" => Some(Box::new(RaftInvariants::<ListStore>::default())),
+        _ => None,
+    }
 }
 
 /// The entry point of binary `name`: logs to stderr, parses the process's flags, and runs
@@ -305,9 +341,23 @@ mod tests {
         .is_ok());
         assert!(build("g-counter", &args(&["--mode", "crdt"]), Boot::default()).is_ok());
         assert!(matches!(
-            build("lin-kv", &[], Boot::default()),
+            build("lin-kv-local", &[], Boot::default()),
             Err(BuildError::Unknown(_))
         ));
+        assert!(build("lin-kv", &args(&["--round-ms", "100"]), Boot::default()).is_ok());
+        assert!(matches!(
+            build("lin-kv", &args(&["--round-ms", "700"]), Boot::default()),
+            Err(BuildError::Settings(_))
+        ));
+        assert!(matches!(
+            build(
+                "txn-list-append",
+                &args(&["--budget-ms", "0"]),
+                Boot::default()
+            ),
+            Err(BuildError::Args(_))
+        ));
+        assert!(invariants("lin-kv").is_some() && invariants("echo").is_none());
         let c = BroadcastArgs::try_parse_from([
             "broadcast",
             "--mode",

@@ -253,6 +253,10 @@ mod tests {
         assert_eq!((sent[0].dest.as_str(), sent[0].msg_id), ("n0", Some(9)));
         assert_eq!(sent[0].in_reply_to, None);
         assert_eq!(sent[1].src, None, "other messages come from the node");
-        assert_eq!(out.request("n2", "ask"), 1, "a forward takes no msg_id of ours");
+        assert_eq!(
+            out.request("n2", "ask"),
+            1,
+            "a forward takes no msg_id of ours"
+        );
     }
 }

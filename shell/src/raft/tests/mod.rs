@@ -1,0 +1,6 @@
+//! The Raft programs as a cluster in one test: service, routing, rounds, faults.
+
+mod cluster;
+mod faults;
+
+mod serving;
