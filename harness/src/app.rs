@@ -77,13 +77,18 @@ fn conclude(
         Ok(out) => out,
         Err(e) => {
             eprintln!("glomers: run aborted: {e}");
+            // A broken invariant is a verdict (invalid), not a failure to run.
+            let (code, valid) = match e {
+                RunError::Invariant(_) => (1, serde_json::json!(false)),
+                _ => (255, serde_json::json!("unknown")),
+            };
             let _ = std::fs::write(
                 dir.join("results.json"),
-                serde_json::json!({"valid": "unknown", "error": e.to_string(), "seed": cfg.seed})
+                serde_json::json!({"valid": valid, "error": e.to_string(), "seed": cfg.seed})
                     .to_string(),
             );
             let run = TestRun {
-                code: 255,
+                code,
                 outcome: None,
                 dir: Some(dir),
             };

@@ -163,6 +163,11 @@ where
 
     /// Handles one input line (without its newline) read at `now`.
     pub fn handle_line(&mut self, now: Time, line: &[u8]) {
+        // A clock that went back (the simulator's clock fault) must not keep the next
+        // timeout waiting until it reads the old time again.
+        if self.last_timeout.is_some_and(|last| last > now) {
+            self.last_timeout = Some(now);
+        }
         if line.iter().all(u8::is_ascii_whitespace) {
             return;
         }
@@ -283,7 +288,9 @@ where
     }
 
     /// When [`Runtime::handle_timeout`] should next be called: the machine's deadline, but
-    /// never within a millisecond of the last time it ran.
+    /// never within a millisecond of the last time it ran (as of the clock's latest
+    /// reading: a line read at an earlier time than that run, after the clock went back,
+    /// moves the mark back with it).
     pub fn poll_timeout(&self) -> Option<Time> {
         let Phase::Running { machine, .. } = &self.phase else {
             return None;

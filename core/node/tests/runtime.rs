@@ -433,3 +433,31 @@ fn a_host_sees_the_machine_only_after_init_and_as_its_own_type() {
         "another type does not match"
     );
 }
+
+#[test]
+fn a_clock_that_went_back_does_not_hold_the_next_timeout_until_it_catches_up() {
+    let mut stuck = node(true);
+    let late = Time::from_secs(30);
+    feed(
+        &mut stuck,
+        late,
+        &[
+            init_line(),
+            line("c1", json!({"type": "arm", "after_ms": 0})),
+        ],
+    );
+    stuck.handle_timeout(late);
+    assert_eq!(take(&mut stuck).len(), 1);
+    // The clock is set back 20 s; the machine arms a deadline 5 ms ahead of it.
+    let back = Time::from_secs(10);
+    feed(
+        &mut stuck,
+        back,
+        &[line("c1", json!({"type": "arm", "after_ms": 5}))],
+    );
+    assert_eq!(
+        stuck.poll_timeout(),
+        Some(back + Duration::from_millis(5)),
+        "due on the clock as it reads now, not 20 s later"
+    );
+}

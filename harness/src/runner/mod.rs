@@ -80,6 +80,9 @@ pub enum RunError {
     /// Interrupted (Ctrl-C).
     #[error("interrupted")]
     Interrupted,
+    /// A hosted program's invariant broke (simulator only): the run is invalid.
+    #[error("invariant violated: {0}")]
+    Invariant(String),
 }
 
 /// Everything a finished run produced.

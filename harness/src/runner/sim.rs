@@ -17,10 +17,16 @@
 //! the world holds them — and no timeouts) until **resume**, when its timers see the gap;
 //! **clock** maps virtual time to the node's own clock ([`super::sim_clock`]) for both the
 //! `now` it is called with and its deadlines.
+//!
+//! A program that offers invariants (`glomers_shell::nodes::invariants`: the Raft programs
+//! check Raft's safety properties) has them checked over all its nodes after every step
+//! (every action and every node's timeout); the first violation ends the run
+//! ([`RunError::Invariant`], exit status 1).
 
 use std::path::Path;
 
 use glomers_node::{Boot, LineMachine, Recovered, Time};
+use glomers_shell::invariants::Invariants;
 use rand::rngs::StdRng;
 use rand::RngCore;
 
@@ -65,6 +71,8 @@ struct Hosted {
     disks: Vec<Recovered>,
     paused: Vec<bool>,
     clocks: Vec<NodeClock>,
+    /// The program's invariants, checked after every step (`glomers_shell::nodes::invariants`).
+    invariants: Option<Box<dyn Invariants>>,
 }
 
 impl Hosted {
@@ -90,6 +98,7 @@ impl Hosted {
             disks: vec![disk; count],
             paused: vec![false; count],
             clocks: vec![NodeClock::TRUE; count],
+            invariants: glomers_shell::nodes::invariants(program),
         };
         for i in 0..count {
             let node = hosted.build(i)?;
@@ -178,6 +187,24 @@ impl Hosted {
                 machine.handle_timeout(local);
                 release(world, now, i, machine, disk);
             }
+            self.check(now, world);
+        }
+    }
+
+    /// Checks the program's invariants over every node (paused ones included); a violation
+    /// ends the run.
+    fn check(&mut self, now: Time, world: &mut World) {
+        let Some(invariants) = self.invariants.as_mut() else {
+            return;
+        };
+        let nodes: Vec<_> = self
+            .nodes
+            .iter()
+            .map(|n| n.as_ref().and_then(|m| m.as_any()))
+            .collect();
+        if let Err(violation) = invariants.check(&nodes) {
+            let at = now.as_secs_f64();
+            world.abort(RunError::Invariant(format!("at {at:.6} s: {violation}")));
         }
     }
 
@@ -229,6 +256,7 @@ fn simulate(world: &mut World, hosted: &mut Hosted, logs: &NodeLogs) {
         world.handle_timeout(now, &mut actions);
         for action in actions.drain(..) {
             hosted.act(action, now, world, logs);
+            hosted.check(now, world);
         }
         hosted.run_due(now, world, logs);
         if world.is_done() {
