@@ -52,6 +52,13 @@ impl Default for RaftConfig {
 }
 
 impl RaftConfig {
+    /// How long what a node heard counts in the reports that steer relaying (see
+    /// [`super::wire::PeerBatch`]): the longest election timeout, so that the reports
+    /// carried by election traffic alone, while there is no leader, still meet.
+    pub fn reach(&self) -> Duration {
+        self.election * 2
+    }
+
     /// The settings of the Raft core: heartbeat every round, election timeouts in
     /// `[election, 2·election)`, appends counted lost after three rounds (an append may
     /// wait a round in the leader's buffer before it leaves).

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::service::{Inbound, Request, Service};
-use super::wire::Msgs;
+use super::wire::{Forwarded, PeerBatch};
 
 /// Every body a lin-kv node accepts; also the body of a forwarded request.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -22,9 +22,9 @@ pub enum KvIn {
     Read {
         /// The key.
         key: Value,
-        /// Set on a forward: milliseconds left to answer.
+        /// Set on a forward.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        budget_ms: Option<u64>,
+        forwarded: Option<Forwarded>,
     },
     /// Write `value` under `key`: `write_ok`.
     Write {
@@ -34,7 +34,7 @@ pub enum KvIn {
         value: Value,
         /// Set on a forward.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        budget_ms: Option<u64>,
+        forwarded: Option<Forwarded>,
     },
     /// Set `key` to `to` if it holds `from`: `cas_ok`, or error 22 (20 if it is missing and
     /// `create_if_not_exists` is not set).
@@ -50,13 +50,10 @@ pub enum KvIn {
         create_if_not_exists: bool,
         /// Set on a forward.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        budget_ms: Option<u64>,
+        forwarded: Option<Forwarded>,
     },
     /// Raft messages from a peer.
-    Raft {
-        /// The messages.
-        msgs: Msgs<KvCommand>,
-    },
+    Raft(PeerBatch<KvCommand>),
 }
 
 /// A command of the log.
@@ -120,20 +117,20 @@ impl Service for KvStore {
     type Forward = KvIn;
 
     fn inbound(body: KvIn) -> Inbound<Value, KvCommand> {
-        let (request, budget_ms) = match body {
-            KvIn::Raft { msgs } => return Inbound::Peer(msgs),
-            KvIn::Read { key, budget_ms } => (Request::Read(key), budget_ms),
+        let (request, forwarded) = match body {
+            KvIn::Raft(batch) => return Inbound::Peer(batch),
+            KvIn::Read { key, forwarded } => (Request::Read(key), forwarded),
             KvIn::Write {
                 key,
                 value,
-                budget_ms,
-            } => (Request::Command(KvCommand::Write { key, value }), budget_ms),
+                forwarded,
+            } => (Request::Command(KvCommand::Write { key, value }), forwarded),
             KvIn::Cas {
                 key,
                 from,
                 to,
                 create_if_not_exists,
-                budget_ms,
+                forwarded,
             } => {
                 let cas = KvCommand::Cas {
                     key,
@@ -141,20 +138,20 @@ impl Service for KvStore {
                     to,
                     create_if_not_exists,
                 };
-                (Request::Command(cas), budget_ms)
+                (Request::Command(cas), forwarded)
             }
         };
-        Inbound::Client { request, budget_ms }
+        Inbound::Client { request, forwarded }
     }
 
-    fn forward(request: &Request<Value, KvCommand>, budget_ms: u64) -> KvIn {
-        let budget_ms = Some(budget_ms);
+    fn forward(request: &Request<Value, KvCommand>, forwarded: Forwarded) -> KvIn {
+        let forwarded = Some(forwarded);
         match request.clone() {
-            Request::Read(key) => KvIn::Read { key, budget_ms },
+            Request::Read(key) => KvIn::Read { key, forwarded },
             Request::Command(KvCommand::Write { key, value }) => KvIn::Write {
                 key,
                 value,
-                budget_ms,
+                forwarded,
             },
             Request::Command(KvCommand::Cas {
                 key,
@@ -166,7 +163,7 @@ impl Service for KvStore {
                 from,
                 to,
                 create_if_not_exists,
-                budget_ms,
+                forwarded,
             },
         }
     }
@@ -266,24 +263,28 @@ mod tests {
             json!({"type": "cas", "msg_id": 4, "key": 1, "from": 2, "to": 3}),
         )
         .expect("a client's cas parses");
-        let Inbound::Client { request, budget_ms } = KvStore::inbound(body) else {
+        let Inbound::Client { request, forwarded } = KvStore::inbound(body) else {
             panic!("a client request");
         };
         assert_eq!(
-            (request.clone(), budget_ms),
+            (request.clone(), forwarded),
             (Request::Command(cas(1, 2, 3)), None)
         );
-        let forward = serde_json::to_value(KvStore::forward(&request, 250)).expect("encodes");
+        let hop = Forwarded {
+            budget_ms: 250,
+            hops: 1,
+        };
+        let forward = serde_json::to_value(KvStore::forward(&request, hop)).expect("encodes");
         assert_eq!(
             forward,
-            json!({"type": "cas", "key": 1, "from": 2, "to": 3, "budget_ms": 250})
+            json!({"type": "cas", "key": 1, "from": 2, "to": 3, "forwarded": {"budget_ms": 250, "hops": 1}})
         );
         let again: KvIn = serde_json::from_value(forward).expect("parses");
         assert_eq!(
             KvStore::inbound(again),
             Inbound::Client {
                 request,
-                budget_ms: Some(250)
+                forwarded: Some(hop)
             }
         );
         let reply = serde_json::to_value(KvReply::ReadOk { value: json!(3) }).expect("encodes");

@@ -19,7 +19,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
 use super::service::{Inbound, Request, Service};
-use super::wire::Msgs;
+use super::wire::{Forwarded, PeerBatch};
 
 /// A list's key.
 pub type ListKey = i64;
@@ -82,15 +82,12 @@ pub enum ListIn {
     Txn {
         /// The micro-operations.
         txn: Txn,
-        /// Set on a forward: milliseconds left to answer.
+        /// Set on a forward.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        budget_ms: Option<u64>,
+        forwarded: Option<Forwarded>,
     },
     /// Raft messages from a peer.
-    Raft {
-        /// The messages.
-        msgs: Msgs<Txn>,
-    },
+    Raft(PeerBatch<Txn>),
 }
 
 /// A reply.
@@ -142,24 +139,24 @@ impl Service for ListStore {
 
     fn inbound(body: ListIn) -> Inbound<Txn, Txn> {
         match body {
-            ListIn::Raft { msgs } => Inbound::Peer(msgs),
-            ListIn::Txn { txn, budget_ms } => {
+            ListIn::Raft(batch) => Inbound::Peer(batch),
+            ListIn::Txn { txn, forwarded } => {
                 let read_only = txn.iter().all(|op| matches!(op, MicroOp::Read { .. }));
                 let request = if read_only {
                     Request::Read(txn)
                 } else {
                     Request::Command(txn)
                 };
-                Inbound::Client { request, budget_ms }
+                Inbound::Client { request, forwarded }
             }
         }
     }
 
-    fn forward(request: &Request<Txn, Txn>, budget_ms: u64) -> ListIn {
+    fn forward(request: &Request<Txn, Txn>, forwarded: Forwarded) -> ListIn {
         let (Request::Read(txn) | Request::Command(txn)) = request;
         ListIn::Txn {
             txn: txn.clone(),
-            budget_ms: Some(budget_ms),
+            forwarded: Some(forwarded),
         }
     }
 
@@ -196,7 +193,7 @@ mod tests {
         .expect("parses");
         let Inbound::Client {
             request: Request::Command(txn),
-            budget_ms: None,
+            forwarded: None,
         } = ListStore::inbound(body)
         else {
             panic!("a transaction with appends is a command");
@@ -261,11 +258,14 @@ mod tests {
                 key: 2,
                 value: None,
             }]),
-            9,
+            Forwarded {
+                budget_ms: 9,
+                hops: 2,
+            },
         );
         assert_eq!(
             serde_json::to_value(forward).expect("encodes"),
-            json!({"type": "txn", "txn": [["r", 2, null]], "budget_ms": 9})
+            json!({"type": "txn", "txn": [["r", 2, null]], "forwarded": {"budget_ms": 9, "hops": 2}})
         );
     }
 }

@@ -85,13 +85,13 @@ impl<S: Service> Machine for RaftMachine<S> {
             }
         };
         match S::inbound(msg.body) {
-            Inbound::Peer(msgs) => node.on_peer(t, &msg.origin.src, msgs, out),
+            Inbound::Peer(batch) => node.on_peer(t, &msg.origin.src, batch, out),
             Inbound::Client { .. } if self.clock.stalled() => {
                 // It may have waited longer than its client: an answer could be too late.
                 tracing::debug!(client = %msg.origin.src, "request read after a stall; not answered");
             }
-            Inbound::Client { request, budget_ms } => {
-                node.on_request(t, msg.origin, request, budget_ms, out)
+            Inbound::Client { request, forwarded } => {
+                node.on_request(t, msg.origin, request, forwarded, out)
             }
         }
     }

@@ -38,6 +38,7 @@ pub mod clock;
 pub mod config;
 pub mod invariants;
 pub mod kv;
+pub mod links;
 pub mod list_append;
 pub mod machine;
 pub mod node;

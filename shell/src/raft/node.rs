@@ -6,10 +6,15 @@ use glomers_raft::{Entry, Error as RaftError, NodeId, Output, Payload, Raft, Rol
 use rand::rngs::SmallRng;
 
 use super::config::RaftConfig;
+use super::links::Links;
 use super::service::{Request, Service};
 use super::storage::LogStore;
 use super::waiters::{Stage, Waiter, Waiters};
-use super::wire::{Batch, Msgs, Peer, RaftOut};
+use super::wire::{Batch, Forwarded, Msgs, Peer, PeerBatch, RaftOut};
+
+/// A request is forwarded at most this many times (once to the leader, or to a node that
+/// passes it on to the leader when the leader does not hear this one).
+const MAX_HOPS: u8 = 2;
 
 /// The log's command type for service `S`: one batch of its commands per entry.
 pub type Log<S> = Batch<<S as Service>::Command>;
@@ -35,8 +40,7 @@ pub struct Node<S: Service> {
     /// Per member (by Raft id): Raft messages waiting for the next flush.
     buffers: Vec<Msgs<S::Command>>,
     last_flush: Time,
-    /// Per member: when a message from it last arrived.
-    heard: Vec<Option<Time>>,
+    links: Links,
     waiters: Waiters<S::Read, S::Command>,
     next_read: u64,
     was_leader: bool,
@@ -47,6 +51,7 @@ impl<S: Service> Node<S> {
     pub fn new(raft: Core<S>, names: Vec<Name>, config: RaftConfig, now: Time) -> Self {
         let n = names.len();
         Node {
+            links: Links::new(raft.id(), n),
             raft,
             service: S::default(),
             config,
@@ -54,7 +59,6 @@ impl<S: Service> Node<S> {
             outputs: Vec::new(),
             buffers: vec![Vec::new(); n],
             last_flush: now,
-            heard: vec![None; n],
             waiters: Waiters::new(config.max_waiters),
             next_read: 1,
             was_leader: false,
@@ -66,39 +70,68 @@ impl<S: Service> Node<S> {
         &self.service
     }
 
-    /// Raft messages from the peer named `from`.
+    /// A batch of Raft messages that the peer named `src` sent, or passed on.
     pub fn on_peer(
         &mut self,
         t: Time,
-        from: &str,
-        msgs: Msgs<S::Command>,
+        src: &str,
+        batch: PeerBatch<S::Command>,
         out: &mut Outbox<Out<S>>,
     ) {
-        let Some(id) = self.id_of(from) else {
-            tracing::warn!(%from, "raft messages from a stranger; ignored");
+        let Some(via) = self.id_of(src) else {
+            tracing::warn!(%src, "raft messages from a stranger; ignored");
             return;
         };
-        self.heard[usize::from(id)] = Some(t);
-        for msg in msgs {
-            let r = self.raft.step(t, id, msg, &mut self.outputs);
+        if let Some(to) = batch
+            .to
+            .as_deref()
+            .filter(|&to| self.id_of(to) != Some(self.raft.id()))
+        {
+            self.links.heard(t, via, via);
+            // Passed on once, to a member, named as coming from `src`.
+            if self.id_of(to).is_some() {
+                let to = Name::from(to);
+                let relayed = PeerBatch {
+                    to: None,
+                    from: Some(src.to_owned()),
+                    ..batch
+                };
+                out.send(to, RaftOut::Peer(Peer::Raft(relayed)));
+            }
+            return;
+        }
+        let from = match batch.from.as_deref() {
+            Some(name) => match self.id_of(name) {
+                Some(id) => id,
+                None => return,
+            },
+            None => via,
+        };
+        self.links.heard(t, via, from);
+        if let Some(mask) = batch.hears {
+            self.links.report(t, from, mask);
+        }
+        for msg in batch.msgs {
+            let r = self.raft.step(t, from, msg, &mut self.outputs);
             note(r);
         }
         self.settle(t, out);
     }
 
-    /// A client's request; `budget_ms` when forwarded by another node.
+    /// A client's request; `forwarded` when another node forwarded it.
     pub fn on_request(
         &mut self,
         t: Time,
         origin: Origin,
         request: Req<S>,
-        budget_ms: Option<u64>,
+        forwarded: Option<Forwarded>,
         out: &mut Outbox<Out<S>>,
     ) {
         let mut budget = self.config.budget;
-        if let Some(ms) = budget_ms {
-            budget = budget.min(core::time::Duration::from_millis(ms));
+        if let Some(f) = forwarded {
+            budget = budget.min(core::time::Duration::from_millis(f.budget_ms));
         }
+        let hops = forwarded.map_or(0, |f| f.hops);
         let soft = t + budget;
         let mut waiter = Waiter {
             origin,
@@ -111,13 +144,14 @@ impl<S: Service> Node<S> {
             if !self.quorum_fresh(t) {
                 return refuse(out, &waiter.origin, "the leader hears no majority");
             }
-        } else if budget_ms.is_some() {
-            return refuse(out, &waiter.origin, "not the leader");
-        } else if let Some(leader) = self.fresh_leader(t) {
+        } else if let Some(leader) = self.fresh_leader(t).filter(|_| hops < MAX_HOPS) {
             let Stage::Queued(request) = &waiter.stage else {
                 return;
             };
-            return self.forward(t, leader, &waiter.origin, request, waiter.soft, out);
+            let forwarded = self.forwarded(t, waiter.soft, hops);
+            return self.forward(t, leader, &waiter.origin, request, forwarded, out);
+        } else if forwarded.is_some() {
+            return refuse(out, &waiter.origin, "not the leader");
         } else {
             waiter.soft = t + budget.min(self.config.hold);
             let Stage::Queued(request) = waiter.stage else {
@@ -329,18 +363,44 @@ impl<S: Service> Node<S> {
         self.buffers.iter().any(|b| !b.is_empty())
     }
 
-    /// Sends every buffered message: one Maelstrom message per peer.
+    /// Sends every buffered message: one Maelstrom message per peer, through another node
+    /// if the peer does not hear this one (see [`Links`]).
     fn flush(&mut self, t: Time, out: &mut Outbox<Out<S>>) {
-        for (to, buffer) in self.buffers.iter_mut().enumerate() {
-            if buffer.is_empty() {
+        let hears = self.links.mask(t, self.config.reach());
+        for to in 0..self.buffers.len() {
+            if self.buffers[to].is_empty() {
                 continue;
             }
-            let msgs = std::mem::take(buffer);
-            if let Some(name) = self.names.get(to) {
-                out.send(name.clone(), RaftOut::Peer(Peer::Raft { msgs }));
-                self.last_flush = t;
+            let msgs = std::mem::take(&mut self.buffers[to]);
+            let (Ok(peer), Some(name)) = (NodeId::try_from(to), self.names.get(to)) else {
+                continue;
+            };
+            let batch = PeerBatch {
+                msgs,
+                hears: Some(hears),
+                to: None,
+                from: None,
+            };
+            let relay = self.relay(t, peer);
+            if let Some(relay) = relay.and_then(|r| self.names.get(usize::from(r))) {
+                let relayed = PeerBatch {
+                    to: Some(name.to_string()),
+                    ..batch.clone()
+                };
+                out.send(relay.clone(), RaftOut::Peer(Peer::Raft(relayed)));
             }
+            if relay.is_none() || self.links.probe_due(t, peer, self.config.reach() / 2) {
+                out.send(name.clone(), RaftOut::Peer(Peer::Raft(batch)));
+                self.links.sent(t, peer);
+            }
+            self.last_flush = t;
         }
+    }
+
+    /// The node to pass `peer`'s messages through, if `peer` does not hear this one.
+    fn relay(&self, t: Time, peer: NodeId) -> Option<NodeId> {
+        self.links
+            .relay(t, peer, self.config.reach(), self.config.round)
     }
 
     /// Held requests: to the leader's queue if this node leads now, forwarded if a
@@ -357,8 +417,8 @@ impl<S: Service> Node<S> {
             };
             match leader {
                 Some(l) if !leading => {
-                    let soft = w.arrived + self.config.budget;
-                    self.forward(t, l, &w.origin, &request, soft, out);
+                    let forwarded = self.forwarded(t, w.arrived + self.config.budget, 0);
+                    self.forward(t, l, &w.origin, &request, forwarded, out);
                 }
                 _ => {
                     w.soft = w.arrived + self.config.budget;
@@ -370,26 +430,36 @@ impl<S: Service> Node<S> {
         }
     }
 
-    /// Forwards `request` to `leader` on its client's behalf, with the time left until
-    /// `soft`; the leader answers the client itself.
+    /// What a forward carries: the time left until `soft`, and one more hop than `hops`.
+    fn forwarded(&self, t: Time, soft: Time, hops: u8) -> Forwarded {
+        let left = soft.saturating_since(t);
+        Forwarded {
+            budget_ms: u64::try_from(left.as_millis()).unwrap_or(u64::MAX),
+            hops: hops + 1,
+        }
+    }
+
+    /// Forwards `request` towards `leader` on its client's behalf (through another node if
+    /// the leader does not hear this one); the leader answers the client itself.
     fn forward(
         &self,
         t: Time,
         leader: NodeId,
         origin: &Origin,
         request: &Req<S>,
-        soft: Time,
+        forwarded: Forwarded,
         out: &mut Outbox<Out<S>>,
     ) {
-        let left = soft.saturating_since(t);
-        let (Some(name), false) = (self.names.get(usize::from(leader)), left.is_zero()) else {
+        // One way only: a request that reached the leader twice could be applied twice.
+        let via = self.relay(t, leader).unwrap_or(leader);
+        let (Some(name), false) = (self.names.get(usize::from(via)), forwarded.budget_ms == 0)
+        else {
             return refuse(out, origin, "no time left to forward");
         };
-        let budget_ms = u64::try_from(left.as_millis()).unwrap_or(u64::MAX);
         out.forward(
             origin,
             name.clone(),
-            RaftOut::Forward(S::forward(request, budget_ms)),
+            RaftOut::Forward(S::forward(request, forwarded)),
         );
     }
 
@@ -411,11 +481,7 @@ impl<S: Service> Node<S> {
     }
 
     fn is_fresh(&self, t: Time, id: NodeId) -> bool {
-        self.heard
-            .get(usize::from(id))
-            .copied()
-            .flatten()
-            .is_some_and(|at| t.saturating_since(at) < self.config.fresh)
+        self.links.fresh(t, id, self.config.fresh)
     }
 
     fn id_of(&self, name: &str) -> Option<NodeId> {

@@ -6,7 +6,7 @@ use glomers_node::ErrorBody;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use super::wire::Msgs;
+use super::wire::{Forwarded, PeerBatch};
 
 /// A client's request, as the node runs it.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,16 +20,15 @@ pub enum Request<R, C> {
 /// What a decoded body is.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Inbound<R, C> {
-    /// A client's request; `budget_ms` is set when another node forwarded it, with what
-    /// was left of the time to answer it (see [`super::RaftMachine`]).
+    /// A client's request; `forwarded` when another node forwarded it.
     Client {
         /// The request.
         request: Request<R, C>,
-        /// Milliseconds left to answer, when forwarded.
-        budget_ms: Option<u64>,
+        /// Set when forwarded: the time left to answer it, and the hops so far.
+        forwarded: Option<Forwarded>,
     },
     /// Raft messages from a peer.
-    Peer(Msgs<C>),
+    Peer(PeerBatch<C>),
 }
 
 /// A replicated state machine that [`super::RaftMachine`] runs on Raft.
@@ -50,8 +49,9 @@ pub trait Service: Default + 'static {
 
     /// What `body` is.
     fn inbound(body: Self::In) -> Inbound<Self::Read, Self::Command>;
-    /// The body that forwards `request` with `budget_ms` left to answer it.
-    fn forward(request: &Request<Self::Read, Self::Command>, budget_ms: u64) -> Self::Forward;
+    /// The body that forwards `request`.
+    fn forward(request: &Request<Self::Read, Self::Command>, forwarded: Forwarded)
+        -> Self::Forward;
     /// Serves a read from the current state.
     fn read(&self, read: &Self::Read) -> Result<Self::Reply, ErrorBody>;
     /// Applies a command: the reply, or the (definite) error it ends in.

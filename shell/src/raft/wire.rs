@@ -15,15 +15,43 @@ pub type Batch<C> = Vec<C>;
 /// The Raft messages of one flush to one peer.
 pub type Msgs<C> = Vec<Message<Batch<C>>>;
 
-/// A peer's batch of Raft messages, as a body (`type` `raft`).
+/// The Raft messages of one flush from one node to another, with what the sender hears.
+///
+/// A node that learns from `hears` that a peer does not hear it sends its batches for that
+/// peer through a node the peer does hear (`to` set); that node passes the batch on, with
+/// `from` set. So a leader keeps its majority when links fail one way only (a ring of
+/// one-way cuts leaves every node able to reach every other in two hops).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PeerBatch<C> {
+    /// Raft messages, in the order they were produced.
+    pub msgs: Msgs<C>,
+    /// Bit `i`: the sender heard node `i` (by Raft id) recently, so the link from `i` to
+    /// the sender works. Absent: not known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hears: Option<u32>,
+    /// On a batch to pass on: the node it is for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    /// On a batch passed on: the node it comes from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+}
+
+/// A batch as a body (`type` `raft`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Peer<C> {
-    /// Raft messages, in the order they were produced.
-    Raft {
-        /// The messages.
-        msgs: Msgs<C>,
-    },
+    /// Raft messages.
+    Raft(PeerBatch<C>),
+}
+
+/// What a forwarded client request carries besides the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Forwarded {
+    /// Milliseconds left to answer it.
+    pub budget_ms: u64,
+    /// How many nodes forwarded it so far.
+    pub hops: u8,
 }
 
 /// Everything a Raft node sends: a reply to a client, a request forwarded to the leader on
@@ -53,7 +81,7 @@ mod tests {
             index: 5,
             payload: Payload::Command(vec![7u8, 8]),
         });
-        let body: RaftOut<(), (), u8> = RaftOut::Peer(Peer::Raft {
+        let body: RaftOut<(), (), u8> = RaftOut::Peer(Peer::Raft(PeerBatch {
             msgs: vec![
                 Message::Append(Append {
                     term: 2,
@@ -68,7 +96,10 @@ mod tests {
                     granted: true,
                 }),
             ],
-        });
+            hears: Some(0b101),
+            to: Some("n2".into()),
+            from: None,
+        }));
         let v = serde_json::to_value(&body).expect("serializes");
         assert_eq!(
             v,
@@ -76,7 +107,7 @@ mod tests {
                 {"append": {"term": 2, "prev_index": 4, "prev_term": 1, "commit": 3, "round": 9,
                             "entries": [{"term": 2, "index": 5, "payload": {"command": [7, 8]}}]}},
                 {"vote_response": {"term": 2, "granted": true}}
-            ]})
+            ], "hears": 5, "to": "n2"})
         );
         let RaftOut::Peer(sent) = body else {
             unreachable!("built above")

@@ -150,3 +150,29 @@ fn requests_read_after_a_stall_are_not_answered() {
         "later requests are served again"
     );
 }
+
+#[test]
+fn a_ring_of_one_way_cuts_is_served_through_relays() {
+    let mut c = Cluster::<KvStore>::new(3, lin_kv_defaults(), true);
+    // n0 hears nothing from n1, n1 nothing from n2, n2 nothing from n0: no two nodes hear
+    // each other, yet each reaches each in two hops.
+    c.cut.extend([(1, 0), (2, 1), (0, 2)]);
+    c.run_for(ms(5000));
+    let leader = c.leader().expect("a leader through relays");
+    for node in 0..3 {
+        c.request(
+            &format!("c{node}"),
+            node,
+            json!({"type": "write", "msg_id": 1, "key": node, "value": 7}),
+        );
+        c.run_for(ms(600));
+    }
+    for node in 0..3 {
+        assert_eq!(
+            c.replies_to(&format!("c{node}")),
+            [&json!({"type": "write_ok", "in_reply_to": 1})],
+            "a write at n{node}, leader n{leader}"
+        );
+    }
+    assert_eq!(c.violation, None);
+}
