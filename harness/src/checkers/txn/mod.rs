@@ -186,12 +186,7 @@ pub fn check(h: &History, models: &[ConsistencyModel]) -> CheckResult {
     found.extend(cycles::find_cycles(&inf.edges, &names, &SEARCH));
     let g = &inf.edges.graph;
     if g.count(WW | WR | RW | RT) == 0 {
-        found.push(Anomaly {
-            kind: AnomalyType::EmptyTransactionGraph,
-            txns: Vec::new(),
-            description: "no dependency between transactions could be inferred".into(),
-            detail: json!(true),
-        });
+        found.push(Anomaly::empty_graph());
     }
     let count = |s: Status| txns.iter().filter(|t| t.status == s).count();
     let extra = json!({
