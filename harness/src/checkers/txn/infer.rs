@@ -143,7 +143,7 @@ pub fn infer(txns: &[Txn], idx: &WriteIndex, realtime: bool) -> Inferred {
         idx,
         versions: &versions,
         cyclic: &cyclic,
-        nearest: HashMap::new(),
+        nearest_memo: HashMap::new(),
         g: Edges::new(txns.len()),
         anomalies,
     };
@@ -266,7 +266,7 @@ struct Dependencies<'a> {
     /// Keys with a cyclic version order: no ww or rw edges from them.
     cyclic: &'a HashSet<Key>,
     /// Nearest owned successors per version node, memoised per key.
-    nearest: HashMap<Key, Vec<Option<Vec<u32>>>>,
+    nearest_memo: HashMap<Key, Vec<Option<Vec<u32>>>>,
     g: Edges,
     anomalies: Vec<Anomaly>,
 }
@@ -282,7 +282,11 @@ impl Dependencies<'_> {
     /// garbage).
     fn nearest(&mut self, k: Key, x: u32) -> Vec<u32> {
         let kv = &self.versions[&k];
-        if let Some(r) = self.nearest.get(&k).and_then(|m| m[x as usize].as_ref()) {
+        if let Some(r) = self
+            .nearest_memo
+            .get(&k)
+            .and_then(|m| m[x as usize].as_ref())
+        {
             return r.clone();
         }
         let mut out = Vec::new();
@@ -301,7 +305,7 @@ impl Dependencies<'_> {
             }
         }
         let memo = self
-            .nearest
+            .nearest_memo
             .entry(k)
             .or_insert_with(|| vec![None; kv.nodes.len()]);
         memo[x as usize] = Some(out.clone());
@@ -363,10 +367,7 @@ impl Dependencies<'_> {
 
     /// rw: a read of `value` by `t` precedes every nearest later version not its own.
     fn rw_edges(&mut self, t: u32, key: Key, value: Option<Val>) {
-        if self.cyclic.contains(&key) {
-            return;
-        }
-        if self.owner(key, value) == Some(t) {
+        if self.cyclic.contains(&key) || self.owner(key, value) == Some(t) {
             return;
         }
         if let Some(&x) = self.versions.get(&key).and_then(|kv| kv.ids.get(&value)) {
