@@ -26,6 +26,8 @@ impl fmt::Display for TooLarge {
     }
 }
 
+impl core::error::Error for TooLarge {}
+
 /// What the first invalid frame of a segment looks like. The kind describes the bytes,
 /// not their cause: a crash mid-write and garbage past the end can look alike.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,6 +92,8 @@ impl fmt::Display for Damage {
         }
     }
 }
+
+impl core::error::Error for Damage {}
 
 fn crc_of(len: [u8; 4], payload: &[u8]) -> u32 {
     let mut h = crc32fast::Hasher::new();

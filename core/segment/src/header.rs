@@ -57,6 +57,8 @@ impl fmt::Display for HeaderError {
     }
 }
 
+impl core::error::Error for HeaderError {}
+
 impl Header {
     /// The header's bytes.
     pub fn encode(&self) -> [u8; HEADER_LEN] {
