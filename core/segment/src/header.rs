@@ -11,6 +11,11 @@ pub const VERSION: u32 = 1;
 /// The header's length: magic (4), version (4), base index (8), CRC-32 of those 16 (4).
 pub const HEADER_LEN: usize = 20;
 
+/// The largest base index a header may carry: indexes are below 2^63, as Kafka's signed
+/// 64-bit offsets are, so `base + records` never overflows (a segment holds fewer than
+/// 2^61 frames).
+pub const MAX_BASE: u64 = i64::MAX as u64;
+
 /// A segment's header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Header {
@@ -30,6 +35,8 @@ pub enum HeaderError {
     BadMagic,
     /// A version this crate does not read.
     Version(u32),
+    /// A base index above [`MAX_BASE`].
+    BaseTooLarge(u64),
     /// The header's checksum does not match its bytes.
     BadChecksum {
         /// The checksum stored in the header.
@@ -49,6 +56,7 @@ impl fmt::Display for HeaderError {
             HeaderError::Version(v) => {
                 write!(f, "segment format version {v} (this reads {VERSION})")
             }
+            HeaderError::BaseTooLarge(b) => write!(f, "base index {b} above {MAX_BASE}"),
             HeaderError::BadChecksum { stored, computed } => write!(
                 f,
                 "bad segment header checksum (stored {stored:#010x}, computed {computed:#010x})"
@@ -90,8 +98,10 @@ impl Header {
         }
         let mut base = [0u8; 8];
         base.copy_from_slice(&h[8..16]);
-        Ok(Header {
-            base: u64::from_le_bytes(base),
-        })
+        let base = u64::from_le_bytes(base);
+        if base > MAX_BASE {
+            return Err(HeaderError::BaseTooLarge(base));
+        }
+        Ok(Header { base })
     }
 }

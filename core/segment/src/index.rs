@@ -66,7 +66,9 @@ impl SparseIndex {
         let start = *self.positions.get(k)?;
         let end = self.positions.get(k + 1).copied().unwrap_or(valid_end);
         Some(Span {
-            first: self.base + k as u64 * INDEX_INTERVAL,
+            first: self
+                .base
+                .saturating_add((k as u64).saturating_mul(INDEX_INTERVAL)),
             start,
             end: end.max(start),
         })

@@ -18,6 +18,7 @@
 //! - A record's `crc` is the CRC-32 (IEEE, [`crc32fast`]) of its 4 `len` bytes followed by
 //!   the payload, so a flipped bit in the length or in the payload is caught alike.
 //! - A payload is at most [`MAX_RECORD`] bytes; empty payloads are allowed.
+//! - `base` is at most [`MAX_BASE`] (2^63 - 1).
 //!
 //! # Reading a segment back
 //!
@@ -44,7 +45,7 @@
 //! assert_eq!(s.damage, Some(Damage::TornPayload { declared: 3, available: 2 }));
 //! ```
 //!
-//! Features: `alloc` (default) adds [`scan`], [`Scan`], [`SparseIndex`] and
+//! Features: `alloc` (default) adds [`scan`], [`scan_each`], [`SparseIndex`] and
 //! [`push_record`]; `std` adds nothing but `crc32fast`'s run-time CPU detection.
 
 #[cfg(feature = "alloc")]
@@ -61,12 +62,12 @@ mod scan;
 #[cfg(feature = "alloc")]
 pub use frame::push_record;
 pub use frame::{decode_frame, frame_header, Damage, TooLarge, FRAME_HEADER_LEN, MAX_RECORD};
-pub use header::{Header, HeaderError, HEADER_LEN, MAGIC, VERSION};
+pub use header::{Header, HeaderError, HEADER_LEN, MAGIC, MAX_BASE, VERSION};
 #[cfg(feature = "alloc")]
 pub use index::{find, Span, SparseIndex, INDEX_INTERVAL};
 pub use records::{Record, Records};
 #[cfg(feature = "alloc")]
-pub use scan::{scan, Scan};
+pub use scan::{scan, scan_each, Scan, Walk};
 
 #[cfg(test)]
 mod tests;

@@ -89,7 +89,7 @@ impl<'a> Iterator for Records<'a> {
                     payload,
                 };
                 self.at += frame_len;
-                self.next_index = self.next_index.wrapping_add(1);
+                self.next_index = self.next_index.saturating_add(1);
                 Some(record)
             }
             Err(damage) => {

@@ -23,7 +23,7 @@ fn reference(bytes: &[u8]) -> Option<(Vec<Vec<u8>>, usize)> {
     if bytes.len() < 20 || bytes[..4] != *b"GLSG" || bytes[4..8] != [1, 0, 0, 0] {
         return None;
     }
-    if crc32fast::hash(&bytes[..16]).to_le_bytes() != bytes[16..20] {
+    if crc32fast::hash(&bytes[..16]).to_le_bytes() != bytes[16..20] || bytes[15] >= 0x80 {
         return None;
     }
     let (mut out, mut at) = (Vec::new(), 20);
@@ -86,6 +86,17 @@ fn header_damage_is_named() {
     let crc = crc32fast::hash(&version[..16]).to_le_bytes();
     version[16..20].copy_from_slice(&crc);
     assert_eq!(scan(&version).unwrap_err(), HeaderError::Version(2));
+    let huge = Header { base: MAX_BASE + 1 }.encode();
+    assert_eq!(
+        scan(&huge).unwrap_err(),
+        HeaderError::BaseTooLarge(MAX_BASE + 1)
+    );
+    assert_eq!(
+        scan(&Header { base: MAX_BASE }.encode())
+            .unwrap()
+            .next_index(),
+        MAX_BASE
+    );
 }
 
 #[test]

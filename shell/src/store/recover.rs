@@ -1,12 +1,16 @@
 //! Recovery of one log's directory: every segment's valid records in order, up to the
 //! first damage; the damaged segment cut back to its valid prefix and every file after it
 //! removed, each repair logged and returned. The repairs are durable before this returns.
+//!
+//! Each segment file is read straight into the recovered log's buffer and checked there,
+//! so a record is read once and never copied.
 
 use std::collections::BTreeMap;
-use std::fs::OpenOptions;
+use std::fs::{File, OpenOptions};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use glomers_segment::{scan, Scan};
+use glomers_segment::{scan_each, Damage, Walk};
 
 use super::disk::{self, parse_segment_name, sync_dir};
 use super::error::io_err;
@@ -21,11 +25,27 @@ pub(crate) struct LogRecovery {
     pub repairs: Vec<Repair>,
 }
 
-/// The segments accepted so far.
+/// The segments accepted so far, and their bytes.
+#[derive(Default)]
 struct Chain {
-    records: Option<RecoveredLog>,
+    /// The first accepted segment's base.
+    start: Option<u64>,
+    /// The accepted segments' valid bytes, one after the other.
+    data: Vec<u8>,
+    /// Where each accepted record's frame starts in `data`.
+    frames: Vec<usize>,
     sealed: BTreeMap<u64, Segment>,
     head: Option<(Segment, PathBuf)>,
+}
+
+/// What checking one segment file against the chain gave.
+enum Verdict {
+    /// Accepted whole.
+    Clean,
+    /// Accepted up to its damage: the file must be cut there, and the log ends with it.
+    Cut(Walk, Damage, u64),
+    /// Refused: the file must go, and the log ends before it.
+    Refused(Problem, u64),
 }
 
 impl Chain {
@@ -33,28 +53,60 @@ impl Chain {
         self.head.as_ref().map(|(s, _)| s.base + s.count)
     }
 
-    fn accept(&mut self, scan: &Scan<'_>, path: PathBuf) {
-        let base = scan.header.base;
-        let records = self.records.get_or_insert_with(|| RecoveredLog::new(base));
-        for r in &scan.records {
-            records.push(r);
-        }
-        let seg = Segment {
-            base,
-            count: scan.records.len() as u64,
-            len: scan.valid_end,
-            index: scan.index.clone(),
+    /// Reads the segment file named for `named` onto the end of `data`, checks it, and
+    /// keeps its valid part if it continues the chain.
+    fn take(&mut self, named: u64, path: &Path) -> Result<Verdict, StoreError> {
+        let at = self.data.len();
+        let total = read_onto(path, &mut self.data)?;
+        let frames = &mut self.frames;
+        let frames_before = frames.len();
+        let walked = scan_each(&self.data[at..], |r| frames.push(at + r.pos as usize));
+        let problem = match walked {
+            Err(e) => Problem::Header(e),
+            Ok(w) => match misfit(named, &w, self.expected()) {
+                Some(p) => p,
+                None => {
+                    self.data.truncate(at + w.valid_end as usize);
+                    return Ok(self.accept(w, path, total));
+                }
+            },
         };
-        if let Some((done, _)) = self.head.replace((seg, path)) {
+        self.data.truncate(at);
+        self.frames.truncate(frames_before);
+        Ok(Verdict::Refused(problem, total))
+    }
+
+    fn accept(&mut self, w: Walk, path: &Path, total: u64) -> Verdict {
+        self.start.get_or_insert(w.header.base);
+        let seg = Segment {
+            base: w.header.base,
+            count: w.count,
+            len: w.valid_end,
+            index: w.index.clone(),
+        };
+        if let Some((done, _)) = self.head.replace((seg, path.to_owned())) {
             self.sealed.insert(done.base, done);
+        }
+        match w.damage {
+            None => Verdict::Clean,
+            Some(damage) => Verdict::Cut(w, damage, total),
         }
     }
 }
 
-/// Whether `scan` of the file named for base `named` continues the chain ending at
-/// `expected`.
-fn misfit(named: u64, scan: &Scan<'_>, expected: Option<u64>) -> Option<Problem> {
-    let header = scan.header.base;
+/// Appends the whole file at `path` to `data`; its length.
+fn read_onto(path: &Path, data: &mut Vec<u8>) -> Result<u64, StoreError> {
+    let mut file = File::open(path).map_err(io_err("open", path))?;
+    let len = file.metadata().map_err(io_err("stat", path))?.len();
+    data.reserve(usize::try_from(len).unwrap_or(0));
+    let read = file.read_to_end(data).map_err(io_err("read", path))?;
+    Ok(read as u64)
+}
+
+/// Whether segment `w`, in the file named for base `named`, fails to continue the chain
+/// ending at `expected`.
+fn misfit(named: u64, w: &Walk, expected: Option<u64>) -> Option<Problem> {
+    let header = w.header.base;
     if header != named {
         return Some(Problem::BaseMismatch { named, header });
     }
@@ -67,47 +119,45 @@ fn misfit(named: u64, scan: &Scan<'_>, expected: Option<u64>) -> Option<Problem>
     }
 }
 
-fn remove(path: &Path, problem: Problem, bytes: &[u8]) -> Result<Repair, StoreError> {
+fn remove(path: &Path, problem: Problem, bytes: u64, records: u64) -> Result<Repair, StoreError> {
     std::fs::remove_file(path).map_err(io_err("remove", path))?;
-    let dropped_records = match problem {
-        Problem::AfterDamage => scan(bytes).map_or(0, |s| s.records.len() as u64),
-        _ => 0,
-    };
     Ok(Repair {
         path: path.to_owned(),
         problem,
         action: Action::Removed,
-        dropped_bytes: bytes.len() as u64,
-        dropped_records,
+        dropped_bytes: bytes,
+        dropped_records: records,
     }
     .warn())
 }
 
-fn truncate(path: &Path, scan: &Scan<'_>, total: usize) -> Result<Option<Repair>, StoreError> {
-    let Some(damage) = scan.damage else {
-        return Ok(None);
-    };
+/// Removes a segment that follows the end of the log, counting the valid records it held.
+fn remove_after(path: &Path) -> Result<Repair, StoreError> {
+    let bytes = std::fs::read(path).map_err(io_err("read", path))?;
+    let records = scan_each(&bytes, |_| {}).map_or(0, |w| w.count);
+    remove(path, Problem::AfterDamage, bytes.len() as u64, records)
+}
+
+fn truncate(path: &Path, w: &Walk, damage: Damage, total: u64) -> Result<Repair, StoreError> {
     OpenOptions::new()
         .write(true)
         .open(path)
         .and_then(|f| {
-            f.set_len(scan.valid_end)?;
+            f.set_len(w.valid_end)?;
             f.sync_all()
         })
         .map_err(io_err("truncate", path))?;
-    Ok(Some(
-        Repair {
-            path: path.to_owned(),
-            problem: Problem::Damage {
-                at: scan.valid_end,
-                damage,
-            },
-            action: Action::Truncated(scan.valid_end),
-            dropped_bytes: total as u64 - scan.valid_end,
-            dropped_records: 0,
-        }
-        .warn(),
-    ))
+    Ok(Repair {
+        path: path.to_owned(),
+        problem: Problem::Damage {
+            at: w.valid_end,
+            damage,
+        },
+        action: Action::Truncated(w.valid_end),
+        dropped_bytes: total.saturating_sub(w.valid_end),
+        dropped_records: 0,
+    }
+    .warn())
 }
 
 /// The segment files of `dir` by base, in order; other files are left alone, with a
@@ -129,30 +179,23 @@ fn segment_files(dir: &Path) -> Result<Vec<(u64, PathBuf)>, StoreError> {
 /// Recovers the log whose segments are in `dir`.
 pub(crate) fn recover_log(dir: &Path) -> Result<LogRecovery, StoreError> {
     let files = segment_files(dir)?;
-    let mut chain = Chain {
-        records: None,
-        sealed: BTreeMap::new(),
-        head: None,
-    };
+    let mut chain = Chain::default();
     let mut repairs = Vec::new();
-    let mut broken = false;
+    let mut ended = false;
     for (named, path) in &files {
-        let bytes = std::fs::read(path).map_err(io_err("read", path))?;
-        if broken {
-            repairs.push(remove(path, Problem::AfterDamage, &bytes)?);
+        if ended {
+            repairs.push(remove_after(path)?);
             continue;
         }
-        let found = scan(&bytes).map_err(Problem::Header);
-        match found.and_then(|s| misfit(*named, &s, chain.expected()).map_or(Ok(s), Err)) {
-            Ok(s) => {
-                let cut = truncate(path, &s, bytes.len())?;
-                broken = cut.is_some();
-                repairs.extend(cut);
-                chain.accept(&s, path.clone());
+        match chain.take(*named, path)? {
+            Verdict::Clean => {}
+            Verdict::Cut(w, damage, total) => {
+                ended = true;
+                repairs.push(truncate(path, &w, damage, total)?);
             }
-            Err(problem) => {
-                broken = true;
-                repairs.push(remove(path, problem, &bytes)?);
+            Verdict::Refused(problem, total) => {
+                ended = true;
+                repairs.push(remove(path, problem, total, 0)?);
             }
         }
     }
@@ -170,9 +213,8 @@ pub(crate) fn recover_log(dir: &Path) -> Result<LogRecovery, StoreError> {
     if !repairs.is_empty() {
         sync_dir(dir)?;
     }
-    let records = chain
-        .records
-        .unwrap_or_else(|| RecoveredLog::new(log.first_index()));
+    let start = chain.start.unwrap_or_else(|| log.first_index());
+    let records = RecoveredLog::from_parts(start, chain.data, chain.frames);
     Ok(LogRecovery {
         log,
         records,

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 
-use glomers_segment::{Damage, HeaderError};
+use glomers_segment::{Damage, HeaderError, FRAME_HEADER_LEN};
 
 /// Everything a store held when it was opened.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -20,51 +20,52 @@ pub struct Recovered {
     pub repairs: Vec<Repair>,
 }
 
-/// One log's records, held in one buffer: record `start + i` is [`RecoveredLog::get`]`(i)`.
-/// The whole log is in memory; its size is what retention ([`super::FileStore::trim`],
-/// [`super::StoreOptions::retain_bytes`]) keeps it to.
+/// One log's records: the valid bytes of its segments, read into one buffer, and where
+/// each record's frame starts in it (no record is copied). Record `start + i` is
+/// [`RecoveredLog::get`]`(i)`. The whole log is in memory; its size is what retention
+/// ([`super::FileStore::trim`], [`super::StoreOptions::retain_bytes`]) keeps it to.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct RecoveredLog {
     /// The index of the first record kept (above 0 once the front was trimmed).
     pub start: u64,
+    /// Segment bytes (headers and frames) whose frames were all checked.
     data: Vec<u8>,
-    /// `ends[i]` is where record `start + i` ends in `data`.
-    ends: Vec<usize>,
+    /// `frames[i]` is where record `start + i`'s frame starts in `data`.
+    frames: Vec<usize>,
 }
 
 impl RecoveredLog {
-    pub(crate) fn new(start: u64) -> RecoveredLog {
+    /// `data` holds checked frames starting at the positions `frames`.
+    pub(crate) fn from_parts(start: u64, data: Vec<u8>, frames: Vec<usize>) -> RecoveredLog {
         RecoveredLog {
             start,
-            ..RecoveredLog::default()
+            data,
+            frames,
         }
-    }
-
-    pub(crate) fn push(&mut self, record: &[u8]) {
-        self.data.extend_from_slice(record);
-        self.ends.push(self.data.len());
     }
 
     /// How many records.
     pub fn len(&self) -> usize {
-        self.ends.len()
+        self.frames.len()
     }
 
     /// Whether there is no record.
     pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
+        self.frames.is_empty()
     }
 
     /// One past the index of the last record: the index the next append gets.
     pub fn next_index(&self) -> u64 {
-        self.start + self.ends.len() as u64
+        self.start + self.frames.len() as u64
     }
 
     /// The `i`-th record kept (index `start + i`).
     pub fn get(&self, i: usize) -> Option<&[u8]> {
-        let end = *self.ends.get(i)?;
-        let begin = if i == 0 { 0 } else { self.ends[i - 1] };
-        self.data.get(begin..end)
+        let pos = *self.frames.get(i)?;
+        let len = self.data.get(pos..pos + 4)?;
+        let len = u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize;
+        let from = pos + FRAME_HEADER_LEN;
+        self.data.get(from..from + len)
     }
 
     /// The records in order.
