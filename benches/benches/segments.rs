@@ -98,7 +98,11 @@ fn recovery(c: &mut Criterion) {
     });
     g.bench_function("read-bytes-1m", |b| {
         b.iter(|| {
-            let mut all = Vec::new();
+            let total = segments
+                .iter()
+                .map(|p| p.metadata().expect("stat").len())
+                .sum::<u64>();
+            let mut all = Vec::with_capacity(total as usize);
             for p in &segments {
                 let mut f = std::fs::File::open(p).expect("open");
                 f.read_to_end(&mut all).expect("read");

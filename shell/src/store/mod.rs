@@ -67,11 +67,15 @@ use disk::{ensure_dir, sync_dir};
 use log::Log;
 use values::Values;
 
+/// The largest [`StoreOptions::segment_bytes`] (1 GiB); larger settings are taken as this.
+/// Recovery reads no more of a segment file than this plus one largest frame.
+pub const MAX_SEGMENT_BYTES: u64 = 1 << 30;
+
 /// Sizes and retention of a [`FileStore`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StoreOptions {
     /// A log rolls to a new segment once its active segment holds this many bytes
-    /// (header and frames). Default 8 MiB.
+    /// (header and frames). Default 8 MiB, at most [`MAX_SEGMENT_BYTES`].
     pub segment_bytes: u64,
     /// Each log's append buffer is written to its file once it holds this many bytes.
     /// Default 256 KiB.
@@ -140,7 +144,10 @@ impl FileStore {
         recovered.repairs.extend(v.repairs);
         let store = FileStore {
             dir: dir.to_owned(),
-            opts,
+            opts: StoreOptions {
+                segment_bytes: opts.segment_bytes.min(MAX_SEGMENT_BYTES),
+                ..opts
+            },
             logs,
             values: v.values,
             logs_dir_dirty: false,

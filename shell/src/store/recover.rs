@@ -10,13 +10,18 @@ use std::fs::{File, OpenOptions};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use glomers_segment::{scan_each, Damage, Walk};
+use glomers_segment::{scan_each, Walk, FRAME_HEADER_LEN, MAX_RECORD};
 
 use super::disk::{self, parse_segment_name, sync_dir};
 use super::error::io_err;
 use super::log::{Log, Segment};
 use super::recovered::{Action, Problem, RecoveredLog, Repair};
-use super::StoreError;
+use super::{StoreError, MAX_SEGMENT_BYTES};
+
+/// The most of one segment file recovery reads: the largest segment a store writes
+/// ([`MAX_SEGMENT_BYTES`] before it rolls, plus one frame of the largest record). Bytes
+/// past it are not a record of this store's making; the file is cut there.
+const READ_LIMIT: u64 = MAX_SEGMENT_BYTES + (FRAME_HEADER_LEN + MAX_RECORD) as u64;
 
 /// One log as recovered.
 pub(crate) struct LogRecovery {
@@ -43,7 +48,7 @@ enum Verdict {
     /// Accepted whole.
     Clean,
     /// Accepted up to its damage: the file must be cut there, and the log ends with it.
-    Cut(Walk, Damage, u64),
+    Cut(Walk, Problem, u64),
     /// Refused: the file must go, and the log ends before it.
     Refused(Problem, u64),
 }
@@ -58,6 +63,7 @@ impl Chain {
     fn take(&mut self, named: u64, path: &Path) -> Result<Verdict, StoreError> {
         let at = self.data.len();
         let total = read_onto(path, &mut self.data)?;
+        let read = (self.data.len() - at) as u64;
         let frames = &mut self.frames;
         let frames_before = frames.len();
         let walked = scan_each(&self.data[at..], |r| frames.push(at + r.pos as usize));
@@ -67,7 +73,7 @@ impl Chain {
                 Some(p) => p,
                 None => {
                     self.data.truncate(at + w.valid_end as usize);
-                    return Ok(self.accept(w, path, total));
+                    return Ok(self.accept(w, path, read, total));
                 }
             },
         };
@@ -76,7 +82,8 @@ impl Chain {
         Ok(Verdict::Refused(problem, total))
     }
 
-    fn accept(&mut self, w: Walk, path: &Path, total: u64) -> Verdict {
+    /// Keeps `w`, the walk over the first `read` of the file's `total` bytes.
+    fn accept(&mut self, w: Walk, path: &Path, read: u64, total: u64) -> Verdict {
         self.start.get_or_insert(w.header.base);
         let seg = Segment {
             base: w.header.base,
@@ -87,20 +94,24 @@ impl Chain {
         if let Some((done, _)) = self.head.replace((seg, path.to_owned())) {
             self.sealed.insert(done.base, done);
         }
+        let at = w.valid_end;
         match w.damage {
+            Some(damage) => Verdict::Cut(w, Problem::Damage { at, damage }, total),
+            None if read < total => Verdict::Cut(w, Problem::TooLong { limit: read }, total),
             None => Verdict::Clean,
-            Some(damage) => Verdict::Cut(w, damage, total),
         }
     }
 }
 
-/// Appends the whole file at `path` to `data`; its length.
+/// Appends the file at `path`, up to [`READ_LIMIT`] bytes of it, to `data`; the file's
+/// whole length. Running out of memory is an error, never an abort.
 fn read_onto(path: &Path, data: &mut Vec<u8>) -> Result<u64, StoreError> {
-    let mut file = File::open(path).map_err(io_err("open", path))?;
+    let file = File::open(path).map_err(io_err("open", path))?;
     let len = file.metadata().map_err(io_err("stat", path))?.len();
-    data.reserve(usize::try_from(len).unwrap_or(0));
-    let read = file.read_to_end(data).map_err(io_err("read", path))?;
-    Ok(read as u64)
+    file.take(READ_LIMIT)
+        .read_to_end(data)
+        .map_err(io_err("read", path))?;
+    Ok(len)
 }
 
 /// Whether segment `w`, in the file named for base `named`, fails to continue the chain
@@ -138,7 +149,7 @@ fn remove_after(path: &Path) -> Result<Repair, StoreError> {
     remove(path, Problem::AfterDamage, bytes.len() as u64, records)
 }
 
-fn truncate(path: &Path, w: &Walk, damage: Damage, total: u64) -> Result<Repair, StoreError> {
+fn truncate(path: &Path, w: &Walk, problem: Problem, total: u64) -> Result<Repair, StoreError> {
     OpenOptions::new()
         .write(true)
         .open(path)
@@ -149,10 +160,7 @@ fn truncate(path: &Path, w: &Walk, damage: Damage, total: u64) -> Result<Repair,
         .map_err(io_err("truncate", path))?;
     Ok(Repair {
         path: path.to_owned(),
-        problem: Problem::Damage {
-            at: w.valid_end,
-            damage,
-        },
+        problem,
         action: Action::Truncated(w.valid_end),
         dropped_bytes: total.saturating_sub(w.valid_end),
         dropped_records: 0,
@@ -179,7 +187,16 @@ fn segment_files(dir: &Path) -> Result<Vec<(u64, PathBuf)>, StoreError> {
 /// Recovers the log whose segments are in `dir`.
 pub(crate) fn recover_log(dir: &Path) -> Result<LogRecovery, StoreError> {
     let files = segment_files(dir)?;
+    // One allocation for the whole log, the sum of its files' sizes, when it can be had.
+    let total: u64 = files
+        .iter()
+        .filter_map(|(_, p)| p.metadata().ok())
+        .map(|m| m.len().min(READ_LIMIT))
+        .sum();
     let mut chain = Chain::default();
+    let _ = chain
+        .data
+        .try_reserve_exact(usize::try_from(total).unwrap_or(0));
     let mut repairs = Vec::new();
     let mut ended = false;
     for (named, path) in &files {
@@ -189,9 +206,9 @@ pub(crate) fn recover_log(dir: &Path) -> Result<LogRecovery, StoreError> {
         }
         match chain.take(*named, path)? {
             Verdict::Clean => {}
-            Verdict::Cut(w, damage, total) => {
+            Verdict::Cut(w, problem, total) => {
                 ended = true;
-                repairs.push(truncate(path, &w, damage, total)?);
+                repairs.push(truncate(path, &w, problem, total)?);
             }
             Verdict::Refused(problem, total) => {
                 ended = true;

@@ -105,6 +105,11 @@ pub enum Problem {
         /// The base of this one.
         found: u64,
     },
+    /// A segment file longer than any segment this store writes; cut at that length.
+    TooLong {
+        /// The bytes kept and checked.
+        limit: u64,
+    },
     /// A segment after a damaged one: a log is kept only up to its first damage.
     AfterDamage,
     /// A value's temporary file, left by a crash during a sync.
@@ -127,6 +132,7 @@ impl fmt::Display for Problem {
                     "starts at record {found}, previous segment ends at {expected}"
                 )
             }
+            Problem::TooLong { limit } => write!(f, "longer than any segment ({limit} bytes)"),
             Problem::AfterDamage => write!(f, "follows a damaged segment"),
             Problem::StrayTemp => write!(f, "temporary file of an unfinished put"),
             Problem::BadValue(why) => write!(f, "bad value file: {why}"),
