@@ -382,6 +382,22 @@ fn a_damaged_value_file_is_reported_and_not_returned() {
     assert!(matches!(&r.repairs[0].problem, Problem::BadValue(why) if why.contains("checksum")));
 }
 
+#[test]
+fn foreign_files_and_directories_are_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), 15);
+    let logs = dir.path().join("logs").join(LOG);
+    fs::create_dir(logs.join(format!("{:020}.seg", 999))).unwrap();
+    fs::write(logs.join("notes.txt"), b"hello").unwrap();
+    fs::create_dir(dir.path().join("values").join("adir")).unwrap();
+    fs::write(dir.path().join("logs").join(".stray"), b"x").unwrap();
+    let (store, r) = reopen(dir.path());
+    assert_eq!(kept(&r), first(15));
+    assert!(r.repairs.is_empty() && r.values.is_empty());
+    assert!(logs.join("notes.txt").exists());
+    appends_continue(dir.path(), store, 15);
+}
+
 /// A `tracing` writer into a shared buffer.
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);

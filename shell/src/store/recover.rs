@@ -173,7 +173,7 @@ fn truncate(path: &Path, w: &Walk, problem: Problem, total: u64) -> Result<Repai
 fn segment_files(dir: &Path) -> Result<Vec<(u64, PathBuf)>, StoreError> {
     let mut files = Vec::new();
     for (name, path) in disk::list(dir)? {
-        match parse_segment_name(&name) {
+        match parse_segment_name(&name).filter(|_| path.is_file()) {
             Some(base) => files.push((base, path)),
             None => {
                 tracing::warn!(file = %path.display(), "store recovery: not a segment file; left alone")

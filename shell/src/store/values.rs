@@ -67,7 +67,7 @@ impl Values {
             let len = || std::fs::metadata(&path).map_or(0, |m| m.len());
             if file.starts_with('.') && file.ends_with(".tmp") {
                 repairs.push(remove(path.clone(), Problem::StrayTemp, len())?);
-            } else if name::check(&file).is_err() {
+            } else if name::check(&file).is_err() || !path.is_file() {
                 tracing::warn!(file = %path.display(), "store recovery: not a value file; left alone");
             } else {
                 let bytes = std::fs::read(&path).map_err(io_err("read", &path))?;
