@@ -25,7 +25,8 @@ use glomers_shell::store::{FileStore, StoreOptions};
 const LOG: &str = "bench-log";
 const RECOVERY_RECORDS: u64 = 1_000_000;
 
-/// A fresh, empty directory `name` for one benchmark under the target directory.
+/// A fresh, empty directory `name` for one benchmark under the target directory (removed
+/// again when the benchmark is done).
 fn bench_dir(name: &str) -> PathBuf {
     let dir = paths::target_dir().join("segment-bench").join(name);
     let _ = std::fs::remove_dir_all(&dir);
@@ -45,7 +46,8 @@ fn append(c: &mut Criterion) {
     let mut g = c.benchmark_group("segment-append");
     g.sample_size(10);
 
-    let (mut store, _) = FileStore::open_with(&bench_dir("group"), append_opts()).expect("open");
+    let (group, each) = (bench_dir("group"), bench_dir("each"));
+    let (mut store, _) = FileStore::open_with(&group, append_opts()).expect("open");
     g.throughput(Throughput::Elements(100));
     g.bench_function("group-commit-100", |b| {
         b.iter(|| {
@@ -56,7 +58,7 @@ fn append(c: &mut Criterion) {
         })
     });
 
-    let (mut store, _) = FileStore::open_with(&bench_dir("each"), append_opts()).expect("open");
+    let (mut store, _) = FileStore::open_with(&each, append_opts()).expect("open");
     g.throughput(Throughput::Elements(1));
     g.bench_function("fsync-each", |b| {
         b.iter(|| {
@@ -65,6 +67,9 @@ fn append(c: &mut Criterion) {
         })
     });
     g.finish();
+    for dir in [group, each] {
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }
 
 /// A store in `dir` holding `RECOVERY_RECORDS` records of 32 bytes, synced and closed.
@@ -111,6 +116,7 @@ fn recovery(c: &mut Criterion) {
         })
     });
     g.finish();
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 criterion_group!(benches, append, recovery);
