@@ -91,7 +91,10 @@ fn check_built(data: &[u8]) {
     let whole = seg.len();
     seg.extend_from_slice(rest);
     let s = scan(&seg).expect("a written header");
-    assert!(s.records.starts_with(&recs), "a record before the damage was lost");
+    assert!(
+        s.records.starts_with(&recs),
+        "a record before the damage was lost"
+    );
     assert!(s.valid_end >= whole as u64);
 
     let cut = match rest {
