@@ -12,6 +12,8 @@
 //!
 //! - [`driver`], [`stdio`], [`logging`]: the process runtime (stderr logs, filter from
 //!   `GLOMERS_LOG`).
+//! - [`store`]: the file store of a durable node's state (segmented logs, atomic values,
+//!   group commit, recovery, retention) on the segment format of `glomers-segment`.
 //! - [`kv`]: the bodies of Maelstrom's `lin-kv`/`seq-kv`/`lww-kv` services.
 //! - [`replica`]: the replicator shared by the kafka and txn nodes (origin log,
 //!   acknowledged cursors, resends through the core retry ring).
@@ -52,6 +54,7 @@ pub mod driver;
 pub mod kv;
 pub mod logging;
 pub mod stdio;
+pub mod store;
 
 pub mod broadcast;
 pub mod counter;
