@@ -44,9 +44,9 @@
 //!     }
 //! }
 //!
-//! fn main() {
+//! fn main() -> std::process::ExitCode {
 //!     glomers_shell::logging::init();
-//!     glomers_shell::driver::run(|boot| Box::new(Runtime::new(|_: Start<'_>| Echo, boot)));
+//!     glomers_shell::driver::run(|boot| Box::new(Runtime::new(|_: Start<'_>| Echo, boot)))
 //! }
 //! ```
 

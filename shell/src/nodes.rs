@@ -85,8 +85,7 @@ pub fn main(name: &str) -> ExitCode {
             eprintln!("{e}");
             std::process::exit(2)
         }
-    });
-    ExitCode::SUCCESS
+    })
 }
 
 fn boxed<M, F>(make: F, boot: Boot) -> Box<dyn LineMachine>

@@ -169,9 +169,13 @@ impl Log {
     }
 
     /// Writes the buffer and makes everything written durable: one fsync of the active
-    /// file if it was written, one of the directory if its entries changed.
-    pub fn sync(&mut self) -> Result<(), StoreError> {
+    /// file if it was written, one of the directory if its entries changed (with `fsync`
+    /// false, only the write: durable against a process crash, not a machine crash).
+    pub fn sync(&mut self, fsync: bool) -> Result<(), StoreError> {
         self.flush()?;
+        if !fsync {
+            return Ok(());
+        }
         if self.file_dirty {
             let path = self.active_path();
             self.active.sync_data().map_err(io_err("fsync", path))?;
@@ -188,7 +192,7 @@ impl Log {
     /// index, then applies size retention.
     fn roll(&mut self, opts: &StoreOptions) -> Result<(), StoreError> {
         self.flush()?;
-        if self.file_dirty {
+        if self.file_dirty && opts.fsync {
             let path = self.active_path();
             self.active.sync_data().map_err(io_err("fsync", path))?;
         }
@@ -229,7 +233,7 @@ impl Log {
         let before = before.min(self.next_index());
         if self.head.count > 0 && self.head.end() <= before {
             self.roll(opts)?;
-            self.sync()?;
+            self.sync(opts.fsync)?;
         }
         let doomed: Vec<u64> = self
             .sealed

@@ -83,6 +83,11 @@ pub struct StoreOptions {
     /// Size retention: keep at most this many bytes of each log, dropping whole front
     /// segments when a segment rolls. Default `None`: keep everything.
     pub retain_bytes: Option<u64>,
+    /// Whether a sync ends with fsyncs (default `true`). With `false` a sync still writes
+    /// every buffer to its file and swaps every pending value in, in the same order, but
+    /// leaves the pages to the OS: what was synced survives the process's crash (a
+    /// SIGKILL) but not the machine's. For runs whose faults are process crashes only.
+    pub fsync: bool,
 }
 
 impl Default for StoreOptions {
@@ -91,6 +96,7 @@ impl Default for StoreOptions {
             segment_bytes: 8 << 20,
             buffer_bytes: 256 << 10,
             retain_bytes: None,
+            fsync: true,
         }
     }
 }
@@ -202,7 +208,8 @@ impl FileStore {
     }
 
     /// Makes every append, put and trim since the last sync durable (see the module
-    /// docs): one fsync per file written, one per directory changed.
+    /// docs): one fsync per file written, one per directory changed (none at all without
+    /// [`StoreOptions::fsync`]).
     pub fn sync(&mut self) -> Result<(), StoreError> {
         self.check_poison()?;
         let result = self.sync_all();
@@ -250,14 +257,15 @@ impl FileStore {
     }
 
     fn sync_all(&mut self) -> Result<(), StoreError> {
+        let fsync = self.opts.fsync;
         for log in self.logs.values_mut() {
-            log.sync()?;
+            log.sync(fsync)?;
         }
-        if self.logs_dir_dirty {
+        if self.logs_dir_dirty && fsync {
             sync_dir(&self.dir.join("logs"))?;
             self.logs_dir_dirty = false;
         }
-        self.values.sync()
+        self.values.sync(fsync)
     }
 
     fn check_poison(&self) -> Result<(), StoreError> {

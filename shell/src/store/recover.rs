@@ -243,6 +243,6 @@ pub(crate) fn recover_log(dir: &Path) -> Result<LogRecovery, StoreError> {
 /// named for (the only trace of where it stood), made durable now.
 fn fresh(dir: &Path, base: u64) -> Result<Log, StoreError> {
     let mut log = Log::create(dir, base)?;
-    log.sync()?;
+    log.sync(true)?;
     Ok(log)
 }
