@@ -36,7 +36,7 @@ pub struct CrdtFrontierArgs {
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "100,250,500,1000,2000,5000"
+        default_value = "100,250,500,1000,1500,2000,5000"
     )]
     pub periods: Vec<u64>,
     /// Topologies swept, comma-separated (star, mesh).
@@ -110,7 +110,7 @@ pub async fn run(a: &CrdtFrontierArgs) -> i32 {
     }
     println!(
         "\n{}\nPublished (the guide, whole set every 5 s): {} msgs-per-op, {:.0} / {:.0} ms.",
-        sweep_table_labelled(&sweep, "topology", "period ms"),
+        sweep_table_labelled(&sweep, ("topology", "period ms"), 3),
         GUIDE.0,
         GUIDE.1,
         GUIDE.2
@@ -124,7 +124,7 @@ pub async fn run(a: &CrdtFrontierArgs) -> i32 {
     let chart = Chart {
         caption: "g-set, CRDT guide line: msgs-per-op vs stable median latency".into(),
         knob: "period".into(),
-        published: vec![("CRDT guide, whole set every 5 s".into(), GUIDE.0, GUIDE.1)],
+        published: vec![("CRDT guide, 5 s".into(), GUIDE.0, GUIDE.1)],
     };
     if let Err(e) = plot_chart(&a.out, &chart, &[], &sweep) {
         eprintln!("glomers: {CMD}: {e}");

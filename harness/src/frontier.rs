@@ -239,12 +239,13 @@ fn runs_rows(series: &[Series]) -> String {
 
 /// The markdown table of the interval sweep (median of the seeds per interval).
 pub fn sweep_table(sweep: &[Series]) -> String {
-    sweep_table_labelled(sweep, "mode", "interval ms")
+    sweep_table_labelled(sweep, ("mode", "interval ms"), 2)
 }
 
 /// The markdown table of a sweep (median of the seeds per point), its first two columns
-/// headed `mode` and `knob`.
-pub fn sweep_table_labelled(sweep: &[Series], mode: &str, knob: &str) -> String {
+/// headed `labels` (mode, knob), msgs-per-op with `digits` decimals.
+pub fn sweep_table_labelled(sweep: &[Series], labels: (&str, &str), digits: usize) -> String {
+    let (mode, knob) = labels;
     let mut s = format!("| {mode} | {knob} | msgs-per-op | median ms | max ms | valid (all seeds) | runs |\n|---|---|---|---|---|---|---|\n");
     for m in sweep {
         let sum = summarise(&m.runs);
@@ -253,7 +254,7 @@ pub fn sweep_table_labelled(sweep: &[Series], mode: &str, knob: &str) -> String 
             "| {} | {} | {} | {} | {} | {} | {} |",
             m.mode,
             m.interval_ms.map_or_else(|| "-".into(), |i| i.to_string()),
-            cell(sum.msgs_per_op, 2),
+            cell(sum.msgs_per_op, digits),
             cell(sum.median_ms, 0),
             cell(sum.max_ms, 0),
             sum.valid,
@@ -345,7 +346,8 @@ pub fn plot_chart(
         return Err(FrontierError::Empty);
     }
     all.extend(chart_spec.published.iter().map(|p| (p.2, p.1)));
-    let xmax = all.iter().map(|p| p.0).fold(0.0, f64::max) * 1.1 + 10.0;
+    // Room on the right for the labels of the rightmost points.
+    let xmax = all.iter().map(|p| p.0).fold(0.0, f64::max) * 1.3 + 10.0;
     let ymin = all.iter().map(|p| p.1).fold(f64::INFINITY, f64::min) * 0.7;
     let ymax = all.iter().map(|p| p.1).fold(0.0, f64::max) * 1.4;
     let root = SVGBackend::new(out, (900, 600)).into_drawing_area();
