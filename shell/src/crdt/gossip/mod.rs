@@ -281,8 +281,12 @@ impl<C: Crdt> Gossip<C> {
         send(&link.id, msg);
     }
 
-    /// Schedules a grid round after `now` (keeping an earlier one).
+    /// Schedules a grid round after `now` (keeping an earlier one); a node without peers
+    /// never has anything to send.
     fn want_round(&mut self, now: Time) {
+        if self.links.is_empty() {
+            return;
+        }
         let t = self.next_grid(now);
         self.wanted = Some(self.wanted.map_or(t, |w| w.min(t)));
     }

@@ -116,6 +116,9 @@ fn an_idle_node_sets_no_deadline_and_rounds_fall_on_the_grid() {
         Some(ms(2020)),
         "the hub: the phase after the leaves"
     );
+    let mut alone = node(0, 1, &config, 0);
+    add(&mut alone, ms(100), 1);
+    assert_eq!(alone.poll_timeout(), None, "no peer, nothing to send");
     let mut late = node(1, 3, &config, 250);
     add(&mut late, ms(100), 1);
     assert_eq!(
