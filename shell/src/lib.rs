@@ -17,7 +17,10 @@
 //! - [`kv`]: the bodies of Maelstrom's `lin-kv`/`seq-kv`/`lww-kv` services.
 //! - [`replica`]: the replicator shared by the kafka and txn nodes (origin log,
 //!   acknowledged cursors, resends through the core retry ring).
-//! - Node logic: [`unique`], [`counter`], [`broadcast`], [`kafka`], [`txn`], [`echo`].
+//! - [`crdt`]: delta-state gossip of a CRDT, shared by the g-counter (CRDT mode),
+//!   pn-counter and g-set nodes.
+//! - Node logic: [`unique`], [`counter`], [`crdt`], [`broadcast`], [`kafka`], [`txn`],
+//!   [`echo`].
 //! - [`nodes`]: every binary's machine by name, with its command-line flags, for the
 //!   binaries and for the harness's simulator.
 //!
@@ -58,6 +61,7 @@ pub mod store;
 
 pub mod broadcast;
 pub mod counter;
+pub mod crdt;
 pub mod echo;
 pub mod kafka;
 pub mod nodes;
