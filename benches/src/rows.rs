@@ -186,6 +186,22 @@ pub const ROWS: &[Row] = &[
         "wire/encode-poll-ok-serde-json",
     ),
     Row {
+        figure: "file store: 100 appends of 100 B, then one `sync` (group commit)",
+        ours: "segment-append/group-commit-100",
+        baseline_label: "one append, then one `sync` (fsync per record), same file system",
+        baseline: "segment-append/fsync-each",
+        unit: "appends",
+        target: Target::None,
+    },
+    Row {
+        figure: "file store recovery: `FileStore::open` of a log of 1 M records of 32 B (CRC-checked, indexed)",
+        ours: "segment-recovery/open-1m",
+        baseline_label: "reading the same segment files into one buffer, no checks",
+        baseline: "segment-recovery/read-bytes-1m",
+        unit: "records",
+        target: Target::None,
+    },
+    Row {
         figure: "end to end: `echo` binary, stdin→stdout",
         ours: "e2e/echo-binary",
         baseline_label: "same pipe loop through `cat`",

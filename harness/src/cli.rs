@@ -35,6 +35,8 @@ pub enum Command {
     Challenges(ChallengesArgs),
     /// Measure the broadcast node's modes and interval frontier on the 3d/3e line.
     BroadcastFrontier(crate::frontier::FrontierArgs),
+    /// Measure the g-set node's replication-period frontier on the CRDT guide's line.
+    CrdtFrontier(crate::crdt_frontier::CrdtFrontierArgs),
     /// Serve the store's runs and their pages on 127.0.0.1, as `maelstrom serve` does.
     Serve(crate::serve::ServeArgs),
     /// Rewrite a run folder's plots and index.html from its files.
@@ -149,7 +151,8 @@ pub struct TestArgs {
 }
 
 /// Flags of `glomers sim`: those of `glomers test`, where `--bin` names one of glomers'
-/// node programs (`echo`, `unique-ids`, `broadcast`, `g-counter`, `kafka`, `txn`; a path
+/// node programs (`echo`, `unique-ids`, `broadcast`, `g-counter`, `g-set`, `pn-counter`,
+/// `kafka`, `txn`; a path
 /// counts by its file name), plus a swarm of seeds.
 #[derive(Debug, Clone, Args)]
 pub struct SimArgs {

@@ -12,11 +12,15 @@
 //!
 //! - [`driver`], [`stdio`], [`logging`]: the process runtime (stderr logs, filter from
 //!   `GLOMERS_LOG`).
+//! - [`store`]: the file store of a durable node's state (segmented logs, atomic values,
+//!   group commit, recovery, retention) on the segment format of `glomers-segment`.
 //! - [`kv`]: the bodies of Maelstrom's `lin-kv`/`seq-kv`/`lww-kv` services.
 //! - [`replica`]: the replicator shared by the kafka and txn nodes (origin log,
 //!   acknowledged cursors, resends through the core retry ring).
-//! - Node logic: [`unique`], [`counter`], [`broadcast`], [`kafka`], [`txn`], [`echo`];
-//!   [`raft`]: `lin-kv` and `txn-list-append` on the core's Raft.
+//! - [`crdt`]: delta-state gossip of a CRDT, shared by the g-counter (CRDT mode),
+//!   pn-counter and g-set nodes.
+//! - Node logic: [`unique`], [`counter`], [`crdt`], [`broadcast`], [`kafka`], [`txn`],
+//!   [`echo`]; [`raft`]: `lin-kv` and `txn-list-append` on the core's Raft.
 //! - [`invariants`]: cluster-wide properties a host that runs every node checks after each
 //!   step (the Raft programs offer Raft's safety properties).
 //! - [`nodes`]: every binary's machine by name, with its command-line flags, for the
@@ -45,9 +49,9 @@
 //!     }
 //! }
 //!
-//! fn main() {
+//! fn main() -> std::process::ExitCode {
 //!     glomers_shell::logging::init();
-//!     glomers_shell::driver::run(|boot| Box::new(Runtime::new(|_: Start<'_>| Echo, boot)));
+//!     glomers_shell::driver::run(|boot| Box::new(Runtime::new(|_: Start<'_>| Echo, boot)))
 //! }
 //! ```
 
@@ -55,9 +59,11 @@ pub mod driver;
 pub mod kv;
 pub mod logging;
 pub mod stdio;
+pub mod store;
 
 pub mod broadcast;
 pub mod counter;
+pub mod crdt;
 pub mod echo;
 pub mod invariants;
 pub mod kafka;

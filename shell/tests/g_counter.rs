@@ -138,7 +138,7 @@ fn crdt_mode_answers_locally_and_gossips_integers() {
     n.send(
         "n1",
         "n0",
-        json!({"type": "gossip", "counts": {"n1": 5, "n2": 1}}),
+        json!({"type": "gossip", "seq": 1, "delta": {"n1": 5, "n2": 1}}),
     );
     n.send("c1", "n0", json!({"type": "read", "msg_id": 3}));
     let (ok, others) = n.recv_reply("c1", 3);
@@ -158,7 +158,11 @@ fn crdt_mode_answers_locally_and_gossips_integers() {
         }
     }
     let g = gossip.iter().rev().find(|g| g["dest"] == "n2").unwrap();
-    assert_eq!(g["body"]["counts"], json!({"n0": 4, "n1": 5, "n2": 1}));
+    assert_eq!(g["body"]["delta"], json!({"n0": 4, "n1": 5, "n2": 1}));
+    assert_eq!(
+        g["body"]["full"], true,
+        "the first message to n2 carries the whole state"
+    );
     assert!(g["body"].get("msg_id").is_none(), "gossip is one-way");
     let (_, _stderr) = n.finish();
 }

@@ -173,4 +173,21 @@ impl History {
             .map(|inv| (inv, pairs[inv.index].map(|c| &self.ops[c])))
             .collect()
     }
+
+    /// The client operations as JSON lines with integer processes, the form other
+    /// Jepsen-history tools read (the `adya` crate, which the txn checkers are
+    /// cross-checked and benchmarked against).
+    pub fn client_jsonl(&self) -> String {
+        let mut text = String::new();
+        for op in &self.ops {
+            let Process::Client(p) = op.process else {
+                continue;
+            };
+            let line = serde_json::json!({"type": op.kind.as_str(), "f": op.f, "process": p,
+                              "value": op.value, "index": op.index, "time": op.time});
+            text.push_str(&line.to_string());
+            text.push('\n');
+        }
+        text
+    }
 }

@@ -361,7 +361,7 @@ impl Machine for KvCounter {
         let result = match msg.body {
             CounterIn::Add { delta } => return self.add(now, msg.origin, delta, out),
             CounterIn::Read => return self.read(now, msg.origin, out),
-            CounterIn::Gossip { .. } => {
+            CounterIn::Gossip(_) => {
                 let e = ErrorBody::new(ErrorCode::NotSupported, "gossip is not used in kv mode");
                 return out.reply_error(&msg.origin, e);
             }
