@@ -86,8 +86,11 @@ pub enum Violation {
         second: NodeId,
     },
     /// Log matching: `a` and `b` hold entries of the same term at `shared` but differ at
-    /// `index` below it.
-    #[error("log matching: nodes {a} and {b} agree at index {shared} but differ at {index}")]
+    /// `index`, at or below it. `a` may equal `b`: the same node in an earlier life (a restart that lost its log).
+    #[error(
+        "log matching: node {a} (as seen earlier) and node {b} hold an entry of one term at \
+         index {shared} but differ at index {index}"
+    )]
     LogMismatch {
         /// One node.
         a: NodeId,
