@@ -92,7 +92,7 @@ impl RaftArgs {
     }
 }
 
-/// The `lin-kv` program's defaults: a 200 ms round (about 20 server messages a second on
+/// The `lin-kv` program's defaults: a 250 ms round (about 16 server messages a second on
 /// 3 nodes, whatever the load), a 400 ms budget (the workload's client waits 1 s).
 pub fn lin_kv_defaults() -> RaftConfig {
     RaftConfig::default()

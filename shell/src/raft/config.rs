@@ -35,7 +35,7 @@ pub struct RaftConfig {
 impl Default for RaftConfig {
     /// The lin-kv program's defaults (see [`super::kv`]).
     fn default() -> Self {
-        let round = Duration::from_millis(200);
+        let round = Duration::from_millis(250);
         RaftConfig {
             round,
             election: Duration::from_millis(600),
