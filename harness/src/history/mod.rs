@@ -34,6 +34,7 @@
 
 pub mod int_runs;
 pub mod op_value;
+pub mod span;
 
 use serde::{Deserialize, Serialize};
 

@@ -14,13 +14,13 @@ use std::time::Duration;
 
 use glomers_node::Time;
 use rand::rngs::StdRng;
-use rand::Rng;
 
 use super::conns::{Conns, Owner};
 use super::timers::Timers;
 use super::wires::Wires;
 use super::Timer;
 use crate::history::{History, Op, OpType, Process};
+use crate::sim::draw::uniform_span;
 use crate::workload::{
     Client, ClientFactory, Completion, Generator, Next, OpSpec, Phase, Reply, Step,
 };
@@ -57,11 +57,7 @@ impl Pacer {
         if t >= self.cutoff {
             return None;
         }
-        let gap = match u64::try_from(dt2.as_nanos()).unwrap_or(u64::MAX) {
-            0 => 0,
-            n => self.rng.random_range(0..n),
-        };
-        self.next = t + Duration::from_nanos(gap);
+        self.next = t + uniform_span(dt2, &mut self.rng);
         Some(t)
     }
 }
