@@ -382,7 +382,7 @@ mod tests {
             .iter()
             .map(|o| {
                 let v = serde_json::to_value(o).expect("serializes");
-                (Time::from_nanos(o.time), o.f.clone(), v["value"].clone())
+                (o.time, o.f.clone(), v["value"].clone())
             })
             .collect()
     }

@@ -247,9 +247,7 @@ impl Workers {
     /// Asks the generator for worker `w`'s next operation, as of time `at`.
     fn ask(&mut self, w: usize, at: Time, ctx: &mut Ctx<'_>) {
         let thread = self.workers[w].thread;
-        let next = self
-            .gen
-            .next(self.phase, thread, at.as_nanos(), &mut self.gen_rng);
+        let next = self.gen.next(self.phase, thread, at, &mut self.gen_rng);
         match next {
             Next::Op(op) => self.perform(w, op, ctx),
             Next::Wait(d) => {
@@ -280,7 +278,7 @@ impl Workers {
         }
         let mut invoke = Op {
             index: 0,
-            time: ctx.now.as_nanos(),
+            time: ctx.now,
             process: Process::Client(worker.process),
             kind: OpType::Invoke,
             f: op.f.clone(),
@@ -329,7 +327,7 @@ impl Workers {
         };
         let mut done = Op {
             index: 0,
-            time: ctx.now.as_nanos(),
+            time: ctx.now,
             process: invoke.process,
             kind,
             f: op.f,
