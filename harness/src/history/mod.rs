@@ -101,7 +101,8 @@ impl Op {
     }
 
     /// A short reference to this entry for reports: index, time, process, type and `f`
-    /// (without the value, which can be large).
+    /// (without the value, which can be large). The time leaves as integer nanoseconds, as
+    /// in `history.jsonl`.
     pub fn brief(&self) -> serde_json::Value {
         serde_json::json!({
             "index": self.index,
