@@ -26,12 +26,8 @@ pub use crate::world::NodeProblem;
 /// e.g. `[   2.041337] `. The clock is the one of `history.jsonl` and `messages.jsonl`, so
 /// log lines can be placed on the run's timeline.
 pub fn log_stamp(t: glomers_node::Time) -> String {
-    let ns = t.as_nanos();
-    format!(
-        "[{:>4}.{:06}] ",
-        ns / 1_000_000_000,
-        ns % 1_000_000_000 / 1_000
-    )
+    let since = t.since_epoch();
+    format!("[{:>4}.{:06}] ", since.as_secs(), since.subsec_micros())
 }
 
 /// How long a node has to answer `init` by default (Maelstrom's).
