@@ -92,6 +92,36 @@ pub struct RunOutput {
     pub cpu_secs: Option<f64>,
 }
 
+/// The harness's own cost of a run: wall-clock and process CPU time from its start, the
+/// same measure in both modes.
+pub(crate) struct Stopwatch {
+    wall: std::time::Instant,
+    cpu_at_start: Option<f64>,
+}
+
+impl Stopwatch {
+    /// Starts measuring now.
+    pub(crate) fn start() -> Self {
+        Stopwatch {
+            wall: std::time::Instant::now(),
+            cpu_at_start: crate::report::process_cpu_secs(),
+        }
+    }
+
+    /// The run's output: what the world produced and what the run cost until now.
+    pub(crate) fn finish(self, outcome: crate::world::Outcome) -> RunOutput {
+        RunOutput {
+            history: outcome.history,
+            net: outcome.net,
+            problems: outcome.problems,
+            wall_secs: self.wall.elapsed().as_secs_f64(),
+            cpu_secs: crate::report::process_cpu_secs()
+                .zip(self.cpu_at_start)
+                .map(|(end, start)| end - start),
+        }
+    }
+}
+
 /// Derives an independent RNG stream for `purpose` from the run's seed.
 pub fn stream(seed: u64, purpose: u64) -> StdRng {
     // SplitMix-style mixing so that nearby seeds and purposes give unrelated streams.
