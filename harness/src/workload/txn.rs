@@ -159,6 +159,25 @@ pub fn expect_reply<'a>(
     check_schema(body, expected, &fields).map_err(|why| ReplyError::Malformed { expected, why })
 }
 
+/// The step a `txn_ok` reply ends in, for both transaction workloads: `ok` with the reply's
+/// `txn` when it has exactly that field and `check` accepts it, otherwise the completion of
+/// the error ([`ReplyError::completion`]; a transaction is not idempotent).
+pub fn txn_ok_step(reply: &Reply, check: impl FnOnce(&Value) -> Result<(), String>) -> Step {
+    let result = expect_reply(reply, "txn_ok", &["txn"]).and_then(|obj| {
+        let txn = &obj["txn"];
+        check(txn)
+            .map(|()| txn.clone())
+            .map_err(|why| ReplyError::Malformed {
+                expected: "txn_ok",
+                why,
+            })
+    });
+    Step::Done(match result {
+        Ok(txn) => Completion::Ok(txn),
+        Err(e) => e.completion(false),
+    })
+}
+
 /// Options of the txn-rw-register generator (Maelstrom's `--key-count`,
 /// `--max-txn-length`, `--max-writes-per-key`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -341,19 +360,7 @@ impl Client for TxnClient {
                 "indeterminate: reply with no transaction in flight".to_string(),
             ));
         };
-        let result = expect_reply(&reply, "txn_ok", &["txn"]).and_then(|obj| {
-            let txn = &obj["txn"];
-            check_txn_reply(&request, txn)
-                .map(|()| txn.clone())
-                .map_err(|why| ReplyError::Malformed {
-                    expected: "txn_ok",
-                    why,
-                })
-        });
-        Step::Done(match result {
-            Ok(txn) => Completion::Ok(txn),
-            Err(e) => e.completion(false),
-        })
+        txn_ok_step(&reply, |txn| check_txn_reply(&request, txn))
     }
 
     fn reusable(&self) -> bool {
