@@ -16,6 +16,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use glomers_node::Time;
 use rand::rngs::StdRng;
 use rand::Rng;
 use serde_json::{json, Map, Value};
@@ -158,6 +159,25 @@ pub fn expect_reply<'a>(
     check_schema(body, expected, &fields).map_err(|why| ReplyError::Malformed { expected, why })
 }
 
+/// The step a `txn_ok` reply ends in, for both transaction workloads: `ok` with the reply's
+/// `txn` when it has exactly that field and `check` accepts it, otherwise the completion of
+/// the error ([`ReplyError::completion`]; a transaction is not idempotent).
+pub fn txn_ok_step(reply: &Reply, check: impl FnOnce(&Value) -> Result<(), String>) -> Step {
+    let result = expect_reply(reply, "txn_ok", &["txn"]).and_then(|obj| {
+        let txn = &obj["txn"];
+        check(txn)
+            .map(|()| txn.clone())
+            .map_err(|why| ReplyError::Malformed {
+                expected: "txn_ok",
+                why,
+            })
+    });
+    Step::Done(match result {
+        Ok(txn) => Completion::Ok(txn),
+        Err(e) => e.completion(false),
+    })
+}
+
 /// Options of the txn-rw-register generator (Maelstrom's `--key-count`,
 /// `--max-txn-length`, `--max-writes-per-key`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -239,7 +259,7 @@ impl TxnGenerator {
 }
 
 impl Generator for TxnGenerator {
-    fn next(&mut self, phase: Phase, _thread: usize, _now: u64, rng: &mut StdRng) -> Next {
+    fn next(&mut self, phase: Phase, _thread: usize, _now: Time, rng: &mut StdRng) -> Next {
         match phase {
             Phase::Main => Next::Op(OpSpec {
                 f: "txn".to_string(),
@@ -340,19 +360,7 @@ impl Client for TxnClient {
                 "indeterminate: reply with no transaction in flight".to_string(),
             ));
         };
-        let result = expect_reply(&reply, "txn_ok", &["txn"]).and_then(|obj| {
-            let txn = &obj["txn"];
-            check_txn_reply(&request, txn)
-                .map(|()| txn.clone())
-                .map_err(|why| ReplyError::Malformed {
-                    expected: "txn_ok",
-                    why,
-                })
-        });
-        Step::Done(match result {
-            Ok(txn) => Completion::Ok(txn),
-            Err(e) => e.completion(false),
-        })
+        txn_ok_step(&reply, |txn| check_txn_reply(&request, txn))
     }
 
     fn reusable(&self) -> bool {
@@ -428,7 +436,7 @@ mod tests {
         let (mut reads, mut writes) = (0u32, 0u32);
         let mut written: HashSet<(u64, u64)> = HashSet::new();
         for _ in 0..4000 {
-            let Next::Op(op) = gen.next(Phase::Main, 0, 0, &mut rng) else {
+            let Next::Op(op) = gen.next(Phase::Main, 0, Time::ZERO, &mut rng) else {
                 panic!("main phase always has an op");
             };
             assert_eq!(op.f, "txn");
@@ -459,7 +467,7 @@ mod tests {
         }
         let share = f64::from(reads) / f64::from(reads + writes);
         assert!((0.45..0.55).contains(&share), "read share {share}");
-        assert_eq!(gen.next(Phase::Final, 0, 0, &mut rng), Next::Done);
+        assert_eq!(gen.next(Phase::Final, 0, Time::ZERO, &mut rng), Next::Done);
         assert!(!gen.has_final_phase());
     }
 

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::txn::{expect_reply, ReplyError, DEFAULT_RPC_TIMEOUT};
+use super::txn::{txn_ok_step, DEFAULT_RPC_TIMEOUT};
 use super::{Client, Completion, OpSpec, Reply, Step};
 
 pub use super::txn::{TxnGenerator, TxnOpts};
@@ -93,19 +93,7 @@ impl Client for AppendClient {
                 "indeterminate: reply with no transaction in flight".to_string(),
             ));
         }
-        let result = expect_reply(&reply, "txn_ok", &["txn"]).and_then(|obj| {
-            let txn = &obj["txn"];
-            fits_schema(txn)
-                .map(|()| txn.clone())
-                .map_err(|why| ReplyError::Malformed {
-                    expected: "txn_ok",
-                    why,
-                })
-        });
-        Step::Done(match result {
-            Ok(txn) => Completion::Ok(txn),
-            Err(e) => e.completion(false),
-        })
+        txn_ok_step(&reply, fits_schema)
     }
 
     fn reusable(&self) -> bool {
@@ -117,6 +105,7 @@ impl Client for AppendClient {
 mod tests {
     use super::*;
     use crate::workload::{Generator, Next, Phase};
+    use glomers_node::Time;
     use rand::rngs::StdRng;
     use rand::SeedableRng;
     use std::collections::HashSet;
@@ -146,7 +135,7 @@ mod tests {
         let mut seen = HashSet::new();
         let (mut reads, mut appends) = (0, 0);
         for _ in 0..2000 {
-            let Next::Op(op) = g.next(Phase::Main, 0, 0, &mut rng) else {
+            let Next::Op(op) = g.next(Phase::Main, 0, Time::ZERO, &mut rng) else {
                 panic!("the main phase always has an op");
             };
             let mops = op.value.as_array().cloned().unwrap_or_default();
