@@ -80,7 +80,16 @@ struct Row {
     results: Option<Value>,
 }
 
-async fn run_one(id: &str, bin: &str, flags: &[&str], c: &ChallengeCommon, bins: &Path) -> TestRun {
+/// Runs one command line of challenge `id`: `bin` (in `bins`) with the test flags `flags`,
+/// then `node_args` for the node after `--`, under the shared flags `c`.
+pub(crate) async fn run_one(
+    id: &str,
+    bin: &str,
+    flags: &[&str],
+    node_args: &[&str],
+    c: &ChallengeCommon,
+    bins: &Path,
+) -> TestRun {
     let bin_path = bins.join(bin);
     let verb = if c.sim { "sim" } else { "test" };
     let mut argv: Vec<String> = vec!["glomers".into(), verb.into()];
@@ -103,6 +112,10 @@ async fn run_one(id: &str, bin: &str, flags: &[&str], c: &ChallengeCommon, bins:
     argv.extend(["--store".into(), c.store.display().to_string()]);
     if c.log_stderr {
         argv.push("--log-stderr".into());
+    }
+    if !node_args.is_empty() {
+        argv.push("--".into());
+        argv.extend(node_args.iter().map(|a| a.to_string()));
     }
     eprintln!("glomers: challenge {id}: {}", argv[1..].join(" "));
     let (args, mode) = match Cli::try_parse_from(&argv) {
@@ -133,7 +146,9 @@ async fn run_one(id: &str, bin: &str, flags: &[&str], c: &ChallengeCommon, bins:
     }
 }
 
-fn prepare(c: &ChallengeCommon) -> Result<PathBuf, i32> {
+/// Builds the node binaries (unless `--no-build` or `--sim`) and returns the folder they are
+/// in; `Err` holds the exit status.
+pub(crate) fn prepare(c: &ChallengeCommon) -> Result<PathBuf, i32> {
     let Some(root) = workspace_root() else {
         eprintln!("glomers: cannot find the workspace root (a Cargo.toml with [workspace]) above the executable or the current folder");
         return Err(255);
@@ -161,7 +176,7 @@ pub async fn challenge(a: &ChallengeArgs) -> i32 {
     };
     let mut code = 0;
     for (bin, flags) in rs {
-        let r = run_one(&a.id, bin, &flags, &a.common, &bins).await;
+        let r = run_one(&a.id, bin, &flags, &[], &a.common, &bins).await;
         code = code.max(r.code);
     }
     code
@@ -182,7 +197,7 @@ pub async fn all(a: &ChallengesArgs) -> i32 {
     let mut rows = Vec::new();
     for id in IDS {
         for (k, (bin, flags)) in runs(id).unwrap_or_default().into_iter().enumerate() {
-            let r = run_one(id, bin, &flags, &a.common, &bins).await;
+            let r = run_one(id, bin, &flags, &[], &a.common, &bins).await;
             let label = if k == 0 {
                 id.to_owned()
             } else {

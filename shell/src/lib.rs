@@ -13,6 +13,8 @@
 //! - [`driver`], [`stdio`], [`logging`]: the process runtime (stderr logs, filter from
 //!   `GLOMERS_LOG`).
 //! - [`kv`]: the bodies of Maelstrom's `lin-kv`/`seq-kv`/`lww-kv` services.
+//! - [`durable`]: records kept across a kill (JSON, read back without panicking) and
+//!   node-life numbers, shared by the nodes that keep state.
 //! - [`replica`]: the replicator shared by the kafka and txn nodes (origin log,
 //!   acknowledged cursors, resends through the core retry ring).
 //! - Node logic: [`unique`], [`counter`], [`broadcast`], [`kafka`], [`txn`], [`echo`].
@@ -49,6 +51,7 @@
 //! ```
 
 pub mod driver;
+pub mod durable;
 pub mod kv;
 pub mod logging;
 pub mod stdio;

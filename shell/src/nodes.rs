@@ -115,13 +115,15 @@ fn unique_ids(start: Start<'_>) -> UniqueIds<Flake> {
 /// Challenges 3a-3e: flush instants are aligned to the wall clock, which all nodes of a
 /// host (or of the simulator) share.
 fn broadcast(config: BroadcastConfig, start: Start<'_>) -> BroadcastNode {
-    BroadcastNode::new(
+    let mut node = BroadcastNode::new(
         &start.info.id,
         &start.info.ids,
         config,
         start.epoch_unix_ms(),
         start.seed,
-    )
+    );
+    node.recover(start.recovered);
+    node
 }
 
 /// Fence values must never repeat, even across restarts: they start from the wall clock,

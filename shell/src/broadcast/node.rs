@@ -14,11 +14,31 @@
 //!    disseminates like a new broadcast, since a value lost once is likely missing
 //!    elsewhere too), and answers with its own digest when the sender knows
 //!    values it lacks. In a healthy run digests cause no other traffic.
+//! 4. With digests piggybacked on every delivery batch (the latency mode), repair is pulled,
+//!    not pushed: a node that sees a batch's digest list values it lacks asks that sender
+//!    (its own digest, as a reply) at most once per [`BroadcastConfig::ask_gap_ms`], the
+//!    sender pushes what it lacks, and a repaired value is kept, not disseminated again
+//!    (every peer sees the digests of those that hold it and asks for it the same way).
+//!    So a partition that is not transitive (Maelstrom's majorities ring: `b` hears both
+//!    `a` and `c`, which do not hear each other) costs each node lacking values one ask
+//!    and one push per gap, instead of a push from every node that holds them on every
+//!    batch and a fan-out to every peer of every value repaired.
 //!
 //! Hub failover: a node that sent to its hub and heard nothing from it within
 //! [`BroadcastConfig::hub_timeout_ms`] moves to the next hub candidate and re-sends the
 //! values the silent hub may have lost (kept in a bounded set). So no single node being cut
 //! off stops delivery.
+//!
+//! Kills: every value a node learns is written to its data directory in the call that
+//! learns it, before the `broadcast_ok` that acknowledges it leaves ([`super::saved`]), and
+//! read back at start ([`BroadcastNode::recover`]); what the node missed while it was down,
+//! and anything still queued for its hub or its peers when it died, reaches every node
+//! through anti-entropy (its peers' digests list values it lacks, its own list values they
+//! lack). Without a data directory (Maelstrom's own `kill`) a restarted node starts empty
+//! and gets every value back from its peers the same way; what it alone held is lost: a
+//! value acknowledged in the window before its first relay left (none in the latency and
+//! balanced modes, whose origins relay in the same call that acknowledges; up to one
+//! `leaf_interval_ms` in the messages mode), or relayed only to a hub that died with it.
 //!
 //! Memory bound: besides the values themselves, a node keeps one pending set per peer and
 //! one unconfirmed set, each capped at [`BroadcastConfig::pending_capacity`]. A full pending
@@ -33,9 +53,10 @@ use rand::seq::{IndexedRandom, SliceRandom};
 use rand::{Rng, SeedableRng};
 
 use super::config::BroadcastConfig;
+use super::saved::Saved;
 use super::store::{Ranges, ValueStore};
 use super::wire::{BroadcastIn, BroadcastOut};
-use glomers_node::{ErrorBody, ErrorCode, Incoming, Machine, Outbox, Time};
+use glomers_node::{ErrorBody, ErrorCode, Incoming, Machine, Outbox, Recovered, Time};
 
 /// Counters for tests and logs.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -75,8 +96,29 @@ pub struct BroadcastNode {
     last_heard: BTreeMap<String, u64>,
     /// When this node last sent a delivery batch with a piggybacked digest.
     last_spread_ms: Option<u64>,
+    /// Until when this node does not ask for a repair again (pulled repair).
+    no_ask_until: u64,
+    /// What this call learned, for the data directory.
+    saved: Saved,
+    /// Greet every peer at the next call (values were recovered).
+    greet: bool,
     rng: StdRng,
     stats: NodeStats,
+}
+
+/// Which digest a node is answering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DigestKind {
+    /// Piggybacked on a delivery batch (a `spread`).
+    Piggybacked,
+    /// An anti-entropy round's digest.
+    Explicit,
+    /// A digest sent in answer to another (never answered with a digest); `pull` when it
+    /// asks for a repair that is not to be disseminated further.
+    Reply {
+        /// See [`BroadcastIn::Digest`]'s `pull`.
+        pull: bool,
+    },
 }
 
 /// The first instant after `after` that is `phase` modulo `period` (`period > 0`).
@@ -127,10 +169,59 @@ impl BroadcastNode {
             next_digest: first_digest,
             last_heard: BTreeMap::new(),
             last_spread_ms: None,
+            no_ask_until: 0,
+            saved: Saved::default(),
+            greet: false,
             rng,
             stats: NodeStats::default(),
             config,
         }
+    }
+
+    /// Takes in what earlier lives of this node kept (see [`super::saved`]): every value,
+    /// as known since long ago (settled: digests list it and repairs send it at once). A
+    /// node that recovered values greets every peer with a digest of them in its first
+    /// call, so that it gets what it missed while it was down and its peers get what only
+    /// it held (values it acknowledged just before it died), without waiting for
+    /// anti-entropy rounds.
+    pub fn recover(&mut self, recovered: &Recovered) {
+        let (saved, values) = Saved::recover(recovered);
+        for v in values {
+            self.store.insert(v, 0);
+        }
+        if !self.store.is_empty() {
+            tracing::info!(values = self.store.len(), "values recovered");
+            self.greet = true;
+        }
+        self.saved = saved;
+    }
+
+    /// After a restart with recovered values: a digest of them to every peer (a first
+    /// digest: each answers with what this node lacks, and asks for what it lacks).
+    fn greet_peers(&mut self, now_ms: u64, out: &mut Outbox<BroadcastOut>) {
+        if !std::mem::take(&mut self.greet) {
+            return;
+        }
+        let have = self.store.ranges_held(self.global(now_ms), 0).into_wire();
+        for peer in &self.peers {
+            out.send(
+                peer.clone(),
+                BroadcastOut::Digest {
+                    have: have.clone(),
+                    reply: false,
+                    pull: false,
+                },
+            );
+        }
+    }
+
+    /// Records `v` as known since `now_ms`, for the data directory too; whether it was new.
+    fn learn(&mut self, v: u64, now_ms: u64) -> bool {
+        let new = self.store.insert(v, self.global(now_ms));
+        if new {
+            self.saved.learned(v);
+        }
+        new
     }
 
     /// Every value this node knows, ascending (what `read` returns).
@@ -252,7 +343,7 @@ impl BroadcastNode {
         }
         let have = self.config.piggyback_digests.then(|| {
             self.store
-                .ranges_held(now_ms, self.config.settle_ms)
+                .ranges_held(self.global(now_ms), self.config.settle_ms)
                 .into_wire()
         });
         if have.is_some() {
@@ -320,7 +411,7 @@ impl BroadcastNode {
         }
         let have = self
             .store
-            .ranges_held(now_ms, self.config.settle_ms)
+            .ranges_held(self.global(now_ms), self.config.settle_ms)
             .into_wire();
         let chosen: Vec<String> = if self.config.piggyback_digests {
             // The peers heard from longest ago: after a partition heals, those on the far
@@ -342,6 +433,7 @@ impl BroadcastNode {
                 BroadcastOut::Digest {
                     have: have.clone(),
                     reply: false,
+                    pull: false,
                 },
             );
         }
@@ -352,34 +444,62 @@ impl BroadcastNode {
         now_ms: u64,
         src: &str,
         have: Vec<(u64, u64)>,
-        reply: bool,
+        kind: DigestKind,
         out: &mut Outbox<BroadcastOut>,
     ) {
         let have = Ranges::from_wire(have);
+        if kind == DigestKind::Piggybacked && self.config.piggyback_digests {
+            // Pulled repair: ask the sender for what we lack, once per gap; push nothing.
+            if now_ms >= self.no_ask_until && self.store.lacks_any_of(&have) {
+                self.no_ask_until = now_ms + self.config.ask_gap_ms();
+                self.send_reply_digest(now_ms, src, true, out);
+            }
+            return;
+        }
         // A first digest lists only the sender's settled values, so only push values held
         // long enough that the sender would have them by now if nothing was lost. A reply
         // digest lists everything the sender holds.
-        let gate = if reply {
+        let gate = if matches!(kind, DigestKind::Reply { .. }) {
             self.config.settle_ms
         } else {
             2 * self.config.settle_ms
         };
-        let push = self
-            .store
-            .missing_from(&have, now_ms, gate, self.config.repair_batch);
+        let push =
+            self.store
+                .missing_from(&have, self.global(now_ms), gate, self.config.repair_batch);
         if !push.is_empty() {
             self.stats.repaired += push.len() as u64;
-            out.send(src, BroadcastOut::Repair { messages: push });
-        }
-        if !reply && self.store.lacks_any_of(&have) {
+            let spread = kind != DigestKind::Reply { pull: true };
             out.send(
                 src,
-                BroadcastOut::Digest {
-                    have: self.store.ranges_held(now_ms, 0).into_wire(),
-                    reply: true,
+                BroadcastOut::Repair {
+                    messages: push,
+                    spread,
                 },
             );
         }
+        if !matches!(kind, DigestKind::Reply { .. }) && self.store.lacks_any_of(&have) {
+            self.send_reply_digest(now_ms, src, false, out);
+        }
+    }
+
+    /// Asks `src` for what this node lacks: a digest of everything it holds, as a reply
+    /// (`pull`: the repair is not to be disseminated further).
+    fn send_reply_digest(
+        &self,
+        now_ms: u64,
+        src: &str,
+        pull: bool,
+        out: &mut Outbox<BroadcastOut>,
+    ) {
+        out.send(
+            src,
+            BroadcastOut::Digest {
+                have: self.store.ranges_held(self.global(now_ms), 0).into_wire(),
+                reply: true,
+                pull,
+            },
+        );
     }
 
     /// Whether `msg` from `src` may be acted on: client bodies always; node-to-node bodies
@@ -424,7 +544,7 @@ impl BroadcastNode {
         // it was lost on its way (failover, repair), so others likely lack it too.
         self.heard_from(src);
         for v in messages {
-            self.store.insert(v, now_ms);
+            self.learn(v, now_ms);
             self.queue_deliver(v, Some(src));
         }
         // The sender hears back at the next flush even when nothing else is due for
@@ -445,6 +565,7 @@ impl Machine for BroadcastNode {
         out: &mut Outbox<BroadcastOut>,
     ) {
         let now_ms = now.as_millis();
+        self.greet_peers(now_ms, out);
         self.catch_up(now_ms);
         let src = msg.origin.src.to_string();
         if !self.admit(now_ms, &src, &msg, out) {
@@ -454,7 +575,7 @@ impl Machine for BroadcastNode {
             BroadcastIn::Topology { .. } => out.reply(&msg.origin, BroadcastOut::TopologyOk),
             BroadcastIn::Broadcast { message } => {
                 out.reply(&msg.origin, BroadcastOut::BroadcastOk);
-                if self.store.insert(message, now_ms) {
+                if self.learn(message, now_ms) {
                     self.originate(message, None);
                 }
             }
@@ -465,10 +586,10 @@ impl Machine for BroadcastNode {
                 },
             ),
             BroadcastIn::Relay { messages } => self.on_relay(now_ms, &src, messages),
-            BroadcastIn::Repair { messages } => {
+            BroadcastIn::Repair { messages, spread } => {
                 self.heard_from(&src);
                 for v in messages {
-                    if self.store.insert(v, now_ms) {
+                    if self.learn(v, now_ms) && spread {
                         self.originate(v, Some(&src));
                     }
                 }
@@ -476,27 +597,34 @@ impl Machine for BroadcastNode {
             BroadcastIn::Deliver { messages } => {
                 self.heard_from(&src);
                 for v in messages {
-                    self.store.insert(v, now_ms);
+                    self.learn(v, now_ms);
                 }
             }
             BroadcastIn::Spread { messages, have } => {
                 self.heard_from(&src);
                 for v in messages {
-                    self.store.insert(v, now_ms);
+                    self.learn(v, now_ms);
                 }
-                self.on_digest(now_ms, &src, have, false, out);
+                self.on_digest(now_ms, &src, have, DigestKind::Piggybacked, out);
             }
-            BroadcastIn::Digest { have, reply } => {
+            BroadcastIn::Digest { have, reply, pull } => {
                 self.heard_from(&src);
-                self.on_digest(now_ms, &src, have, reply, out);
+                let kind = if reply {
+                    DigestKind::Reply { pull }
+                } else {
+                    DigestKind::Explicit
+                };
+                self.on_digest(now_ms, &src, have, kind, out);
             }
         }
         self.flush_due(now_ms, out);
+        self.saved.write(&self.store, out);
     }
 
     /// Adds at most one message per peer per due flush, plus `fanout` digests.
     fn on_timeout(&mut self, now: Time, out: &mut Outbox<BroadcastOut>) {
         let now_ms = now.as_millis();
+        self.greet_peers(now_ms, out);
         self.catch_up(now_ms);
         self.check_hub(now_ms);
         self.flush_due(now_ms, out);
@@ -515,7 +643,7 @@ impl Machine for BroadcastNode {
     }
 
     /// The earliest of: the next flush with something queued, the hub's failover
-    /// deadline, the next digest round.
+    /// deadline, the next digest round, a greeting after a restart.
     fn poll_timeout(&self) -> Option<Time> {
         let leaf = (self.config.leaf_interval_ms > 0 && !self.to_hub.is_empty())
             .then(|| self.local(self.next_leaf_flush));
@@ -527,394 +655,14 @@ impl Machine for BroadcastNode {
             .map(|since| Time::from_millis(since.saturating_add(self.config.hub_timeout_ms())));
         let digest = (!self.peers.is_empty() && self.config.fanout > 0)
             .then(|| Time::from_millis(self.next_digest));
-        [leaf, hub, failover, digest].into_iter().flatten().min()
+        // A greeting is due at once.
+        let greet = self.greet.then_some(Time::ZERO);
+        [leaf, hub, failover, digest, greet]
+            .into_iter()
+            .flatten()
+            .min()
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use glomers_node::{Origin, Outgoing};
-
-    fn ms(t: u64) -> Time {
-        Time::from_millis(t)
-    }
-
-    fn ids(n: usize) -> Vec<String> {
-        (0..n).map(|i| format!("n{i}")).collect()
-    }
-
-    fn msg(src: &str, msg_id: Option<u64>, body: BroadcastIn) -> Incoming<BroadcastIn> {
-        Incoming {
-            origin: Origin {
-                src: src.into(),
-                msg_id,
-            },
-            in_reply_to: None,
-            body,
-        }
-    }
-
-    fn drain(out: &mut Outbox<BroadcastOut>) -> Vec<Outgoing<BroadcastOut>> {
-        out.drain().collect()
-    }
-
-    #[test]
-    fn node_to_node_bodies_from_non_peers_are_refused_not_acted_on() {
-        let cfg = BroadcastConfig::for_mode(super::super::Mode::Balanced);
-        let mut hub = BroadcastNode::new("n0", &ids(5), cfg, 0, 1);
-        let mut out = Outbox::new();
-        hub.on_message(
-            ms(0),
-            msg("c3", Some(4), BroadcastIn::Relay { messages: vec![1] }),
-            &mut out,
-        );
-        hub.on_message(
-            ms(0),
-            msg(
-                "c3",
-                None,
-                BroadcastIn::Digest {
-                    have: vec![],
-                    reply: false,
-                },
-            ),
-            &mut out,
-        );
-        let sent = drain(&mut out);
-        assert_eq!(sent.len(), 1);
-        assert_eq!(sent[0].dest, "c3");
-        assert_eq!(
-            sent[0].error().map(|e| e.code),
-            Some(ErrorCode::NotSupported)
-        );
-        assert!(hub.values().is_empty());
-        hub.on_timeout(ms(1000), &mut out);
-        assert!(drain(&mut out).iter().all(|m| m.dest.starts_with('n')));
-    }
-
-    #[test]
-    fn aligned_instants() {
-        assert_eq!(next_aligned(0, 100, 0), 100);
-        assert_eq!(next_aligned(99, 100, 0), 100);
-        assert_eq!(next_aligned(100, 100, 40), 140);
-        assert_eq!(next_aligned(140, 100, 40), 240);
-        assert_eq!(next_aligned(250, 100, 140), 340);
-    }
-
-    #[test]
-    fn latency_mode_origin_delivers_to_every_peer_at_once() {
-        let cfg = BroadcastConfig::for_mode(super::super::Mode::Latency);
-        let mut node = BroadcastNode::new("n2", &ids(4), cfg, 0, 1);
-        let mut out = Outbox::new();
-        node.on_message(
-            ms(10),
-            msg("c1", Some(5), BroadcastIn::Broadcast { message: 9 }),
-            &mut out,
-        );
-        let sent = drain(&mut out);
-        assert_eq!(sent[0].payload(), Some(&BroadcastOut::BroadcastOk));
-        assert_eq!(sent[0].in_reply_to, Some(5));
-        let dests: Vec<&str> = sent[1..].iter().map(|m| m.dest.as_str()).collect();
-        assert_eq!(dests, vec!["n0", "n1", "n3"]);
-        for m in &sent[1..] {
-            // Nothing is settled yet, so the piggybacked digest is empty.
-            assert_eq!(
-                m.payload(),
-                Some(&BroadcastOut::Spread {
-                    messages: vec![9],
-                    have: vec![]
-                })
-            );
-        }
-        // A delivered value is stored, never forwarded.
-        let mut peer = BroadcastNode::new("n0", &ids(4), node.config().clone(), 0, 2);
-        peer.on_message(
-            ms(110),
-            msg("n2", None, BroadcastIn::Deliver { messages: vec![9] }),
-            &mut out,
-        );
-        assert!(out.is_empty());
-        assert_eq!(peer.values(), vec![9]);
-    }
-
-    #[test]
-    fn leaf_relays_through_hub_and_hub_batches_on_its_schedule() {
-        let cfg = BroadcastConfig::for_mode(super::super::Mode::Balanced);
-        let mut leaf = BroadcastNode::new("n3", &ids(5), cfg.clone(), 0, 1);
-        let mut out = Outbox::new();
-        leaf.on_message(
-            ms(1),
-            msg("c1", Some(1), BroadcastIn::Broadcast { message: 4 }),
-            &mut out,
-        );
-        let sent = drain(&mut out);
-        assert_eq!(sent.len(), 2);
-        assert_eq!(sent[1].dest, "n0");
-        assert_eq!(
-            sent[1].payload(),
-            Some(&BroadcastOut::Relay { messages: vec![4] })
-        );
-
-        let mut hub = BroadcastNode::new("n0", &ids(5), cfg, 0, 2);
-        // The first tick sets the schedule: flushes at 40, 140, ... (phase 140 mod 100).
-        hub.on_timeout(ms(0), &mut out);
-        assert!(drain(&mut out).is_empty());
-        hub.on_message(
-            ms(21),
-            msg("n3", None, BroadcastIn::Relay { messages: vec![4] }),
-            &mut out,
-        );
-        hub.on_message(
-            ms(22),
-            msg("c0", Some(1), BroadcastIn::Broadcast { message: 5 }),
-            &mut out,
-        );
-        assert_eq!(
-            drain(&mut out).len(),
-            1,
-            "only the broadcast_ok before the flush"
-        );
-        hub.on_timeout(ms(40), &mut out);
-        let sent = drain(&mut out);
-        let mut by_dest: Vec<(String, BroadcastOut)> = sent
-            .into_iter()
-            .filter_map(|m| m.payload().cloned().map(|p| (m.dest.to_string(), p)))
-            .collect();
-        by_dest.sort_by(|a, b| a.0.cmp(&b.0));
-        assert_eq!(
-            by_dest,
-            vec![
-                (
-                    "n1".into(),
-                    BroadcastOut::Deliver {
-                        messages: vec![4, 5]
-                    }
-                ),
-                (
-                    "n2".into(),
-                    BroadcastOut::Deliver {
-                        messages: vec![4, 5]
-                    }
-                ),
-                ("n3".into(), BroadcastOut::Deliver { messages: vec![5] }),
-                (
-                    "n4".into(),
-                    BroadcastOut::Deliver {
-                        messages: vec![4, 5]
-                    }
-                ),
-            ]
-        );
-    }
-
-    #[test]
-    fn silent_hub_triggers_failover_and_resend() {
-        let cfg = BroadcastConfig::for_mode(super::super::Mode::Balanced);
-        let timeout = cfg.hub_timeout_ms();
-        let mut leaf = BroadcastNode::new("n4", &ids(6), cfg, 0, 1);
-        let mut out = Outbox::new();
-        leaf.on_message(
-            ms(0),
-            msg("c1", Some(1), BroadcastIn::Broadcast { message: 1 }),
-            &mut out,
-        );
-        drain(&mut out);
-        assert_eq!(leaf.current_hub(), Some("n0"));
-        leaf.on_timeout(ms(timeout - 1), &mut out);
-        assert_eq!(leaf.current_hub(), Some("n0"));
-        leaf.on_timeout(ms(timeout), &mut out);
-        assert_eq!(leaf.current_hub(), Some("n1"));
-        let resent: Vec<_> = drain(&mut out)
-            .into_iter()
-            .filter(|m| m.dest == "n1")
-            .collect();
-        assert_eq!(resent.len(), 1);
-        assert_eq!(
-            resent[0].payload(),
-            Some(&BroadcastOut::Relay { messages: vec![1] })
-        );
-        assert_eq!(leaf.stats().failovers, 1);
-    }
-
-    #[test]
-    fn digest_pushes_settled_missing_values_and_asks_back() {
-        let cfg = BroadcastConfig::for_mode(super::super::Mode::Latency);
-        let settle = cfg.settle_ms;
-        let mut node = BroadcastNode::new("n1", &ids(3), cfg, 0, 1);
-        let mut out = Outbox::new();
-        for v in [0, 1, 2] {
-            node.on_message(
-                ms(0),
-                msg("n0", None, BroadcastIn::Deliver { messages: vec![v] }),
-                &mut out,
-            );
-        }
-        node.on_message(
-            ms(2 * settle),
-            msg(
-                "n2",
-                None,
-                BroadcastIn::Digest {
-                    have: vec![(0, 0), (3, 3)],
-                    reply: false,
-                },
-            ),
-            &mut out,
-        );
-        let sent = drain(&mut out);
-        assert_eq!(sent.len(), 2);
-        assert_eq!(
-            sent[0].payload(),
-            Some(&BroadcastOut::Repair {
-                messages: vec![1, 2]
-            })
-        );
-        assert_eq!(
-            sent[1].payload(),
-            Some(&BroadcastOut::Digest {
-                have: vec![(0, 2)],
-                reply: true
-            })
-        );
-        // A reply is never answered with another digest, and young values are not pushed.
-        node.on_message(
-            ms(2 * settle + 1),
-            msg(
-                "n2",
-                None,
-                BroadcastIn::Digest {
-                    have: vec![(0, 1), (3, 3)],
-                    reply: true,
-                },
-            ),
-            &mut out,
-        );
-        let sent = drain(&mut out);
-        assert_eq!(sent.len(), 1);
-        assert_eq!(
-            sent[0].payload(),
-            Some(&BroadcastOut::Repair { messages: vec![2] })
-        );
-        node.on_message(
-            ms(2 * settle + 2),
-            msg("n2", None, BroadcastIn::Deliver { messages: vec![7] }),
-            &mut out,
-        );
-        node.on_message(
-            ms(2 * settle + 3),
-            msg(
-                "n2",
-                None,
-                BroadcastIn::Digest {
-                    have: vec![(0, 3)],
-                    reply: true,
-                },
-            ),
-            &mut out,
-        );
-        assert!(out.is_empty(), "7 is too young to push");
-    }
-
-    #[test]
-    fn piggybacked_digest_repairs_a_gap_without_a_message_of_its_own() {
-        let cfg = BroadcastConfig::for_mode(super::super::Mode::Latency);
-        let settle = cfg.settle_ms;
-        let mut node = BroadcastNode::new("n1", &ids(3), cfg, 0, 1);
-        let mut out = Outbox::new();
-        for v in [0, 1] {
-            node.on_message(
-                ms(0),
-                msg("n0", None, BroadcastIn::Deliver { messages: vec![v] }),
-                &mut out,
-            );
-        }
-        // n2 spreads value 5 and says it holds only 0 (and 4, which n1 lacks).
-        node.on_message(
-            ms(2 * settle),
-            msg(
-                "n2",
-                None,
-                BroadcastIn::Spread {
-                    messages: vec![5],
-                    have: vec![(0, 0), (4, 4)],
-                },
-            ),
-            &mut out,
-        );
-        assert_eq!(node.values(), vec![0, 1, 5]);
-        let sent = drain(&mut out);
-        assert_eq!(sent.len(), 2);
-        assert_eq!(sent[0].dest, "n2");
-        assert_eq!(
-            sent[0].payload(),
-            Some(&BroadcastOut::Repair { messages: vec![1] })
-        );
-        assert_eq!(
-            sent[1].payload(),
-            Some(&BroadcastOut::Digest {
-                have: vec![(0, 1), (5, 5)],
-                reply: true
-            })
-        );
-        // In sync: a spread whose digest covers everything settled here costs nothing.
-        node.on_message(
-            ms(2 * settle + 1),
-            msg(
-                "n2",
-                None,
-                BroadcastIn::Spread {
-                    messages: vec![],
-                    have: vec![(0, 1)],
-                },
-            ),
-            &mut out,
-        );
-        assert!(out.is_empty());
-    }
-
-    #[test]
-    fn explicit_digests_wait_for_quiet_and_go_to_the_peer_heard_from_longest_ago() {
-        let cfg = BroadcastConfig::for_mode(super::super::Mode::Latency);
-        let period = cfg.digest_ms;
-        let mut node = BroadcastNode::new("n0", &ids(4), cfg, 0, 3);
-        let mut out = Outbox::new();
-        // Heard from n1 and n3 lately, from n2 only at the start.
-        node.on_message(
-            ms(1),
-            msg("n2", None, BroadcastIn::Deliver { messages: vec![1] }),
-            &mut out,
-        );
-        node.on_message(
-            ms(period),
-            msg("c0", Some(1), BroadcastIn::Broadcast { message: 2 }),
-            &mut out,
-        );
-        for p in ["n1", "n3"] {
-            node.on_message(
-                ms(period + 5),
-                msg(p, None, BroadcastIn::Deliver { messages: vec![] }),
-                &mut out,
-            );
-        }
-        let _ = drain(&mut out);
-        // A spread went out at `period`: no explicit digest until a full period later.
-        for t in (period..2 * period).step_by(100) {
-            node.on_timeout(ms(t), &mut out);
-        }
-        assert!(
-            drain(&mut out)
-                .iter()
-                .all(|m| !matches!(m.payload(), Some(BroadcastOut::Digest { .. }))),
-            "explicit digest while spreads still flow"
-        );
-        node.on_timeout(ms(2 * period), &mut out);
-        let sent = drain(&mut out);
-        let digests: Vec<&str> = sent
-            .iter()
-            .filter(|m| matches!(m.payload(), Some(BroadcastOut::Digest { .. })))
-            .map(|m| m.dest.as_str())
-            .collect();
-        assert_eq!(digests, vec!["n2"]);
-    }
-}
+mod tests;
