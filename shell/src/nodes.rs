@@ -54,8 +54,11 @@ pub fn build(name: &str, args: &[String], boot: Boot) -> Result<Box<dyn LineMach
             boxed(move |s| broadcast(config, s), boot)
         }
         "g-counter" => match CounterArgs::try_parse_from(argv)?.mode {
-            CounterMode::Kv => boxed(|s| KvCounter::new(s.info, fence_base(&s)), boot),
-            CounterMode::Crdt => boxed(|s| CrdtCounter::new(s.info, s.now), boot),
+            CounterMode::Kv => boxed(
+                |s| KvCounter::new(s.info, fence_base(&s)).recovering(),
+                boot,
+            ),
+            CounterMode::Crdt => boxed(|s| CrdtCounter::start(&s), boot),
         },
         "kafka" => {
             let config = KafkaArgs::try_parse_from(argv)?.config();

@@ -2,9 +2,9 @@
 //!
 //! # Design
 //!
-//! The state is a core [`glomers_gcounter::MapGCounter`]: one grow-only slot per node (its
-//! own slot is the sum of the adds it acknowledged; slot `i` belongs to the node at position
-//! `i` of the node list) and the value is the sum of the slots. Merging takes the per-slot
+//! The state is a core [`glomers_gcounter::MapGCounter`]: one grow-only slot per node life
+//! (its own slot is the sum of the adds it acknowledged; see [`super::slots`] for why a
+//! slot belongs to a life, not a node) and the value is the sum of the slots. Merging takes the per-slot
 //! maximum, which is commutative, associative and idempotent, so any order, loss or
 //! duplication of gossip converges to the same state once every node's state has reached
 //! every other.
@@ -18,12 +18,24 @@
 //!   ([`glomers_gcounter::GCounter::delta_since`]), so it retries through partitions
 //!   without resending what the peer has, and sends every peer its full state at least
 //!   every [`HEARTBEAT_PERIOD`] (so a peer whose view of us is stale learns what we hold).
-//! - On receiving gossip that taught it something, a node answers the sender with its full
-//!   state at once, which acknowledges the gossip; otherwise it answers with the delta of
-//!   what the sender still lacks as far as it knows, if anything.
+//! - On receiving gossip that taught it something, or from a peer that still lacks something
+//!   as far as it knows, a node answers the sender with its full state at once, which
+//!   acknowledges the gossip and tells the peer exactly what it holds (so two nodes that
+//!   each think the other lacks a slot settle it in one exchange, instead of answering each
+//!   other's deltas for ever).
 //!
-//! Gossip bodies carry the slots keyed by node id (`{"type": "gossip", "counts": {"n0":
-//! 4}}`), never a zero slot; slots of ids outside the node list are ignored.
+//! Gossip bodies carry the slots keyed by slot name (`{"type": "gossip", "counts":
+//! {"n0.1767225600000": 4}}`), never a zero slot; slots of ids outside the node list are
+//! ignored.
+//!
+//! # Kills
+//!
+//! With a data directory the own slot (name and count) is written in every call that adds,
+//! before the `add_ok` leaves, and recovered at start: nothing acknowledged is lost, and
+//! the node goes on in the same slot. Without one (Maelstrom's own `kill`) a restarted node
+//! counts in a new slot; the adds its previous life acknowledged but had not gossiped yet
+//! (at most one [`GOSSIP_PERIOD`] of them, or more while it was cut off) are lost, the rest
+//! its peers hold.
 //!
 //! # Why final reads are exact
 //!
@@ -38,9 +50,11 @@ use std::time::Duration;
 
 use glomers_gcounter::{MapGCounter, NodeId};
 
-use glomers_node::{ErrorBody, ErrorCode, Incoming, Machine, NodeInfo, Outbox, Time};
+use glomers_node::{ErrorBody, ErrorCode, Incoming, Machine, NodeInfo, Outbox, Start, Time};
 
+use super::slots::{slot_name, OwnSlot, SlotNames};
 use super::wire::{CounterIn, CounterOut};
+use crate::durable;
 
 /// How often a node checks whether a peer needs its state.
 pub const GOSSIP_PERIOD: Duration = Duration::from_millis(200);
@@ -70,7 +84,14 @@ struct Peer {
 #[derive(Debug)]
 pub struct CrdtCounter {
     ids: Vec<String>,
+    /// This node's id.
+    id: String,
+    slots: SlotNames,
+    /// The own slot's index and name.
     me: NodeId,
+    own: String,
+    /// Whether the own slot is kept in a data directory.
+    durable: bool,
     state: MapGCounter,
     peers: Vec<Peer>,
     /// When the next gossip round is due.
@@ -79,35 +100,66 @@ pub struct CrdtCounter {
 
 impl CrdtCounter {
     /// A counter for the node in `info`, started at `now` (its first gossip round is due
-    /// at once). A node id missing from `info.ids` is appended (and logged), so the node
-    /// still counts.
+    /// at once), counting in slot `<id>.0` and keeping nothing. A node id missing from
+    /// `info.ids` is appended (and logged), so the node still counts.
     pub fn new(info: &NodeInfo, now: Time) -> Self {
-        let mut ids = info.ids.clone();
-        let me = match info.index() {
-            Some(i) => i,
-            None => {
-                tracing::error!(node = %info.id, "own id missing from node_ids; appended");
-                ids.push(info.id.clone());
-                ids.len() - 1
+        Self::with_slot(info, now, slot_name(&info.id, 0), 0, false)
+    }
+
+    /// The counter of a node life: the own slot recovered from its data directory, or a
+    /// new slot named after this life (see [`super::slots`]).
+    pub fn start(start: &Start<'_>) -> Self {
+        let info = start.info;
+        let durable = start.recovered.durable;
+        match OwnSlot::recover(start.recovered, &info.id) {
+            Some(own) => {
+                tracing::info!(slot = own.name, count = own.count, "own slot recovered");
+                Self::with_slot(info, start.now, own.name, own.count, durable)
             }
-        };
+            None => {
+                let name = slot_name(&info.id, durable::life(start));
+                Self::with_slot(info, start.now, name, 0, durable)
+            }
+        }
+    }
+
+    fn with_slot(info: &NodeInfo, now: Time, own: String, count: u64, durable: bool) -> Self {
+        let mut ids = info.ids.clone();
+        if info.index().is_none() {
+            tracing::error!(node = %info.id, "own id missing from node_ids; appended");
+            ids.push(info.id.clone());
+        }
         let peers = ids
             .iter()
-            .enumerate()
-            .filter(|(i, _)| *i != me)
-            .map(|(_, id)| Peer {
+            .filter(|id| **id != info.id)
+            .map(|id| Peer {
                 id: id.clone(),
                 known: MapGCounter::new(),
                 last_full: None,
             })
             .collect();
+        let mut slots = SlotNames::default();
+        let me = slots.index_of(&own, &ids).unwrap_or(NodeId::MAX);
+        let mut state = MapGCounter::new();
+        if let Err(e) = state.increment(me, count) {
+            tracing::error!(error = %e, "recovered slot refused");
+        }
         Self {
-            me: NodeId::try_from(me).unwrap_or(NodeId::MAX),
             ids,
-            state: MapGCounter::new(),
+            id: info.id.clone(),
+            slots,
+            me,
+            own,
+            durable,
+            state,
             peers,
             next_gossip: now,
         }
+    }
+
+    /// This node's id.
+    pub fn id(&self) -> &str {
+        &self.id
     }
 
     /// The current local value.
@@ -115,33 +167,23 @@ impl CrdtCounter {
         self.state.value()
     }
 
-    /// Slots as a gossip body: keyed by node id.
+    /// Slots as a gossip body: keyed by slot name.
     fn wire_counts(&self, slots: impl Iterator<Item = (NodeId, u64)>) -> BTreeMap<String, u64> {
         slots
-            .filter_map(|(node, count)| {
-                let id = usize::try_from(node).ok().and_then(|i| self.ids.get(i))?;
-                Some((id.clone(), count))
-            })
+            .filter_map(|(slot, count)| Some((self.slots.name(slot)?.to_owned(), count)))
             .collect()
     }
 
-    /// A gossip body as slots; ids outside the node list are ignored.
-    fn slots_of(&self, counts: &BTreeMap<String, u64>) -> MapGCounter {
+    /// A gossip body as slots; slots of nodes outside the node list are ignored.
+    fn slots_of(&mut self, counts: &BTreeMap<String, u64>) -> MapGCounter {
         let mut slots = MapGCounter::new();
-        for (id, count) in counts {
-            let node = self
-                .ids
-                .iter()
-                .position(|x| x == id)
-                .and_then(|i| NodeId::try_from(i).ok());
-            match node {
-                // A fresh slot starts at 0, so this sets it to `count` and cannot overflow.
-                Some(node) => {
-                    if let Err(e) = slots.increment(node, *count) {
-                        tracing::error!(error = %e, node = %id, "gossip slot refused");
-                    }
-                }
-                None => tracing::debug!(node = %id, "gossip slot for an unknown node ignored"),
+        for (name, count) in counts {
+            let Some(slot) = self.slots.index_of(name, &self.ids) else {
+                continue;
+            };
+            // A fresh slot starts at 0, so this sets it to `count` and cannot overflow.
+            if let Err(e) = slots.increment(slot, *count) {
+                tracing::error!(error = %e, slot = %name, "gossip slot refused");
             }
         }
         slots
@@ -173,7 +215,14 @@ impl Machine for CrdtCounter {
     fn on_message(&mut self, now: Time, msg: Incoming<CounterIn>, out: &mut Outbox<CounterOut>) {
         match msg.body {
             CounterIn::Add { delta } => match self.state.increment(self.me, delta) {
-                Ok(()) => out.reply(&msg.origin, CounterOut::AddOk),
+                Ok(()) => {
+                    if self.durable && delta > 0 {
+                        let count = self.state.get(self.me);
+                        let name = self.own.clone();
+                        OwnSlot { name, count }.keep(out);
+                    }
+                    out.reply(&msg.origin, CounterOut::AddOk);
+                }
                 Err(e) => {
                     // Definite: the slot is unchanged.
                     out.reply_error(&msg.origin, ErrorBody::new(ErrorCode::Abort, e.to_string()));
@@ -194,10 +243,9 @@ impl Machine for CrdtCounter {
                     return;
                 };
                 join(&mut self.peers[pi].known, &theirs);
-                if grew {
+                let lacks = !self.state.delta_since(&self.peers[pi].known).is_empty();
+                if grew || lacks {
                     self.send_full(pi, now, out);
-                } else {
-                    self.send_delta(pi, out);
                 }
             }
             other => {
@@ -270,7 +318,7 @@ mod tests {
             let incoming = deliver_as::<_, CounterIn>(&from, &m).unwrap();
             let mut out = Outbox::new();
             nodes[idx].on_message(ms(now), incoming, &mut out);
-            let me = nodes[idx].ids[nodes[idx].me as usize].clone();
+            let me = nodes[idx].id().to_owned();
             next.extend(out.drain().map(|o| (me.clone(), o)));
         }
         next
@@ -389,7 +437,7 @@ mod tests {
         // n1 reports a slot n0 lacks: the answer is n0's full state, acknowledging it.
         a.on_message(
             ms(100),
-            gossip_from("n1", &[("n0", 4), ("n1", 5)]),
+            gossip_from("n1", &[("n0.0", 4), ("n1.0", 5)]),
             &mut out,
         );
         let replies: Vec<_> = out.drain().collect();
@@ -397,12 +445,12 @@ mod tests {
         assert_eq!(replies[0].dest, "n1");
         assert_eq!(
             gossip_counts(&replies[0]),
-            [("n0".to_string(), 4), ("n1".to_string(), 5)]
+            [("n0.0".to_string(), 4), ("n1.0".to_string(), 5)]
                 .into_iter()
                 .collect::<BTreeMap<_, _>>()
         );
         // A duplicate teaches nothing and n1 is known to lack nothing: no answer.
-        a.on_message(ms(110), gossip_from("n1", &[("n1", 5)]), &mut out);
+        a.on_message(ms(110), gossip_from("n1", &[("n1.0", 5)]), &mut out);
         assert_eq!(out.drain().count(), 0);
         // n2 is known to hold nothing: its first tick is a full state (heartbeat); later
         // ticks carry only what a peer lacks.
@@ -421,13 +469,13 @@ mod tests {
         let to = |d: &str| sent.iter().find(|m| m.dest == d).map(gossip_counts);
         assert_eq!(
             to("n1"),
-            Some([("n0".to_string(), 5)].into_iter().collect()),
+            Some([("n0.0".to_string(), 5)].into_iter().collect()),
             "only the grown slot"
         );
         assert_eq!(
             to("n2"),
             Some(
-                [("n0".to_string(), 5), ("n1".to_string(), 5)]
+                [("n0.0".to_string(), 5), ("n1.0".to_string(), 5)]
                     .into_iter()
                     .collect()
             ),
@@ -436,7 +484,7 @@ mod tests {
         // Once n1 reports our slot, it is sent nothing until the heartbeat.
         a.on_message(
             ms(400),
-            gossip_from("n1", &[("n0", 5), ("n1", 5)]),
+            gossip_from("n1", &[("n0.0", 5), ("n1.0", 5)]),
             &mut out,
         );
         assert_eq!(out.drain().count(), 0, "nothing learnt, nothing lacking");
@@ -457,5 +505,116 @@ mod tests {
         let e = replies[1].error().expect("refused");
         assert!(e.is_definite());
         assert_eq!(a.value(), u64::MAX - 1, "unchanged");
+    }
+
+    fn life(id: &str, n: usize, disk: &glomers_node::Recovered, unix_ms: u64) -> CrdtCounter {
+        let info = NodeInfo {
+            id: id.into(),
+            ids: (0..n).map(|i| format!("n{i}")).collect(),
+        };
+        CrdtCounter::start(&Start {
+            info: &info,
+            now: Time::ZERO,
+            unix_ms,
+            seed: 1,
+            recovered: disk,
+        })
+    }
+
+    fn read(n: &mut CrdtCounter) -> u64 {
+        let mut out = Outbox::new();
+        n.on_message(
+            ms(1),
+            Incoming {
+                origin: client(5),
+                in_reply_to: None,
+                body: CounterIn::Read,
+            },
+            &mut out,
+        );
+        let first = out.drain().next().and_then(|m| m.payload().cloned());
+        match first {
+            Some(CounterOut::ReadOk { value }) => value,
+            other => panic!("no read_ok: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_durable_node_keeps_its_slot_and_a_wiped_one_counts_in_a_new_one() {
+        let mut disk = glomers_node::Recovered {
+            durable: true,
+            ..Default::default()
+        };
+        let mut a = life("n0", 2, &disk, 1_000);
+        let mut out = Outbox::new();
+        add(&mut a, 4, &mut out);
+        add(&mut a, 3, &mut out);
+        assert_eq!(out.writes().len(), 2, "each add is written with its add_ok");
+        disk.apply(out.drain_writes());
+        out.drain().count();
+        a.on_timeout(ms(0), &mut out);
+        let slot = gossip_counts(&out.drain().next().expect("gossip"));
+        assert_eq!(slot, [("n0.1000".to_string(), 7)].into_iter().collect());
+        // Killed and started again with its data directory: same slot, same count.
+        let mut again = life("n0", 2, &disk, 5_000);
+        assert_eq!(read(&mut again), 7);
+        add(&mut again, 1, &mut out);
+        out.drain().count();
+        out.drain_writes().count();
+        again.on_timeout(ms(0), &mut out);
+        let sent: Vec<_> = out.drain().filter(|m| m.dest == "n1").collect();
+        assert_eq!(
+            gossip_counts(&sent[0]),
+            [("n0.1000".to_string(), 8)].into_iter().collect()
+        );
+        // Without it (wiped), a new life counts in a slot of its own: its peer, which
+        // holds the old slot, adds the new one instead of hiding it under the old count.
+        let mut peer = life("n1", 2, &glomers_node::Recovered::default(), 9);
+        peer.on_message(ms(2), gossip_from("n0", &[("n0.1000", 8)]), &mut out);
+        out.drain().count();
+        let mut wiped = life("n0", 2, &glomers_node::Recovered::default(), 6_000);
+        add(&mut wiped, 2, &mut out);
+        assert!(
+            out.writes().is_empty(),
+            "nothing to keep without a data directory"
+        );
+        out.drain().count();
+        wiped.on_timeout(ms(0), &mut out);
+        for m in out.drain().collect::<Vec<_>>() {
+            let msg = deliver_as::<_, CounterIn>("n0", &m).expect("decodes");
+            peer.on_message(ms(3), msg, &mut out);
+        }
+        assert_eq!(read(&mut peer), 10);
+    }
+
+    #[test]
+    fn two_nodes_that_each_think_the_other_lacks_a_slot_settle_at_once() {
+        // n0 holds n2's slot, and thinks n1 lacks it; n1 holds it too and thinks n0 lacks
+        // n1's own slot. Each delta teaches nothing: the answer is a full state, once.
+        let mut nodes = vec![node("n0", 3), node("n1", 3)];
+        let mut out = Outbox::new();
+        nodes[0].on_message(ms(0), gossip_from("n2", &[("n2.0", 157)]), &mut out);
+        nodes[1].on_message(ms(0), gossip_from("n2", &[("n2.0", 157)]), &mut out);
+        add(&mut nodes[1], 73, &mut out);
+        nodes[0].on_message(ms(0), gossip_from("n1", &[("n1.0", 73)]), &mut out);
+        out.drain().count();
+        let mut flight: Vec<(String, Outgoing<CounterOut>)> = vec![(
+            "n0".into(),
+            Outgoing {
+                dest: "n1".into(),
+                msg_id: None,
+                in_reply_to: None,
+                body: glomers_node::OutBody::Message(CounterOut::Gossip {
+                    counts: [("n2.0".to_string(), 157)].into_iter().collect(),
+                }),
+            },
+        )];
+        let mut sent = 0;
+        while !flight.is_empty() && sent < 100 {
+            sent += flight.len();
+            flight = deliver(&mut nodes, 1, flight, &|_, _| false);
+        }
+        assert!(sent <= 3, "{sent} messages");
+        assert_eq!(read(&mut nodes[0]), read(&mut nodes[1]));
     }
 }
