@@ -11,7 +11,7 @@
 //! node (which may have lost what it held in memory) from a late message of its previous
 //! life: each life's number is above every earlier life's.
 
-use glomers_node::{Outbox, Recovered, Start};
+use glomers_node::{Outbox, Recovered, Start, Write};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -91,6 +91,68 @@ pub fn life(start: &Start<'_>) -> u64 {
     previous.map_or(start.unix_ms, |p| start.unix_ms.max(p.saturating_add(1)))
 }
 
+/// A node's log of records on its way to the data directory: the writes it queued and
+/// has not yet handed to its driver, and this life's number until it is written. For
+/// nodes whose logic collects writes apart from the outbox (the replicating nodes hand
+/// them over after each call, see [`crate::replica::ReplicaNode::take_writes`]).
+#[derive(Debug, Default)]
+pub struct Journal {
+    log: &'static str,
+    durable: bool,
+    /// This life's number, until it is written.
+    life: Option<u64>,
+    pending: Vec<Write>,
+}
+
+impl Journal {
+    /// The journal of log `log` for node life `life`, and the records earlier lives kept
+    /// in it, in order (those that decode).
+    pub fn recover<T: DeserializeOwned>(
+        recovered: &Recovered,
+        log: &'static str,
+        life: u64,
+    ) -> (Self, Vec<T>) {
+        let records = records::<T>(recovered, log).map(|(_, r)| r).collect();
+        let journal = Self {
+            log,
+            durable: recovered.durable,
+            life: recovered.durable.then_some(life),
+            pending: Vec::new(),
+        };
+        (journal, records)
+    }
+
+    /// Queues `record` (nothing without a data directory).
+    pub fn keep<T: Serialize>(&mut self, record: &T) {
+        if self.durable {
+            self.pending.push(Write::Append {
+                log: self.log.to_owned(),
+                record: encode(record),
+            });
+        }
+    }
+
+    /// Moves the queued writes, this life's number first, into `writes`.
+    pub fn take(&mut self, writes: &mut Vec<Write>) {
+        if let Some(life) = self.life.take() {
+            writes.push(Write::Put {
+                name: LIFE.to_owned(),
+                value: encode(&life),
+            });
+        }
+        writes.append(&mut self.pending);
+    }
+}
+
+/// Queues `write` in `out` (for nodes that collect their writes apart from the outbox).
+pub fn queue<O>(out: &mut Outbox<O>, write: Write) {
+    match write {
+        Write::Append { log, record } => out.append(log, record),
+        Write::Put { name, value } => out.put(name, value),
+        Write::Trim { log, before } => out.trim(log, before),
+    }
+}
+
 /// Queues the write of this life's number (call it in the machine's first call, before any
 /// message that carries the number leaves).
 pub fn keep_life<O>(life: u64, out: &mut Outbox<O>) {
@@ -139,6 +201,32 @@ mod tests {
         assert!(records::<Vec<u64>>(&r, "none").next().is_none());
         let e = decode::<u64>("v", 0, b"x").expect_err("not JSON");
         assert!(e.to_string().contains("record 0 of v"), "{e}");
+    }
+
+    #[test]
+    fn a_journal_reads_back_its_records_and_writes_the_life_once() {
+        let mut disk = Recovered {
+            durable: true,
+            ..Recovered::default()
+        };
+        let (mut journal, none) = Journal::recover::<u64>(&disk, "j", 77);
+        assert!(none.is_empty());
+        journal.keep(&5u64);
+        journal.keep(&6u64);
+        let mut writes = Vec::new();
+        journal.take(&mut writes);
+        assert_eq!(writes.len(), 3, "the life, then the two records");
+        disk.apply(writes);
+        let (_, back) = Journal::recover::<u64>(&disk, "j", 78);
+        assert_eq!(back, vec![5, 6]);
+        assert_eq!(value::<u64>(&disk, LIFE), Some(77));
+        let mut again = Vec::new();
+        journal.take(&mut again);
+        assert!(again.is_empty(), "the life is written once");
+        let (mut nowhere, _) = Journal::recover::<u64>(&Recovered::ephemeral(), "j", 1);
+        nowhere.keep(&1u64);
+        nowhere.take(&mut again);
+        assert!(again.is_empty(), "nothing without a data directory");
     }
 
     #[test]
