@@ -113,6 +113,7 @@ fn unique_ids(start: Start<'_>) -> UniqueIds<Flake> {
         Flake::with_max_lead(index, MAX_LEAD_MS),
         start.epoch_unix_ms(),
     )
+    .with_lease(start.recovered)
 }
 
 /// Challenges 3a-3e: flush instants are aligned to the wall clock, which all nodes of a
