@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use clap::Parser;
 use serde_json::Value;
 
-use crate::app::{run_test, TestRun};
+use crate::app::{run_test_with, TestRun};
 use crate::cli::{self, ChallengeArgs, ChallengeCommon, ChallengesArgs, Cli, Command};
 
 /// The challenge ids in order.
@@ -81,14 +81,15 @@ struct Row {
 }
 
 /// Runs one command line of challenge `id`: `bin` (in `bins`) with the test flags `flags`,
-/// then `node_args` for the node after `--`, under the shared flags `c`.
+/// then `node_args` for the node after `--`, under the shared flags `c`; prints the run's
+/// summary unless `quiet`.
 pub(crate) async fn run_one(
     id: &str,
     bin: &str,
-    flags: &[&str],
-    node_args: &[&str],
+    (flags, node_args): (&[&str], &[&str]),
     c: &ChallengeCommon,
     bins: &Path,
+    quiet: bool,
 ) -> TestRun {
     let bin_path = bins.join(bin);
     let verb = if c.sim { "sim" } else { "test" };
@@ -134,7 +135,7 @@ pub(crate) async fn run_one(
         }
     };
     match cli::validate(&args, mode, argv.clone()) {
-        Ok(cfg) => run_test(cfg).await,
+        Ok(cfg) => run_test_with(cfg, !quiet).await,
         Err(e) => {
             eprintln!("glomers: challenge {id}: {e}");
             TestRun {
@@ -176,7 +177,7 @@ pub async fn challenge(a: &ChallengeArgs) -> i32 {
     };
     let mut code = 0;
     for (bin, flags) in rs {
-        let r = run_one(&a.id, bin, &flags, &[], &a.common, &bins).await;
+        let r = run_one(&a.id, bin, (&flags, &[]), &a.common, &bins, false).await;
         code = code.max(r.code);
     }
     code
@@ -197,7 +198,7 @@ pub async fn all(a: &ChallengesArgs) -> i32 {
     let mut rows = Vec::new();
     for id in IDS {
         for (k, (bin, flags)) in runs(id).unwrap_or_default().into_iter().enumerate() {
-            let r = run_one(id, bin, &flags, &[], &a.common, &bins).await;
+            let r = run_one(id, bin, (&flags, &[]), &a.common, &bins, false).await;
             let label = if k == 0 {
                 id.to_owned()
             } else {

@@ -215,7 +215,7 @@ impl Row {
 pub fn table(rows: &[Row]) -> (String, i32) {
     let cell = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |x| format!("{x:.2}"));
     let mut s = format!(
-        "{:<12} {:>7} {:<9} {:>10} {:>10} {:>7}\n",
+        "{:<16} {:>7} {:<9} {:>10} {:>10} {:>7}\n",
         "line", "valid", "worst", "msg/op", "no faults", "ratio"
     );
     let mut worst = 0;
@@ -228,7 +228,7 @@ pub fn table(rows: &[Row]) -> (String, i32) {
             _ => "CRASHED",
         };
         s.push_str(&format!(
-            "{:<12} {:>7} {:<9} {:>10} {:>10} {:>7}\n",
+            "{:<16} {:>7} {:<9} {:>10} {:>10} {:>7}\n",
             r.label,
             format!("{}/{}", r.valid(), r.faulted.len()),
             verdict,
@@ -257,16 +257,23 @@ async fn run_line(
         let mut common = a.common.clone();
         common.seed = Some(seed);
         let id = format!("{} ({tag}, seed {seed})", line.label);
-        let r = run_one(&id, line.bin, &flags, &line.node_args, &common, bins).await;
+        let args = (flags.as_slice(), line.node_args.as_slice());
+        let r = run_one(&id, line.bin, args, &common, bins, true).await;
         let msgs_per_op = r
             .outcome
             .as_ref()
             .and_then(|o| o.results.pointer("/net/servers/msgs_per_op"))
             .and_then(Value::as_f64);
-        figures.push(RunFigure {
+        let figure = RunFigure {
             code: r.code,
             msgs_per_op,
-        });
+        };
+        eprintln!(
+            "glomers: {id}: exit {}, {} servers msgs-per-op",
+            figure.code,
+            msgs_per_op.map_or_else(|| "-".to_owned(), |m| format!("{m:.2}"))
+        );
+        figures.push(figure);
     }
     figures
 }
