@@ -31,7 +31,7 @@ fn push(h: &mut History, process: u64, kind: OpType, value: Value) {
         process: Process::Client(process),
         kind,
         f: "txn".into(),
-        value,
+        value: value.into(),
         is_final: false,
         error: (kind != OpType::Ok && kind != OpType::Invoke).then(|| "err".into()),
         node: Some("n0".into()),
@@ -90,17 +90,7 @@ fn history(seed: u64) -> History {
 
 /// The same history as adya reads it.
 fn for_adya(h: &History) -> adya::History {
-    let mut text = String::new();
-    for op in &h.ops {
-        let Process::Client(p) = op.process else {
-            continue;
-        };
-        let line = json!({"type": op.kind.as_str(), "f": op.f, "process": p,
-                          "value": op.value, "index": op.index, "time": op.time});
-        text.push_str(&line.to_string());
-        text.push('\n');
-    }
-    match adya::History::from_json(&text) {
+    match adya::History::from_json(&h.client_jsonl()) {
         Ok(h) => h,
         Err(e) => panic!("adya cannot read the history: {e}"),
     }

@@ -8,9 +8,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use glomers_benches::baseline::{decimal_id, merge_counter_map, LockedLog, LockedRegisters};
 use glomers_benches::clock::{coarse_unix_ms, precise_unix_ms};
-use glomers_flake::{Flake, NodeIndex, SharedFlake};
+use glomers_flake::{Flake, NodeIndex};
 use glomers_gcounter::{BoundedGCounter, MapGCounter};
-use glomers_offset_log::{ConcurrentLog, OffsetLog};
+use glomers_offset_log::OffsetLog;
 // The kafka node's key type: what its log is keyed by in the product.
 use glomers_shell::kafka::wire::Key;
 use glomers_txn::{Isolation, LamportClock, MicroOp, RegisterMap};
@@ -30,19 +30,6 @@ fn node() -> NodeIndex {
     }
 }
 
-/// Runs `per_thread(count)` on two threads, splitting `iters`, and times the pair.
-fn two_threads(iters: u64, per_thread: impl Fn(u64) + Sync) -> Duration {
-    let start = Instant::now();
-    std::thread::scope(|s| {
-        let a = s.spawn(|| per_thread(iters / 2));
-        per_thread(iters - iters / 2);
-        if a.join().is_err() {
-            panic!("benchmark thread panicked");
-        }
-    });
-    start.elapsed()
-}
-
 /// `iters` ids from one `Flake`, reading `clock` for each.
 fn mint_plain(iters: u64, clock: fn() -> u64) -> Duration {
     let mut f = Flake::with_max_lead(node(), u64::MAX);
@@ -58,40 +45,6 @@ fn mint_plain(iters: u64, clock: fn() -> u64) -> Duration {
     start.elapsed()
 }
 
-/// `iters` ids from one `SharedFlake` minted by two threads, each reading `clock` per id.
-fn mint_shared(iters: u64, clock: fn() -> u64) -> Duration {
-    let f = SharedFlake::with_max_lead(node(), u64::MAX);
-    two_threads(iters, |n| {
-        for _ in 0..n {
-            match f.next_id(clock()) {
-                Ok(id) => {
-                    black_box(id);
-                }
-                Err(e) => panic!("shared flake refused: {e}"),
-            }
-        }
-    })
-}
-
-/// Ids per thread a `Lease` claims from the shared generator at a time.
-const LEASE_BLOCK: u16 = 64;
-
-/// Like [`mint_shared`], each thread minting through its own `Lease` of the generator.
-fn mint_leased(iters: u64, clock: fn() -> u64) -> Duration {
-    let f = SharedFlake::with_max_lead(node(), u64::MAX);
-    two_threads(iters, |n| {
-        let mut lease = f.lease(LEASE_BLOCK);
-        for _ in 0..n {
-            match lease.next_id(clock()) {
-                Ok(id) => {
-                    black_box(id);
-                }
-                Err(e) => panic!("leased flake refused: {e}"),
-            }
-        }
-    })
-}
-
 fn flake(c: &mut Criterion) {
     let mut g = c.benchmark_group("flake");
     g.throughput(Throughput::Elements(1));
@@ -104,39 +57,12 @@ fn flake(c: &mut Criterion) {
     g.bench_function("flake-1t-precise", |b| {
         b.iter_custom(|iters| mint_plain(iters, precise_unix_ms))
     });
-    g.bench_function("shared-flake-2t", |b| {
-        b.iter_custom(|iters| mint_shared(iters, coarse_unix_ms))
-    });
-    g.bench_function("shared-flake-2t-precise", |b| {
-        b.iter_custom(|iters| mint_shared(iters, precise_unix_ms))
-    });
-    g.bench_function("leased-flake-2t", |b| {
-        b.iter_custom(|iters| mint_leased(iters, coarse_unix_ms))
-    });
     g.bench_function("uuid-v4-1t", |b| b.iter(|| black_box(uuid::Uuid::new_v4())));
-    g.bench_function("uuid-v4-2t", |b| {
-        b.iter_custom(|iters| {
-            two_threads(iters, |n| {
-                for _ in 0..n {
-                    black_box(uuid::Uuid::new_v4());
-                }
-            })
-        })
-    });
     let decimal = || {
         let mut rng = rand::rng();
         black_box(decimal_id("3", rng.random::<u16>(), now_us()).ok())
     };
     g.bench_function("decimal-1t", |b| b.iter(decimal));
-    g.bench_function("decimal-2t", |b| {
-        b.iter_custom(|iters| {
-            two_threads(iters, |n| {
-                for _ in 0..n {
-                    decimal();
-                }
-            })
-        })
-    });
     g.finish();
 }
 
@@ -199,27 +125,6 @@ fn offset_log(c: &mut Criterion) {
             })
         })
     });
-    const ONE_KEY: usize = 1 << 16;
-    g.bench_function("concurrent-append", |b| {
-        b.iter_custom(|iters| {
-            chunked_appends(
-                iters,
-                ONE_KEY,
-                || Box::new(ConcurrentLog::<u64, ONE_KEY>::new()),
-                |log, i| {
-                    black_box(log.append(i as u64).ok());
-                },
-            )
-        })
-    });
-    g.bench_function("append-rwlock-baseline-1key", |b| {
-        b.iter_custom(|iters| {
-            chunked_appends(iters, ONE_KEY, LockedLog::new, |log, i| {
-                black_box(log.append("0", i as u64));
-            })
-        })
-    });
-
     // Reads: both logs hold the same 1M entries; each read picks a key and one of its
     // stored entries at random and copies up to READ_MAX entries from there (a poll).
     let mut ours: OffsetLog<Key, u64> = OffsetLog::new();

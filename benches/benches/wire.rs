@@ -1,25 +1,33 @@
-//! Wire formats: decode and encode of four typical messages with `serde_json` and with
-//! `serde-json-core`, over the same typed structs (so the parsers are compared, not the
-//! types), and the shell's own path (`glomers_shell::protocol`: `read_frame` and
-//! `Frame::decode` on the way in, `encode_line_into` a reused buffer on the way out, as the
-//! runtime does) for reference. Before timing, every message is decoded and encoded by both
-//! libraries and the results are compared, so a figure is only recorded for a library that
-//! handles the message correctly.
+//! Wire formats: decode and encode of typical messages with the node codec, the one JSON
+//! path every binary runs (`glomers_node::codec`), each against typed `serde_json` over
+//! borrowed structs in the same run. Decoding is measured both ways the runtime reads a
+//! line: `decode_line`, the one pass it tries first, and `read_envelope` then
+//! `Envelope::decode`, the full read that lines `decode_line` leaves (init, errors) take.
+//! Encoding is `encode_line_into` a reused buffer, as the runtime writes.
 //!
-//! What serde-json-core cannot do, and so cannot represent: `deserialize_any` (no
-//! `serde_json::Value`, no internally tagged enums, no untagged enums), so an `echo` body's
-//! arbitrary JSON value and a kafka message's arbitrary JSON value are out of reach; the
-//! typed structs below carry a string `echo` and integer kafka messages, which is what
-//! Maelstrom's workloads send, but not all the protocol allows.
+//! The node codec does more than the baseline: it reads the body's header fields
+//! (`type`, `msg_id`, `in_reply_to`), decodes into the machines' internally tagged enums
+//! (which serde buffers), and carries arbitrary JSON where the protocol allows it (the
+//! `echo` value, a kafka `msg`); the full read also keeps the body as raw text so that a
+//! failed decode can tell error 10 from error 12. The baseline structs carry exactly the
+//! fields of these inputs, strings as `Cow<str>` (borrowed unless escaped), and ignore the
+//! rest.
+//!
+//! Before timing, every input is decoded both ways and the results compared, and every
+//! output is encoded both ways and the bytes compared, so a figure is only recorded for
+//! code that does the job.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::hint::black_box;
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use glomers_shell::broadcast::BroadcastIn;
-use glomers_shell::kafka::KafkaReply;
-use glomers_shell::protocol::{encode_line, encode_line_into, read_frame};
+use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion, Throughput};
+use glomers_node::codec::{decode_line, encode_line_into, read_envelope};
+use glomers_node::Incoming;
+use glomers_shell::broadcast::{BroadcastIn, BroadcastOut};
+use glomers_shell::echo::{EchoIn, EchoOut};
+use glomers_shell::kafka::{KafkaReply, KafkaRequest};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -50,23 +58,13 @@ struct BroadcastReq<'a> {
 }
 
 #[derive(Debug, PartialEq, Deserialize)]
-struct ReadOkIn<'a> {
+struct SendReq<'a> {
     #[serde(rename = "type", borrow)]
     kind: Cow<'a, str>,
-    in_reply_to: u64,
-    messages: Vec<u64>,
-}
-
-#[derive(Debug, PartialEq, Deserialize)]
-struct PollOkIn<'a> {
-    #[serde(rename = "type", borrow)]
-    kind: Cow<'a, str>,
-    in_reply_to: u64,
-    // `&str` keys, not `Cow<str>`/`String`: serde-json-core 0.6's map-key deserializer
-    // reaches `unreachable!()` (a panic) on `deserialize_string`, which owned or `Cow`
-    // keys call. Keys are Maelstrom's short digit strings, never escaped.
+    msg_id: u64,
     #[serde(borrow)]
-    msgs: BTreeMap<&'a str, Vec<(u64, u64)>>,
+    key: Cow<'a, str>,
+    msg: u64,
 }
 
 #[derive(Serialize)]
@@ -92,7 +90,7 @@ struct BroadcastOk {
 }
 
 #[derive(Serialize)]
-struct ReadOkOut<'a> {
+struct ReadOk<'a> {
     #[serde(rename = "type")]
     kind: &'static str,
     messages: &'a [u64],
@@ -100,30 +98,19 @@ struct ReadOkOut<'a> {
 }
 
 #[derive(Serialize)]
-struct PollOkOut<'a> {
+struct PollOk<'a> {
     #[serde(rename = "type")]
     kind: &'static str,
     msgs: &'a BTreeMap<String, Vec<(u64, u64)>>,
     in_reply_to: u64,
 }
 
-/// The shell's own echo types, as in the `echo` binary.
-#[derive(Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-enum ShellEchoIn {
-    Echo { echo: Value },
-}
-
-#[derive(Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-enum ShellEchoOut {
-    EchoOk { echo: Value },
-}
-
 const ECHO: &str =
     r#"{"src":"c1","dest":"n0","body":{"type":"echo","msg_id":35,"echo":"Please echo 35"}}"#;
 const BROADCAST: &str =
     r#"{"src":"c4","dest":"n2","body":{"type":"broadcast","message":1234,"msg_id":17}}"#;
+const SEND: &str =
+    r#"{"src":"c7","dest":"n1","body":{"type":"send","key":"9","msg":4711,"msg_id":52}}"#;
 
 fn read_ok_values() -> Vec<u64> {
     (0..1000u64).map(|i| i * 37 + 5).collect()
@@ -140,282 +127,233 @@ fn poll_ok_msgs() -> BTreeMap<String, Vec<(u64, u64)>> {
         .collect()
 }
 
-/// serde-json-core's decoder with a buffer for unescaping (without one it hands escaped
-/// strings back unchanged, which would be wrong).
-fn sjc_decode<'a, T: Deserialize<'a>>(bytes: &'a [u8], scratch: &mut [u8]) -> Option<T> {
-    serde_json_core::from_slice_escaped::<T>(bytes, scratch)
-        .ok()
-        .map(|(v, _)| v)
+/// A baseline reply line from `n0` to `dest`.
+fn reply<B>(dest: &str, body: B) -> OutEnv<'_, B> {
+    OutEnv {
+        src: "n0",
+        dest,
+        body,
+    }
 }
 
-fn sjc_encode<T: Serialize>(v: &T, buf: &mut [u8]) -> Option<usize> {
-    serde_json_core::to_slice(v, buf).ok()
+/// The node codec's full read: the envelope, then the body into the machine's enum.
+fn node_decode<B: DeserializeOwned>(line: &str) -> Option<Incoming<B>> {
+    read_envelope(line).ok()?.decode::<B>().ok()
 }
 
-fn json_encode<T: Serialize>(v: &T, buf: &mut Vec<u8>) -> usize {
-    buf.clear();
-    match serde_json::to_writer(&mut *buf, v) {
-        Ok(()) => buf.len(),
+/// The node codec's one-pass read, which the runtime tries first.
+fn one_pass<B: DeserializeOwned>(line: &str) -> Option<Incoming<B>> {
+    decode_line::<B>(line)
+}
+
+fn typed_decode<'a, B: Deserialize<'a>>(line: &'a str) -> Option<InEnv<'a, B>> {
+    serde_json::from_str(line).ok()
+}
+
+/// One output line into a reused buffer, as the runtime writes it; returns its length.
+fn node_encode<B: Serialize>(out: &mut Vec<u8>, dest: &str, in_reply_to: u64, body: &B) -> usize {
+    out.clear();
+    match encode_line_into(out, "n0", dest, None, Some(in_reply_to), body) {
+        Ok(()) => out.len(),
+        Err(e) => panic!("node encode: {e}"),
+    }
+}
+
+fn typed_encode<T: Serialize>(out: &mut Vec<u8>, v: &T) -> usize {
+    out.clear();
+    match serde_json::to_writer(&mut *out, v) {
+        Ok(()) => out.len(),
         Err(e) => panic!("serde_json encode: {e}"),
     }
 }
 
-/// Decodes `line` with both libraries and checks they agree.
-fn check_decode<'a, T>(line: &'a str, scratch: &mut [u8]) -> T
+/// Decodes `line` both ways; panics unless both succeed and `same` holds of the results.
+fn check_decode<'a, B, T>(line: &'a str, same: impl FnOnce(&Incoming<B>, &InEnv<'a, T>) -> bool)
 where
-    T: Deserialize<'a> + PartialEq + std::fmt::Debug,
+    B: DeserializeOwned + std::fmt::Debug,
+    T: Deserialize<'a>,
 {
-    let a: T = match serde_json::from_str(line) {
-        Ok(v) => v,
-        Err(e) => panic!("serde_json cannot decode {line}: {e}"),
+    let Some(node) = node_decode::<B>(line) else {
+        panic!("the node codec cannot decode {line}");
     };
-    let Some(b) = sjc_decode::<T>(line.as_bytes(), scratch) else {
-        panic!("serde-json-core cannot decode {line}");
+    let Some(fast) = one_pass::<B>(line) else {
+        panic!("the one-pass read leaves {line}");
     };
-    assert_eq!(a, b, "decoders disagree on {line}");
-    a
+    // Compared through `Debug`: not every machine's enum is `PartialEq`.
+    assert_eq!(
+        format!("{fast:?}"),
+        format!("{node:?}"),
+        "the node codec's two reads disagree on {line}"
+    );
+    let Some(typed) = typed_decode::<T>(line) else {
+        panic!("serde_json cannot decode {line}");
+    };
+    assert!(same(&node, &typed), "decoders disagree on {line}");
 }
 
-/// Encodes `v` with both libraries and checks the bytes are identical.
-fn check_encode<T: Serialize>(v: &T, buf: &mut [u8]) -> String {
-    let mut a = Vec::new();
-    json_encode(v, &mut a);
-    let Some(n) = sjc_encode(v, buf) else {
-        panic!("serde-json-core cannot encode into {} bytes", buf.len());
-    };
-    assert_eq!(a.as_slice(), &buf[..n], "encoders disagree");
-    String::from_utf8_lossy(&a).into_owned()
+/// One encode row pair: checks both encoders write the same bytes, then times each.
+fn encode_pair<B: Serialize, T: Serialize>(
+    g: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    name: &str,
+    dest: &str,
+    in_reply_to: u64,
+    node_body: &B,
+    typed: &OutEnv<'_, T>,
+) {
+    let (mut a, mut b) = (Vec::with_capacity(16 * 1024), Vec::with_capacity(16 * 1024));
+    node_encode(&mut a, dest, in_reply_to, node_body);
+    typed_encode(&mut b, typed);
+    assert_eq!(
+        String::from_utf8_lossy(&a),
+        String::from_utf8_lossy(&b),
+        "encoders disagree on {name}"
+    );
+    g.bench_function(format!("encode-{name}-node"), |bench| {
+        bench.iter(|| black_box(node_encode(&mut a, dest, in_reply_to, black_box(node_body))))
+    });
+    g.bench_function(format!("encode-{name}-serde-json"), |bench| {
+        bench.iter(|| black_box(typed_encode(&mut b, black_box(typed))))
+    });
 }
 
-fn wire(c: &mut Criterion) {
-    let mut scratch = [0u8; 256];
-    let mut out = [0u8; 16 * 1024];
-    let mut vec_out: Vec<u8> = Vec::with_capacity(16 * 1024);
+fn decode_rows(g: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>) {
+    check_decode::<EchoIn, EchoReq>(ECHO, |n, t| {
+        let EchoIn::Echo { echo } = &n.body;
+        n.origin.msg_id == Some(t.body.msg_id)
+            && n.origin.src.as_str() == t.src.as_ref()
+            && t.dest == "n0"
+            && t.body.kind == "echo"
+            && echo.as_str() == Some(t.body.echo.as_ref())
+    });
+    check_decode::<BroadcastIn, BroadcastReq>(BROADCAST, |n, t| {
+        n.body
+            == BroadcastIn::Broadcast {
+                message: t.body.message,
+            }
+            && n.origin.msg_id == Some(t.body.msg_id)
+            && t.body.kind == "broadcast"
+    });
+    check_decode::<KafkaRequest, SendReq>(SEND, |n, t| {
+        n.body
+            == KafkaRequest::Send {
+                key: t.body.key.as_ref().into(),
+                msg: Value::from(t.body.msg),
+            }
+            && n.origin.msg_id == Some(t.body.msg_id)
+            && t.body.kind == "send"
+    });
 
+    g.bench_function("decode-echo-one-pass", |b| {
+        b.iter(|| black_box(one_pass::<EchoIn>(black_box(ECHO))))
+    });
+    g.bench_function("decode-echo-node", |b| {
+        b.iter(|| black_box(node_decode::<EchoIn>(black_box(ECHO))))
+    });
+    g.bench_function("decode-echo-serde-json", |b| {
+        b.iter(|| black_box(typed_decode::<EchoReq>(black_box(ECHO))))
+    });
+    g.bench_function("decode-broadcast-one-pass", |b| {
+        b.iter(|| black_box(one_pass::<BroadcastIn>(black_box(BROADCAST))))
+    });
+    g.bench_function("decode-broadcast-node", |b| {
+        b.iter(|| black_box(node_decode::<BroadcastIn>(black_box(BROADCAST))))
+    });
+    g.bench_function("decode-broadcast-serde-json", |b| {
+        b.iter(|| black_box(typed_decode::<BroadcastReq>(black_box(BROADCAST))))
+    });
+    g.bench_function("decode-send-one-pass", |b| {
+        b.iter(|| black_box(one_pass::<KafkaRequest>(black_box(SEND))))
+    });
+    g.bench_function("decode-send-node", |b| {
+        b.iter(|| black_box(node_decode::<KafkaRequest>(black_box(SEND))))
+    });
+    g.bench_function("decode-send-serde-json", |b| {
+        b.iter(|| black_box(typed_decode::<SendReq>(black_box(SEND))))
+    });
+}
+
+fn encode_rows(g: &mut BenchmarkGroup<'_, criterion::measurement::WallTime>) {
     let values = read_ok_values();
     let msgs = poll_ok_msgs();
-    let echo_ok = OutEnv {
-        src: "n0",
-        dest: "c1",
-        body: EchoOk {
-            kind: "echo_ok",
-            echo: "Please echo 35",
-            in_reply_to: 35,
+    encode_pair(
+        g,
+        "echo-ok",
+        "c1",
+        35,
+        &EchoOut::EchoOk {
+            echo: Value::from("Please echo 35"),
         },
-    };
-    let broadcast_ok = OutEnv {
-        src: "n2",
-        dest: "c4",
-        body: BroadcastOk {
-            kind: "broadcast_ok",
-            in_reply_to: 17,
-        },
-    };
-    let read_ok = OutEnv {
-        src: "n1",
-        dest: "c3",
-        body: ReadOkOut {
-            kind: "read_ok",
-            messages: &values,
-            in_reply_to: 9,
-        },
-    };
-    let poll_ok = OutEnv {
-        src: "n0",
-        dest: "c2",
-        body: PollOkOut {
-            kind: "poll_ok",
-            msgs: &msgs,
-            in_reply_to: 4,
-        },
-    };
-    // The encoded forms are the decode inputs of the two replies.
-    let read_ok_line = check_encode(&read_ok, &mut out);
-    let poll_ok_line = check_encode(&poll_ok, &mut out);
-    check_encode(&echo_ok, &mut out);
-    check_encode(&broadcast_ok, &mut out);
-    let e: InEnv<EchoReq> = check_decode(ECHO, &mut scratch);
-    assert_eq!(
-        (e.src.as_ref(), e.body.echo.as_ref()),
-        ("c1", "Please echo 35")
+        &reply(
+            "c1",
+            EchoOk {
+                kind: "echo_ok",
+                echo: "Please echo 35",
+                in_reply_to: 35,
+            },
+        ),
     );
-    let b: InEnv<BroadcastReq> = check_decode(BROADCAST, &mut scratch);
-    assert_eq!(b.body.message, 1234);
-    let r: InEnv<ReadOkIn> = check_decode(&read_ok_line, &mut scratch);
-    assert_eq!(r.body.messages, values);
-    let p: InEnv<PollOkIn> = check_decode(&poll_ok_line, &mut scratch);
-    assert_eq!(p.body.msgs.len(), 4);
-    // An escaped string: serde-json-core unescapes it through the scratch buffer.
-    let escaped = r#"{"src":"c1","dest":"n0","body":{"type":"echo","msg_id":1,"echo":"a\"b\n"}}"#;
-    let x: InEnv<EchoReq> = check_decode(escaped, &mut scratch);
-    assert_eq!(x.body.echo, "a\"b\n");
-    // What serde-json-core cannot decode at all: a non-string echo value.
-    let object = r#"{"src":"c1","dest":"n0","body":{"type":"echo","msg_id":1,"echo":{"k":[1]}}}"#;
-    assert!(sjc_decode::<InEnv<ShellEchoIn>>(object.as_bytes(), &mut scratch).is_none());
-    assert!(serde_json::from_str::<InEnv<ShellEchoIn>>(object).is_ok());
-
-    let shell_poll_ok = KafkaReply::PollOk {
+    encode_pair(
+        g,
+        "broadcast-ok",
+        "c4",
+        17,
+        &BroadcastOut::BroadcastOk,
+        &reply(
+            "c4",
+            BroadcastOk {
+                kind: "broadcast_ok",
+                in_reply_to: 17,
+            },
+        ),
+    );
+    encode_pair(
+        g,
+        "read-ok",
+        "c3",
+        9,
+        &BroadcastOut::ReadOk {
+            messages: values.clone(),
+        },
+        &reply(
+            "c3",
+            ReadOk {
+                kind: "read_ok",
+                messages: &values,
+                in_reply_to: 9,
+            },
+        ),
+    );
+    let node_poll_ok = KafkaReply::PollOk {
         msgs: msgs
             .iter()
             .map(|(k, v)| {
-                (
-                    k.as_str().into(),
-                    v.iter().map(|&(o, m)| (o, Value::from(m))).collect(),
-                )
+                let pairs = v.iter().map(|&(o, m)| (o, Value::from(m))).collect();
+                (k.as_str().into(), pairs)
             })
             .collect(),
     };
-    let shell_read_ok = glomers_shell::broadcast::BroadcastOut::ReadOk {
-        messages: values.clone(),
-    };
-    let shell_echo_ok = ShellEchoOut::EchoOk {
-        echo: Value::from("Please echo 35"),
-    };
-    // The shell encodes exactly what the typed structs encode.
-    let shell = |r| match r {
-        Ok(s) => s,
-        Err(e) => panic!("shell encode: {e}"),
-    };
-    assert_eq!(
-        shell(encode_line("n0", "c2", None, Some(4), &shell_poll_ok)),
-        poll_ok_line
+    encode_pair(
+        g,
+        "poll-ok",
+        "c2",
+        4,
+        &node_poll_ok,
+        &reply(
+            "c2",
+            PollOk {
+                kind: "poll_ok",
+                msgs: &msgs,
+                in_reply_to: 4,
+            },
+        ),
     );
-    assert_eq!(
-        shell(encode_line("n1", "c3", None, Some(9), &shell_read_ok)),
-        read_ok_line
-    );
+}
 
+fn wire(c: &mut Criterion) {
     let mut g = c.benchmark_group("wire");
     g.throughput(Throughput::Elements(1));
-
-    g.bench_function("decode-echo-serde-json", |b| {
-        b.iter(|| black_box(serde_json::from_str::<InEnv<EchoReq>>(black_box(ECHO)).ok()))
-    });
-    g.bench_function("decode-echo-sjc", |b| {
-        b.iter(|| {
-            black_box(sjc_decode::<InEnv<EchoReq>>(
-                black_box(ECHO).as_bytes(),
-                &mut scratch,
-            ))
-        })
-    });
-    g.bench_function("decode-echo-shell", |b| {
-        b.iter(|| {
-            let frame = read_frame(black_box(ECHO)).ok();
-            black_box(frame.and_then(|f| match f.decode::<ShellEchoIn>() {
-                Ok(ShellEchoIn::Echo { echo }) => Some(echo),
-                Err(_) => None,
-            }))
-        })
-    });
-    g.bench_function("encode-echo-ok-serde-json", |b| {
-        b.iter(|| black_box(json_encode(black_box(&echo_ok), &mut vec_out)))
-    });
-    g.bench_function("encode-echo-ok-sjc", |b| {
-        b.iter(|| black_box(sjc_encode(black_box(&echo_ok), &mut out)))
-    });
-    g.bench_function("encode-echo-ok-shell", |b| {
-        b.iter(|| {
-            vec_out.clear();
-            let line = encode_line_into(
-                &mut vec_out,
-                "n0",
-                "c1",
-                None,
-                Some(35),
-                black_box(&shell_echo_ok),
-            );
-            black_box(line.map(|()| vec_out.len()).ok())
-        })
-    });
-
-    g.bench_function("decode-broadcast-serde-json", |b| {
-        b.iter(|| black_box(serde_json::from_str::<InEnv<BroadcastReq>>(black_box(BROADCAST)).ok()))
-    });
-    g.bench_function("decode-broadcast-sjc", |b| {
-        b.iter(|| {
-            black_box(sjc_decode::<InEnv<BroadcastReq>>(
-                black_box(BROADCAST).as_bytes(),
-                &mut scratch,
-            ))
-        })
-    });
-    g.bench_function("decode-broadcast-shell", |b| {
-        b.iter(|| {
-            let frame = read_frame(black_box(BROADCAST)).ok();
-            black_box(frame.map(|f| f.decode::<BroadcastIn>().is_ok()))
-        })
-    });
-    g.bench_function("encode-broadcast-ok-serde-json", |b| {
-        b.iter(|| black_box(json_encode(black_box(&broadcast_ok), &mut vec_out)))
-    });
-    g.bench_function("encode-broadcast-ok-sjc", |b| {
-        b.iter(|| black_box(sjc_encode(black_box(&broadcast_ok), &mut out)))
-    });
-
-    g.bench_function("decode-read-ok-serde-json", |b| {
-        b.iter(|| black_box(serde_json::from_str::<InEnv<ReadOkIn>>(black_box(&read_ok_line)).ok()))
-    });
-    g.bench_function("decode-read-ok-sjc", |b| {
-        b.iter(|| {
-            black_box(sjc_decode::<InEnv<ReadOkIn>>(
-                black_box(read_ok_line.as_bytes()),
-                &mut scratch,
-            ))
-        })
-    });
-    g.bench_function("encode-read-ok-serde-json", |b| {
-        b.iter(|| black_box(json_encode(black_box(&read_ok), &mut vec_out)))
-    });
-    g.bench_function("encode-read-ok-sjc", |b| {
-        b.iter(|| black_box(sjc_encode(black_box(&read_ok), &mut out)))
-    });
-    g.bench_function("encode-read-ok-shell", |b| {
-        b.iter(|| {
-            vec_out.clear();
-            let line = encode_line_into(
-                &mut vec_out,
-                "n1",
-                "c3",
-                None,
-                Some(9),
-                black_box(&shell_read_ok),
-            );
-            black_box(line.map(|()| vec_out.len()).ok())
-        })
-    });
-
-    g.bench_function("decode-poll-ok-serde-json", |b| {
-        b.iter(|| black_box(serde_json::from_str::<InEnv<PollOkIn>>(black_box(&poll_ok_line)).ok()))
-    });
-    g.bench_function("decode-poll-ok-sjc", |b| {
-        b.iter(|| {
-            black_box(sjc_decode::<InEnv<PollOkIn>>(
-                black_box(poll_ok_line.as_bytes()),
-                &mut scratch,
-            ))
-        })
-    });
-    g.bench_function("encode-poll-ok-serde-json", |b| {
-        b.iter(|| black_box(json_encode(black_box(&poll_ok), &mut vec_out)))
-    });
-    g.bench_function("encode-poll-ok-sjc", |b| {
-        b.iter(|| black_box(sjc_encode(black_box(&poll_ok), &mut out)))
-    });
-    g.bench_function("encode-poll-ok-shell", |b| {
-        b.iter(|| {
-            vec_out.clear();
-            let line = encode_line_into(
-                &mut vec_out,
-                "n0",
-                "c2",
-                None,
-                Some(4),
-                black_box(&shell_poll_ok),
-            );
-            black_box(line.map(|()| vec_out.len()).ok())
-        })
-    });
+    decode_rows(&mut g);
+    encode_rows(&mut g);
     g.finish();
 }
 

@@ -12,7 +12,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 /// Why a result could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +32,14 @@ pub enum TableError {
         what: String,
         /// The JSON error.
         source: serde_json::Error,
+    },
+    /// The benchmark was not run, for a reason known to the caller.
+    #[error("{what}: {why}")]
+    NotMeasured {
+        /// Which benchmark.
+        what: String,
+        /// Why not.
+        why: String,
     },
     /// A statistic is not a positive finite number of nanoseconds.
     #[error("{what}: estimate {value} is not a positive time")]
@@ -191,315 +199,6 @@ pub struct Row {
     pub target: Target,
 }
 
-/// The rows of `BENCHMARKS.md`, in order; the ids are those the bench targets register.
-pub const ROWS: &[Row] = &[
-    Row {
-        figure: "flake `Flake::next_id` + coarse clock read, 1 thread",
-        ours: "flake/flake-1t",
-        baseline_label: "`uuid` v4, 1 thread",
-        baseline: "flake/uuid-v4-1t",
-        unit: "ids",
-        target: Target::Speedup(10.0),
-    },
-    Row {
-        figure: "flake `Flake::next_id` + coarse clock read, 1 thread",
-        ours: "flake/flake-1t",
-        baseline_label: "decimal-string id, 1 thread",
-        baseline: "flake/decimal-1t",
-        unit: "ids",
-        target: Target::None,
-    },
-    Row {
-        figure: "flake `SharedFlake` through a 64-id `Lease` per thread + coarse clock read, 2 threads sharing one generator",
-        ours: "flake/leased-flake-2t",
-        baseline_label: "`uuid` v4, 2 threads",
-        baseline: "flake/uuid-v4-2t",
-        unit: "ids",
-        target: Target::Speedup(10.0),
-    },
-    Row {
-        figure: "flake `SharedFlake::next_id` + coarse clock read, 2 threads sharing one generator",
-        ours: "flake/shared-flake-2t",
-        baseline_label: "`uuid` v4, 2 threads",
-        baseline: "flake/uuid-v4-2t",
-        unit: "ids",
-        target: Target::None,
-    },
-    Row {
-        figure: "flake `SharedFlake` through a 64-id `Lease` per thread + coarse clock read, 2 threads sharing one generator",
-        ours: "flake/leased-flake-2t",
-        baseline_label: "decimal-string id, 2 threads",
-        baseline: "flake/decimal-2t",
-        unit: "ids",
-        target: Target::None,
-    },
-    Row {
-        figure: "flake `Flake::next_id` + precise clock read (`SystemTime`), 1 thread",
-        ours: "flake/flake-1t-precise",
-        baseline_label: "`uuid` v4, 1 thread",
-        baseline: "flake/uuid-v4-1t",
-        unit: "ids",
-        target: Target::None,
-    },
-    Row {
-        figure: "flake `SharedFlake` + precise clock read (`SystemTime`), 2 threads",
-        ours: "flake/shared-flake-2t-precise",
-        baseline_label: "`uuid` v4, 2 threads",
-        baseline: "flake/uuid-v4-2t",
-        unit: "ids",
-        target: Target::None,
-    },
-    Row {
-        figure: "offset log `OffsetLog::append`, 1M entries over 100 keys",
-        ours: "offset-log/append",
-        baseline_label: "`Vec` + `HashMap<key, Vec<offset>>` under `RwLock`",
-        baseline: "offset-log/append-rwlock-baseline",
-        unit: "appends",
-        target: Target::Speedup(3.0),
-    },
-    Row {
-        figure: "offset log `OffsetLog::read`, random key and offset, 10 entries copied",
-        ours: "offset-log/read",
-        baseline_label: "same baseline, read lock + binary search",
-        baseline: "offset-log/read-rwlock-baseline",
-        unit: "reads",
-        target: Target::Speedup(3.0),
-    },
-    Row {
-        figure: "offset log `ConcurrentLog::append` (one key, lock-free), 1 thread",
-        ours: "offset-log/concurrent-append",
-        baseline_label: "same baseline, one key",
-        baseline: "offset-log/append-rwlock-baseline-1key",
-        unit: "appends",
-        target: Target::None,
-    },
-    Row {
-        figure: "retry ring `MpRing` push+pop, uncontended",
-        ours: "ring/mpring-1t",
-        baseline_label: "`crossbeam_queue::ArrayQueue`",
-        baseline: "ring/arrayqueue-1t",
-        unit: "pairs",
-        target: Target::Speedup(1.0),
-    },
-    Row {
-        figure: "retry ring `MpRing` push+pop, uncontended",
-        ours: "ring/mpring-1t",
-        baseline_label: "`std::sync::mpsc::sync_channel`",
-        baseline: "ring/sync-channel-1t",
-        unit: "pairs",
-        target: Target::None,
-    },
-    Row {
-        figure: "retry ring `MpRing`, 2 producers + 1 consumer",
-        ours: "ring/mpring-2p",
-        baseline_label: "`crossbeam_queue::ArrayQueue`",
-        baseline: "ring/arrayqueue-2p",
-        unit: "pairs",
-        target: Target::Speedup(1.0),
-    },
-    Row {
-        figure: "retry ring `MpRing`, 2 producers + 1 consumer",
-        ours: "ring/mpring-2p",
-        baseline_label: "`std::sync::mpsc::sync_channel`",
-        baseline: "ring/sync-channel-2p",
-        unit: "pairs",
-        target: Target::None,
-    },
-    Row {
-        figure: "G-counter `MapGCounter::merge`, two 25-node states",
-        ours: "gcounter/merge-map",
-        baseline_label: "`HashMap<String, u64>` max-merge",
-        baseline: "gcounter/merge-hashmap-baseline",
-        unit: "merges",
-        target: Target::None,
-    },
-    Row {
-        figure: "G-counter `BoundedGCounter<32>::merge`, two 25-node states",
-        ours: "gcounter/merge-bounded",
-        baseline_label: "`HashMap<String, u64>` max-merge",
-        baseline: "gcounter/merge-hashmap-baseline",
-        unit: "merges",
-        target: Target::None,
-    },
-    Row {
-        figure: "txn `RegisterMap::apply`+`commit`, 1-4 ops over 1000 keys",
-        ours: "txn/apply-commit",
-        baseline_label: "`Mutex<HashMap>` applied in place",
-        baseline: "txn/mutex-hashmap-baseline",
-        unit: "txns",
-        target: Target::None,
-    },
-    Row {
-        figure: "txn `RegisterMap::execute`+`merge` (replicated path)",
-        ours: "txn/execute-merge",
-        baseline_label: "`Mutex<HashMap>` applied in place",
-        baseline: "txn/mutex-hashmap-baseline",
-        unit: "txns",
-        target: Target::None,
-    },
-    Row {
-        figure: "wire decode `echo`: serde-json-core (string `echo` only)",
-        ours: "wire/decode-echo-sjc",
-        baseline_label: "serde_json, typed",
-        baseline: "wire/decode-echo-serde-json",
-        unit: "msgs",
-        target: Target::None,
-    },
-    Row {
-        figure: "wire decode `echo`: shell path (`read_frame` + `Frame::decode`)",
-        ours: "wire/decode-echo-shell",
-        baseline_label: "serde_json, typed",
-        baseline: "wire/decode-echo-serde-json",
-        unit: "msgs",
-        target: Target::None,
-    },
-    Row {
-        figure: "wire encode `echo_ok`: serde-json-core (string `echo` only)",
-        ours: "wire/encode-echo-ok-sjc",
-        baseline_label: "serde_json, typed",
-        baseline: "wire/encode-echo-ok-serde-json",
-        unit: "msgs",
-        target: Target::None,
-    },
-    Row {
-        figure: "wire encode `echo_ok`: shell path (`encode_line_into`)",
-        ours: "wire/encode-echo-ok-shell",
-        baseline_label: "serde_json, typed",
-        baseline: "wire/encode-echo-ok-serde-json",
-        unit: "msgs",
-        target: Target::None,
-    },
-    Row {
-        figure: "wire decode `broadcast`: serde-json-core",
-        ours: "wire/decode-broadcast-sjc",
-        baseline_label: "serde_json, typed",
-        baseline: "wire/decode-broadcast-serde-json",
-        unit: "msgs",
-        target: Target::None,
-    },
-    Row {
-        figure: "wire decode `broadcast`: shell path",
-        ours: "wire/decode-broadcast-shell",
-        baseline_label: "serde_json, typed",
-        baseline: "wire/decode-broadcast-serde-json",
-        unit: "msgs",
-        target: Target::None,
-    },
-    Row {
-        figure: "wire encode `broadcast_ok`: serde-json-core",
-        ours: "wire/encode-broadcast-ok-sjc",
-        baseline_label: "serde_json, typed",
-        baseline: "wire/encode-broadcast-ok-serde-json",
-        unit: "msgs",
-        target: Target::None,
-    },
-    Row {
-        figure: "wire decode `read_ok` (1000 values): serde-json-core",
-        ours: "wire/decode-read-ok-sjc",
-        baseline_label: "serde_json, typed",
-        baseline: "wire/decode-read-ok-serde-json",
-        unit: "msgs",
-        target: Target::None,
-    },
-    Row {
-        figure: "wire encode `read_ok` (1000 values): serde-json-core",
-        ours: "wire/encode-read-ok-sjc",
-        baseline_label: "serde_json, typed",
-        baseline: "wire/encode-read-ok-serde-json",
-        unit: "msgs",
-        target: Target::None,
-    },
-    Row {
-        figure: "wire encode `read_ok` (1000 values): shell path",
-        ours: "wire/encode-read-ok-shell",
-        baseline_label: "serde_json, typed",
-        baseline: "wire/encode-read-ok-serde-json",
-        unit: "msgs",
-        target: Target::None,
-    },
-    Row {
-        figure: "wire decode kafka `poll_ok` (4 keys × 25): serde-json-core (integer msgs only)",
-        ours: "wire/decode-poll-ok-sjc",
-        baseline_label: "serde_json, typed",
-        baseline: "wire/decode-poll-ok-serde-json",
-        unit: "msgs",
-        target: Target::None,
-    },
-    Row {
-        figure: "wire encode kafka `poll_ok` (4 keys × 25): serde-json-core (integer msgs only)",
-        ours: "wire/encode-poll-ok-sjc",
-        baseline_label: "serde_json, typed",
-        baseline: "wire/encode-poll-ok-serde-json",
-        unit: "msgs",
-        target: Target::None,
-    },
-    Row {
-        figure: "wire encode kafka `poll_ok` (4 keys × 25): shell path",
-        ours: "wire/encode-poll-ok-shell",
-        baseline_label: "serde_json, typed",
-        baseline: "wire/encode-poll-ok-serde-json",
-        unit: "msgs",
-        target: Target::None,
-    },
-    Row {
-        figure: "list-append checker (`checkers::list_append::check`), one strict serializable history of 20,000 txns, strict-serializable (2 s per history = 10 k txns/s)",
-        ours: "list-append/check-20k",
-        baseline_label: "`adya` 0.1 list-append check, same history",
-        baseline: "list-append/adya-20k",
-        unit: "txns",
-        target: Target::SpeedupAndRate(1.0, 1e4),
-    },
-    Row {
-        figure: "end to end: `echo` binary, stdin→stdout",
-        ours: "e2e/echo-binary",
-        baseline_label: "same pipe loop through `cat`",
-        baseline: "e2e/cat",
-        unit: "msgs",
-        target: Target::Rate(1e6),
-    },
-    Row {
-        figure: "in process: echo decode→handle→encode, shell protocol",
-        ours: "e2e/inproc-shell",
-        baseline_label: "same loop, typed serde_json",
-        baseline: "e2e/inproc-typed-serde-json",
-        unit: "msgs",
-        target: Target::None,
-    },
-];
-
-/// Allocation counts of one in-process loop, written by the `e2e` bench.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AllocFigure {
-    /// What the loop does.
-    pub label: String,
-    /// Messages through the loop.
-    pub messages: u64,
-    /// Allocation calls during the loop.
-    pub calls: u64,
-    /// Bytes requested during the loop.
-    pub bytes: u64,
-}
-
-/// Reply checks of one pipe benchmark: how many replies were the expected kind.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReplyCheck {
-    /// The benchmark id.
-    pub id: String,
-    /// Requests sent over the whole benchmark.
-    pub messages: u64,
-    /// Replies of the expected kind (`echo_ok` for the node).
-    pub matched: u64,
-}
-
-/// Everything the `e2e` bench records besides criterion's timings.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct E2eReport {
-    /// Allocation figures, glomers first.
-    pub alloc: Vec<AllocFigure>,
-    /// Reply checks of the pipe benchmarks.
-    pub replies: Vec<ReplyCheck>,
-}
-
 /// `x` with an SI prefix and three significant digits (`12.3 M`, `999`).
 pub fn si(x: f64) -> String {
     let (v, p) = if x >= 1e9 {
@@ -592,39 +291,6 @@ pub fn render(rows: &[Row], lookup: impl Fn(&str) -> Result<Estimate, TableError
                 );
             }
         }
-    }
-    out
-}
-
-/// Renders the allocation figures and reply checks of the `e2e` bench.
-pub fn render_e2e(report: &E2eReport) -> String {
-    let mut out = String::new();
-    out.push_str("| in-process loop (1 message = decode → handle → encode) | bytes allocated / msg | allocations / msg |\n");
-    out.push_str("|---|---|---|\n");
-    for a in &report.alloc {
-        let n = a.messages.max(1) as f64;
-        let _ = writeln!(
-            out,
-            "| {} | {:.1} | {:.2} |",
-            a.label,
-            a.bytes as f64 / n,
-            a.calls as f64 / n
-        );
-    }
-    out.push('\n');
-    for c in &report.replies {
-        let _ = writeln!(
-            out,
-            "- `{}`: {} requests, {} replies of the expected kind{}",
-            c.id,
-            c.messages,
-            c.matched,
-            if c.matched == c.messages {
-                ""
-            } else {
-                " (**some replies were not the expected kind**)"
-            }
-        );
     }
     out
 }
@@ -797,29 +463,6 @@ mod tests {
             "{}",
             lines[4]
         );
-    }
-
-    #[test]
-    fn rows_have_unique_well_formed_ids() {
-        let mut pairs = std::collections::HashSet::new();
-        for r in ROWS {
-            for id in [r.ours, r.baseline] {
-                let parts: Vec<&str> = id.split('/').collect();
-                assert_eq!(parts.len(), 2, "{id}");
-                assert!(
-                    id.bytes().all(|b| b.is_ascii_lowercase()
-                        || b.is_ascii_digit()
-                        || b == b'-'
-                        || b == b'/'),
-                    "{id}"
-                );
-            }
-            assert!(
-                pairs.insert((r.ours, r.baseline)),
-                "duplicate row {}",
-                r.ours
-            );
-        }
     }
 
     #[test]

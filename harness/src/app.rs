@@ -101,6 +101,16 @@ fn conclude(
         eprintln!("glomers: cannot write results into {}: {e}", dir.display());
     }
     write_report(&dir, &out.history);
+    if cfg.workload == crate::workload::WorkloadKind::LinKv {
+        let details = outcome.sections.iter().find(|(n, _)| n == "workload");
+        if let Some((_, w)) = details {
+            let drawn =
+                crate::checkers::linearizable::timeline::write_all(&dir, &out.history, &w.details);
+            if let Err(e) = drawn {
+                eprintln!("glomers: cannot draw the nonlinearizable timelines: {e}");
+            }
+        }
+    }
     let run = TestRun {
         code: outcome.exit_code(),
         outcome: Some(outcome),

@@ -39,6 +39,8 @@ pub enum Command {
     FaultSweep(crate::sweep::SweepArgs),
     /// Measure the broadcast node's modes and interval frontier on the 3d/3e line.
     BroadcastFrontier(crate::frontier::FrontierArgs),
+    /// Measure the g-set node's replication-period frontier on the CRDT guide's line.
+    CrdtFrontier(crate::crdt_frontier::CrdtFrontierArgs),
     /// Serve the store's runs and their pages on 127.0.0.1, as `maelstrom serve` does.
     Serve(crate::serve::ServeArgs),
     /// Rewrite a run folder's plots and index.html from its files.
@@ -66,7 +68,7 @@ pub enum DistArg {
 /// Flags of `glomers test`; names, meanings and defaults are Maelstrom's.
 #[derive(Debug, Clone, Args)]
 pub struct TestArgs {
-    /// Workload: echo, unique-ids, broadcast, g-set, g-counter, pn-counter, kafka,
+    /// Workload: echo, unique-ids, broadcast, g-set, g-counter, pn-counter, lin-kv, kafka,
     /// txn-rw-register, txn-list-append.
     #[arg(short = 'w', long, default_value = "lin-kv")]
     pub workload: String,
@@ -131,6 +133,9 @@ pub struct TestArgs {
     /// Echo node stderr to ours.
     #[arg(long)]
     pub log_stderr: bool,
+    /// States the lin-kv checker may explore per key before that key's verdict is unknown.
+    #[arg(long, default_value_t = crate::checkers::linearizable::DEFAULT_STATE_LIMIT)]
+    pub linearizable_state_limit: u64,
     /// Seed of every random choice (default: random, printed and stored).
     #[arg(long)]
     pub seed: Option<u64>,
@@ -150,7 +155,8 @@ pub struct TestArgs {
 }
 
 /// Flags of `glomers sim`: those of `glomers test`, where `--bin` names one of glomers'
-/// node programs (`echo`, `unique-ids`, `broadcast`, `g-counter`, `kafka`, `txn`; a path
+/// node programs (`echo`, `unique-ids`, `broadcast`, `g-counter`, `g-set`, `pn-counter`,
+/// `kafka`, `txn`; a path
 /// counts by its file name), plus a swarm of seeds.
 #[derive(Debug, Clone, Args)]
 pub struct SimArgs {
@@ -289,6 +295,8 @@ pub struct TestConfig {
     pub max_writes_per_key: usize,
     /// Echo node stderr.
     pub log_stderr: bool,
+    /// The lin-kv checker's state limit per key.
+    pub linearizable_state_limit: u64,
     /// The seed.
     pub seed: u64,
     /// Store folder.
@@ -380,6 +388,10 @@ pub fn validate(
     let bin = node_binary(args.bin.as_ref(), mode)?;
     let nodes = node_ids(args.node_count)?;
     let concurrency = parse_concurrency(&args.concurrency, nodes.len())?;
+    if workload == WorkloadKind::LinKv {
+        crate::workload::lin_kv::check_layout(nodes.len(), concurrency)
+            .map_err(|why| bad("--concurrency", why))?;
+    }
     check_numbers(args)?;
     let faults = parse_nemesis(args.nemesis.as_deref(), mode)?;
     let topology = parse_topology(&args.topology)?;
@@ -414,6 +426,7 @@ pub fn validate(
         max_txn_length: args.max_txn_length,
         max_writes_per_key: args.max_writes_per_key,
         log_stderr: args.log_stderr,
+        linearizable_state_limit: args.linearizable_state_limit,
         seed: args.seed.unwrap_or_else(rand::random),
         store: args.store.clone(),
         recovery: args.recovery,
@@ -460,6 +473,9 @@ fn check_numbers(args: &TestArgs) -> Result<(), CliError> {
     non_negative_number("--recovery", args.recovery)?;
     positive_number("--init-timeout", args.init_timeout)?;
     positive_number("--nemesis-interval", args.nemesis_interval)?;
+    if args.linearizable_state_limit == 0 {
+        return Err(bad("--linearizable-state-limit", "must be positive"));
+    }
     if args.latency == 0 && args.latency_dist != DistArg::Constant {
         return Err(bad(
             "--latency-dist",
@@ -568,14 +584,45 @@ mod tests {
     }
 
     #[test]
-    fn unsupported_workloads_are_named() {
-        let e = "lin-kv"
+    fn all_ten_workloads_parse_and_unknown_names_list_them() {
+        for name in crate::workload::SUPPORTED.split(", ") {
+            let kind = name.parse::<WorkloadKind>();
+            assert_eq!(kind.map(WorkloadKind::name), Ok(name), "{name}");
+        }
+        assert_eq!(crate::workload::SUPPORTED.split(", ").count(), 10);
+        let e = "nope"
             .parse::<WorkloadKind>()
             .err()
             .map(|e| e.to_string())
             .unwrap_or_default();
-        assert!(e.contains("lin-kv") && e.contains("does not run"), "{e}");
-        assert!("nope".parse::<WorkloadKind>().is_err());
+        assert!(e.contains("nope") && e.contains("lin-kv"), "{e}");
+    }
+
+    fn lin_kv_args(extra: &[&str]) -> Result<TestConfig, CliError> {
+        let mut argv = vec!["glomers", "test", "-w", "lin-kv", "--bin", "/bin/sh"];
+        argv.extend_from_slice(extra);
+        let Ok(Cli {
+            command: Command::Test(t),
+        }) = Cli::try_parse_from(argv)
+        else {
+            panic!("parse")
+        };
+        validate(&t, Mode::Process, vec![])
+    }
+
+    #[test]
+    fn lin_kv_needs_whole_groups_of_two_n_threads() {
+        let cfg = lin_kv_args(&["--node-count", "3", "--concurrency", "4n"]);
+        assert_eq!(cfg.map(|c| c.concurrency).ok(), Some(12));
+        // Maelstrom's defaults (5 nodes, 1n) are not a multiple of 10.
+        let e = lin_kv_args(&[])
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(e.contains("lin-kv") && e.contains("(10)"), "{e}");
+        assert!(lin_kv_args(&["--node-count", "3", "--concurrency", "9"]).is_err());
+        assert!(lin_kv_args(&["--node-count", "11", "--concurrency", "2n"]).is_err());
+        assert!(lin_kv_args(&["--concurrency", "2n", "--linearizable-state-limit", "0"]).is_err());
     }
 
     #[test]

@@ -241,7 +241,14 @@ fn runs_rows(series: &[Series]) -> String {
 
 /// The markdown table of the interval sweep (median of the seeds per interval).
 pub fn sweep_table(sweep: &[Series]) -> String {
-    let mut s = String::from("| mode | interval ms | msgs-per-op | median ms | max ms | valid (all seeds) | runs |\n|---|---|---|---|---|---|---|\n");
+    sweep_table_labelled(sweep, ("mode", "interval ms"), 2)
+}
+
+/// The markdown table of a sweep (median of the seeds per point), its first two columns
+/// headed `labels` (mode, knob), msgs-per-op with `digits` decimals.
+pub fn sweep_table_labelled(sweep: &[Series], labels: (&str, &str), digits: usize) -> String {
+    let (mode, knob) = labels;
+    let mut s = format!("| {mode} | {knob} | msgs-per-op | median ms | max ms | valid (all seeds) | runs |\n|---|---|---|---|---|---|---|\n");
     for m in sweep {
         let sum = summarise(&m.runs);
         let _ = writeln!(
@@ -249,7 +256,7 @@ pub fn sweep_table(sweep: &[Series]) -> String {
             "| {} | {} | {} | {} | {} | {} | {} |",
             m.mode,
             m.interval_ms.map_or_else(|| "-".into(), |i| i.to_string()),
-            cell(sum.msgs_per_op, 2),
+            cell(sum.msgs_per_op, digits),
             cell(sum.median_ms, 0),
             cell(sum.max_ms, 0),
             sum.valid,
@@ -274,10 +281,12 @@ fn xy(p: &Point) -> Option<(f64, f64)> {
     Some((p.median_ms?, p.msgs_per_op?)).filter(|(x, y)| *x >= 0.0 && *y > 0.0)
 }
 
-const MODE_COLOURS: [(&str, RGBColor); 3] = [
+const MODE_COLOURS: [(&str, RGBColor); 5] = [
     ("latency", RGBColor(200, 30, 30)),
     ("balanced", RGBColor(30, 110, 200)),
     ("messages", RGBColor(30, 150, 60)),
+    ("star", RGBColor(30, 110, 200)),
+    ("mesh", RGBColor(200, 120, 20)),
 ];
 
 fn colour(mode: &str) -> RGBColor {
@@ -287,19 +296,45 @@ fn colour(mode: &str) -> RGBColor {
         .map_or(RGBColor(90, 90, 90), |(_, c)| *c)
 }
 
+/// What a frontier plot shows besides the runs.
+#[derive(Debug, Clone)]
+pub struct Chart {
+    /// The title.
+    pub caption: String,
+    /// What the swept knob is called in the legend ("interval").
+    pub knob: String,
+    /// Published points: (label, msgs-per-op, median ms), drawn as crosses.
+    pub published: Vec<(String, f64, f64)>,
+}
+
 /// Draws msgs-per-op (log scale) against stable median latency: each swept mode's interval
 /// points (median of seeds) joined by a line and labelled with the interval, each preset as
 /// a large filled circle, each published point as a black cross.
 pub fn plot(out: &Path, modes: &[Series], sweep: &[Series]) -> Result<(), FrontierError> {
+    let chart = Chart {
+        caption: "broadcast 3d/3e line: msgs-per-op vs stable median latency".into(),
+        knob: "interval".into(),
+        published: REFERENCES
+            .iter()
+            .map(|r| (r.label.to_owned(), r.published.0, r.published.1))
+            .collect(),
+    };
+    plot_chart(out, &chart, modes, sweep)
+}
+
+/// Draws a frontier as [`plot`] does, with `spec`'s title, knob name and published points.
+pub fn plot_chart(
+    out: &Path,
+    spec: &Chart,
+    modes: &[Series],
+    sweep: &[Series],
+) -> Result<(), FrontierError> {
     let file = out.display().to_string();
-    let (xmax, ys) = axes(modes, sweep)?;
+    let (xmax, ys) = axes(modes, sweep, &spec.published)?;
     let root = SVGBackend::new(out, (900, 600)).into_drawing_area();
     root.fill(&WHITE).map_err(draw_err(&file))?;
     let mut chart = ChartBuilder::on(&root)
-        .caption(
-            "broadcast 3d/3e line: msgs-per-op vs stable median latency",
-            ("sans-serif", 20),
-        )
+        .caption(&spec.caption, ("sans-serif", 20))
         .margin(15)
         .x_label_area_size(40)
         .y_label_area_size(55)
@@ -311,9 +346,9 @@ pub fn plot(out: &Path, modes: &[Series], sweep: &[Series]) -> Result<(), Fronti
         .y_desc(":servers msgs-per-op (log)")
         .draw()
         .map_err(draw_err(&file))?;
-    draw_sweeps(&mut chart, sweep, &file)?;
+    draw_sweeps(&mut chart, sweep, &spec.knob, &file)?;
     draw_presets(&mut chart, modes, &file)?;
-    draw_published(&mut chart, &file)?;
+    draw_published(&mut chart, &spec.published, &file)?;
     chart
         .configure_series_labels()
         .border_style(BLACK)
@@ -325,8 +360,12 @@ pub fn plot(out: &Path, modes: &[Series], sweep: &[Series]) -> Result<(), Fronti
 }
 
 /// The x axis's end and the y axis's range, with room around every point drawn (runs'
-/// medians and published points).
-fn axes(modes: &[Series], sweep: &[Series]) -> Result<(f64, Range<f64>), FrontierError> {
+/// medians and published points) and on the right for the rightmost points' labels.
+fn axes(
+    modes: &[Series],
+    sweep: &[Series],
+    published: &[(String, f64, f64)],
+) -> Result<(f64, Range<f64>), FrontierError> {
     let mut all: Vec<(f64, f64)> = modes
         .iter()
         .chain(sweep)
@@ -335,17 +374,18 @@ fn axes(modes: &[Series], sweep: &[Series]) -> Result<(f64, Range<f64>), Frontie
     if all.is_empty() {
         return Err(FrontierError::Empty);
     }
-    all.extend(REFERENCES.iter().map(|r| (r.published.1, r.published.0)));
-    let xmax = all.iter().map(|p| p.0).fold(0.0, f64::max) * 1.1 + 10.0;
+    all.extend(published.iter().map(|p| (p.2, p.1)));
+    let xmax = all.iter().map(|p| p.0).fold(0.0, f64::max) * 1.3 + 10.0;
     let ymin = all.iter().map(|p| p.1).fold(f64::INFINITY, f64::min) * 0.7;
     let ymax = all.iter().map(|p| p.1).fold(0.0, f64::max) * 1.4;
     Ok((xmax, ymin..ymax))
 }
 
-/// Each swept mode's interval points, joined by a line and labelled with the interval.
+/// Each swept mode's points, joined by a line and labelled with the knob's value.
 fn draw_sweeps<DB: DrawingBackend, CT: CoordTranslate<From = (f64, f64)>>(
     chart: &mut ChartContext<'_, DB, CT>,
     sweep: &[Series],
+    knob: &str,
     file: &str,
 ) -> Result<(), PlotError> {
     let mut swept: Vec<&str> = sweep.iter().map(|s| s.mode.as_str()).collect();
@@ -361,7 +401,7 @@ fn draw_sweeps<DB: DrawingBackend, CT: CoordTranslate<From = (f64, f64)>>(
         chart
             .draw_series(LineSeries::new(pts.iter().map(|p| (p.0, p.1)), c))
             .map_err(draw_err(file))?
-            .label(format!("{mode}: interval sweep"))
+            .label(format!("{mode}: {knob} sweep"))
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], c));
         chart
             .draw_series(pts.iter().map(|p| {
@@ -402,20 +442,17 @@ fn draw_presets<DB: DrawingBackend, CT: CoordTranslate<From = (f64, f64)>>(
     Ok(())
 }
 
-/// The published points, as black crosses.
+/// The published points (label, msgs-per-op, median ms), as black crosses.
 fn draw_published<DB: DrawingBackend, CT: CoordTranslate<From = (f64, f64)>>(
     chart: &mut ChartContext<'_, DB, CT>,
+    published: &[(String, f64, f64)],
     file: &str,
 ) -> Result<(), PlotError> {
     chart
-        .draw_series(REFERENCES.iter().map(|r| {
-            EmptyElement::at((r.published.1, r.published.0))
+        .draw_series(published.iter().map(|(label, msgs, median)| {
+            EmptyElement::at((*median, *msgs))
                 + Cross::new((0, 0), 6, BLACK.stroke_width(2))
-                + Text::new(
-                    format!("published: {}", r.label),
-                    (9, 4),
-                    ("sans-serif", 12),
-                )
+                + Text::new(format!("published: {label}"), (9, 4), ("sans-serif", 12))
         }))
         .map_err(draw_err(file))?
         .label("published results")
@@ -436,20 +473,55 @@ pub fn node_flags(mode: &str, interval_ms: Option<u64>) -> Vec<String> {
 }
 
 async fn one_run(a: &FrontierArgs, bin: &Path, seed: u64, node: &[String]) -> Option<Point> {
-    let verb = if a.sim { "sim" } else { "test" };
-    let mut argv: Vec<String> = vec!["glomers".into(), verb.into()];
-    argv.extend(LINE.split_whitespace().map(str::to_owned));
-    argv.extend([
-        "--bin".into(),
-        bin.display().to_string(),
-        "--seed".into(),
-        seed.to_string(),
-        "--store".into(),
-        a.store.display().to_string(),
-        "--".into(),
-    ]);
-    argv.extend(node.iter().cloned());
-    eprintln!("glomers: broadcast-frontier: {}", argv[1..].join(" "));
+    let run = Measure {
+        command: "broadcast-frontier",
+        sim: a.sim,
+        line: LINE,
+        bin,
+        store: &a.store,
+    };
+    run.point(seed, node).await
+}
+
+/// One frontier point's run: `glomers test` (or `sim`) of `line` with `bin` into `store`.
+#[derive(Debug, Clone, Copy)]
+pub struct Measure<'a> {
+    /// The command measuring, for its log lines.
+    pub command: &'a str,
+    /// In the simulator rather than on processes.
+    pub sim: bool,
+    /// The workload's flags.
+    pub line: &'a str,
+    /// The node binary (or program name in the simulator).
+    pub bin: &'a Path,
+    /// Folder of run folders.
+    pub store: &'a Path,
+}
+
+impl Measure<'_> {
+    /// Runs the line with `--seed seed` and the node's flags `node`; `None` when the
+    /// command line does not parse or validate (logged).
+    pub async fn point(&self, seed: u64, node: &[String]) -> Option<Point> {
+        let cmd = self.command;
+        let verb = if self.sim { "sim" } else { "test" };
+        let mut argv: Vec<String> = vec!["glomers".into(), verb.into()];
+        argv.extend(self.line.split_whitespace().map(str::to_owned));
+        argv.extend([
+            "--bin".into(),
+            self.bin.display().to_string(),
+            "--seed".into(),
+            seed.to_string(),
+            "--store".into(),
+            self.store.display().to_string(),
+            "--".into(),
+        ]);
+        argv.extend(node.iter().cloned());
+        eprintln!("glomers: {cmd}: {}", argv[1..].join(" "));
+        measure(cmd, seed, argv).await
+    }
+}
+
+async fn measure(cmd: &str, seed: u64, argv: Vec<String>) -> Option<Point> {
     let (args, mode) = match Cli::try_parse_from(&argv) {
         Ok(Cli {
             command: Command::Test(args),
@@ -458,14 +530,14 @@ async fn one_run(a: &FrontierArgs, bin: &Path, seed: u64, node: &[String]) -> Op
             command: Command::Sim(args),
         }) => (args.test, cli::Mode::Sim),
         _ => {
-            eprintln!("glomers: broadcast-frontier: cannot parse {argv:?}");
+            eprintln!("glomers: {cmd}: cannot parse {argv:?}");
             return None;
         }
     };
     let cfg = match cli::validate(&args, mode, argv.clone()) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("glomers: broadcast-frontier: {e}");
+            eprintln!("glomers: {cmd}: {e}");
             return None;
         }
     };
@@ -501,27 +573,9 @@ pub async fn run(a: &FrontierArgs) -> i32 {
         eprintln!("glomers: broadcast-frontier: unknown mode {bad:?}");
         return 254;
     }
-    let bin = match &a.bin {
-        Some(b) => b.clone(),
-        None => {
-            let Some(root) = crate::challenges::workspace_root() else {
-                eprintln!("glomers: broadcast-frontier: no workspace root; pass --bin");
-                return 255;
-            };
-            std::env::var_os("CARGO_TARGET_DIR")
-                .map(PathBuf::from)
-                .map(|t| if t.is_absolute() { t } else { root.join(t) })
-                .unwrap_or_else(|| root.join("target"))
-                .join("release/broadcast")
-        }
-    };
-    if !a.sim && !bin.is_file() {
-        eprintln!(
-            "glomers: broadcast-frontier: no binary at {} (cargo build --release -p glomers-shell --bin broadcast)",
-            bin.display()
-        );
+    let Some(bin) = node_bin("broadcast-frontier", "broadcast", a.bin.as_deref(), a.sim) else {
         return 255;
-    }
+    };
     let mut modes = Vec::new();
     for m in ["latency", "balanced", "messages"] {
         modes.push(series(a, &bin, m, None).await);
@@ -559,6 +613,34 @@ pub async fn run(a: &FrontierArgs) -> i32 {
     } else {
         1
     }
+}
+
+/// The node binary of a frontier command: `given`, else `target/release/<program>` of the
+/// workspace. `None` (logged) when there is no such file and the runs are on processes.
+pub fn node_bin(cmd: &str, program: &str, given: Option<&Path>, sim: bool) -> Option<PathBuf> {
+    let bin = match given {
+        Some(b) => b.to_path_buf(),
+        None => {
+            let Some(root) = crate::challenges::workspace_root() else {
+                eprintln!("glomers: {cmd}: no workspace root; pass --bin");
+                return None;
+            };
+            std::env::var_os("CARGO_TARGET_DIR")
+                .map(PathBuf::from)
+                .map(|t| if t.is_absolute() { t } else { root.join(t) })
+                .unwrap_or_else(|| root.join("target"))
+                .join("release")
+                .join(program)
+        }
+    };
+    if !sim && !bin.is_file() {
+        eprintln!(
+            "glomers: {cmd}: no binary at {} (cargo build --release -p glomers-shell --bin {program})",
+            bin.display()
+        );
+        return None;
+    }
+    Some(bin)
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ pub mod challenges;
 pub mod checker;
 pub mod checkers;
 pub mod cli;
+pub mod crdt_frontier;
 pub mod frontier;
 pub mod history;
 pub mod html;

@@ -9,6 +9,7 @@ use serde_json::{json, Value};
 use crate::checker::{CheckResult, Validity};
 use crate::checkers::{self, availability, perf};
 use crate::cli::{AvailabilityArg, TestConfig};
+use crate::history::History;
 use crate::runner::RunOutput;
 use crate::workload::WorkloadKind;
 use crate::world::NodeProblem;
@@ -71,21 +72,38 @@ pub fn cpu_percent(cpu_secs: Option<f64>, wall_secs: f64) -> Option<f64> {
 /// Runs the checkers and composes the verdict as Maelstrom does.
 pub fn analyse(cfg: &TestConfig, out: &RunOutput) -> Outcome {
     let h = &out.history;
-    let workload = match cfg.workload {
+    let avail = cfg.availability.map(|a| match a {
+        AvailabilityArg::Total => availability::Availability::Total,
+        AvailabilityArg::Fraction(f) => availability::Availability::Fraction(f),
+    });
+    let sections = vec![
+        ("workload".to_owned(), check_workload(cfg, h)),
+        ("stats".to_owned(), checkers::stats::check(h)),
+        ("availability".to_owned(), availability::check(h, avail)),
+    ];
+    let valid = checkers::compose(sections.clone()).valid;
+    let latencies = perf::summary_json(&perf::latencies(h));
+    let results = results_json(cfg, out, valid, &latencies, &sections);
+    Outcome {
+        valid,
+        sections,
+        latencies,
+        results,
+        problems: out.problems.clone(),
+    }
+}
+
+/// The verdict of the workload's own checker on history `h`.
+fn check_workload(cfg: &TestConfig, h: &History) -> CheckResult {
+    match cfg.workload {
         WorkloadKind::Echo => checkers::echo::check(h),
         WorkloadKind::UniqueIds => checkers::unique_ids::check(h),
         WorkloadKind::Broadcast | WorkloadKind::GSet => checkers::set_full::check(h),
         WorkloadKind::GCounter | WorkloadKind::PnCounter => checkers::counter::check(h),
-        WorkloadKind::TxnRwRegister => {
-            match crate::checkers::txn::parse_models(&cfg.consistency_models) {
-                Ok(models) => crate::checkers::txn::check(h, &models),
-                Err(e) => CheckResult {
-                    valid: Validity::Unknown,
-                    problems: vec![e.to_string()],
-                    details: Value::Null,
-                },
-            }
-        }
+        WorkloadKind::TxnRwRegister => match checkers::txn::parse_models(&cfg.consistency_models) {
+            Ok(models) => checkers::txn::check(h, &models),
+            Err(e) => CheckResult::unknown(e.to_string()),
+        },
         WorkloadKind::TxnListAppend => {
             match checkers::list_append::parse_models(&cfg.consistency_models) {
                 Ok(models) => checkers::list_append::check(h, &models),
@@ -93,18 +111,24 @@ pub fn analyse(cfg: &TestConfig, out: &RunOutput) -> Outcome {
             }
         }
         WorkloadKind::Kafka => checkers::kafka::check(h),
-    };
-    let avail = cfg.availability.map(|a| match a {
-        AvailabilityArg::Total => availability::Availability::Total,
-        AvailabilityArg::Fraction(f) => availability::Availability::Fraction(f),
-    });
-    let sections = vec![
-        ("workload".to_owned(), workload),
-        ("stats".to_owned(), checkers::stats::check(h)),
-        ("availability".to_owned(), availability::check(h, avail)),
-    ];
-    let valid = checkers::compose(sections.clone()).valid;
-    let latencies = perf::summary_json(&perf::latencies(h));
+        WorkloadKind::LinKv => checkers::linearizable::check(
+            h,
+            &checkers::linearizable::LinOpts {
+                state_limit: cfg.linearizable_state_limit,
+                ..Default::default()
+            },
+        ),
+    }
+}
+
+/// `results.json`: the verdict, the run's figures and every section's verdict.
+fn results_json(
+    cfg: &TestConfig,
+    out: &RunOutput,
+    valid: Validity,
+    latencies: &Value,
+    sections: &[(String, CheckResult)],
+) -> Value {
     let mut results = json!({
         "valid": valid,
         "mode": match cfg.mode {
@@ -130,20 +154,14 @@ pub fn analyse(cfg: &TestConfig, out: &RunOutput) -> Outcome {
             );
             o.insert("wall_secs".into(), json!(out.wall_secs));
         }
-        for (name, r) in &sections {
+        for (name, r) in sections {
             o.insert(
                 name.clone(),
                 json!({"valid": r.valid, "problems": r.problems, "details": r.details}),
             );
         }
     }
-    Outcome {
-        valid,
-        sections,
-        latencies,
-        results,
-        problems: out.problems.clone(),
-    }
+    results
 }
 
 /// Creates `store/<workload>/<timestamp>/` and points `store/latest` (and

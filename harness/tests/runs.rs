@@ -331,11 +331,22 @@ fn bad_arguments_exit_254_with_a_clear_message() {
     assert!(r.stderr.contains("Expected a --bin"), "{}", r.stderr);
     let ok = mutant("echo_ok.py");
     let r = run(
+        "no-such-workload",
+        &["-w", "g-sett", "--bin", ok.to_str().unwrap_or_default()],
+    );
+    assert_eq!(r.code, 254);
+    assert!(r.stderr.contains("unknown workload g-sett"), "{}", r.stderr);
+    // lin-kv with Maelstrom's defaults (5 nodes, 5 threads): not whole groups of 2N.
+    let r = run(
         "lin-kv",
         &["-w", "lin-kv", "--bin", ok.to_str().unwrap_or_default()],
     );
     assert_eq!(r.code, 254);
-    assert!(r.stderr.contains("lin-kv"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("multiple of 2 × node count"),
+        "{}",
+        r.stderr
+    );
     let r = run(
         "bad-flag",
         &[

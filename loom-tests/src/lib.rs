@@ -1,7 +1,8 @@
 //! loom models of the glomers core's lock-free primitives.
 //!
-//! The models live in `tests/` (one file per primitive: `flake.rs`, `offset_log.rs`,
-//! `retry_ring.rs`) and exist only under `--cfg loom`:
+//! The models live in `tests/` (one file per primitive: `retry_ring.rs` for the `MpRing`
+//! queue, `handoff.rs` for the buffer handoff built on it) and exist only under
+//! `--cfg loom`:
 //!
 //! ```text
 //! RUSTFLAGS="--cfg loom" cargo test -p loom-tests --release

@@ -12,17 +12,22 @@
 //!
 //! - [`driver`], [`stdio`], [`logging`]: the process runtime (stderr logs, filter from
 //!   `GLOMERS_LOG`).
+//! - [`store`]: the file store of a durable node's state (segmented logs, atomic values,
+//!   group commit, recovery, retention) on the segment format of `glomers-segment`.
 //! - [`kv`]: the bodies of Maelstrom's `lin-kv`/`seq-kv`/`lww-kv` services.
 //! - [`durable`]: records kept across a kill (JSON, read back without panicking) and
 //!   node-life numbers, shared by the nodes that keep state.
 //! - [`replica`]: the replicator shared by the kafka and txn nodes (origin log,
 //!   acknowledged cursors, resends through the core retry ring).
-//! - Node logic: [`unique`], [`counter`], [`broadcast`], [`kafka`], [`txn`], [`echo`].
+//! - [`crdt`]: delta-state gossip of a CRDT, shared by the g-counter (CRDT mode),
+//!   pn-counter and g-set nodes.
+//! - Node logic: [`unique`], [`counter`], [`crdt`], [`broadcast`], [`kafka`], [`txn`],
+//!   [`echo`].
 //! - [`nodes`]: every binary's machine by name, with its command-line flags, for the
 //!   binaries and for the harness's simulator.
 //!
 //! ```no_run
-//! use glomers_node::{Incoming, Machine, Outbox, Start, Time};
+//! use glomers_node::{Incoming, Machine, Outbox, Runtime, Start, Time};
 //! use serde::{Deserialize, Serialize};
 //!
 //! #[derive(Deserialize)]
@@ -44,9 +49,9 @@
 //!     }
 //! }
 //!
-//! fn main() {
+//! fn main() -> std::process::ExitCode {
 //!     glomers_shell::logging::init();
-//!     glomers_shell::driver::run(|_start: Start<'_>| Echo);
+//!     glomers_shell::driver::run(|boot| Box::new(Runtime::new(|_: Start<'_>| Echo, boot)))
 //! }
 //! ```
 
@@ -55,9 +60,11 @@ pub mod durable;
 pub mod kv;
 pub mod logging;
 pub mod stdio;
+pub mod store;
 
 pub mod broadcast;
 pub mod counter;
+pub mod crdt;
 pub mod echo;
 pub mod kafka;
 pub mod nodes;

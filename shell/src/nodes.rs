@@ -9,12 +9,14 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use clap::{Parser, ValueEnum};
+use clap::{Args, Parser, ValueEnum};
 use glomers_flake::{Flake, NodeIndex};
 use glomers_node::{Boot, LineMachine, Runtime, Start};
 
 use crate::broadcast::{BroadcastConfig, BroadcastNode, Mode as BroadcastMode};
 use crate::counter::{self, crdt::CrdtCounter, kv::KvCounter, Mode as CounterMode, MODE_ENV};
+use crate::crdt::gossip::DEFAULT_PERIOD_MS;
+use crate::crdt::{gset::GSetNode, pn_counter::PnCounterNode, GossipConfig, Topology};
 use crate::echo::Echo;
 use crate::kafka::{KafkaConfig, KafkaMachine};
 use crate::txn::{Isolation, TxnConfig, TxnMachine};
@@ -22,11 +24,13 @@ use crate::unique::{node_index, UniqueIds, MAX_LEAD_MS};
 use crate::{driver, logging};
 
 /// The programs: the binaries' names.
-pub const NAMES: [&str; 6] = [
+pub const NAMES: [&str; 8] = [
     "echo",
     "unique-ids",
     "broadcast",
     "g-counter",
+    "g-set",
+    "pn-counter",
     "kafka",
     "txn",
 ];
@@ -53,13 +57,27 @@ pub fn build(name: &str, args: &[String], boot: Boot) -> Result<Box<dyn LineMach
             let config = BroadcastArgs::try_parse_from(argv)?.config();
             boxed(move |s| broadcast(config, s), boot)
         }
-        "g-counter" => match CounterArgs::try_parse_from(argv)?.mode {
-            CounterMode::Kv => boxed(
-                |s| KvCounter::new(s.info, fence_base(&s)).recovering(),
-                boot,
-            ),
-            CounterMode::Crdt => boxed(|s| CrdtCounter::start(&s), boot),
-        },
+        "g-counter" => {
+            let args = CounterArgs::try_parse_from(argv)?;
+            match args.mode {
+                CounterMode::Kv => boxed(
+                    |s| KvCounter::new(s.info, fence_base(&s)).recovering(),
+                    boot,
+                ),
+                CounterMode::Crdt => {
+                    let config = args.gossip.config();
+                    boxed(move |s| CrdtCounter::new(&s, config), boot)
+                }
+            }
+        }
+        "g-set" => {
+            let config = CrdtArgs::try_parse_from(argv)?.gossip.config();
+            boxed(move |s| GSetNode::new(&s, config), boot)
+        }
+        "pn-counter" => {
+            let config = CrdtArgs::try_parse_from(argv)?.gossip.config();
+            boxed(move |s| PnCounterNode::new(&s, config), boot)
+        }
         "kafka" => {
             let config = KafkaArgs::try_parse_from(argv)?.config();
             boxed(move |s| KafkaMachine::new(&s, config), boot)
@@ -88,8 +106,7 @@ pub fn main(name: &str) -> ExitCode {
             eprintln!("{e}");
             std::process::exit(2)
         }
-    });
-    ExitCode::SUCCESS
+    })
 }
 
 fn boxed<M, F>(make: F, boot: Boot) -> Box<dyn LineMachine>
@@ -202,6 +219,49 @@ struct CounterArgs {
     /// `kv` (seq-kv, default) or `crdt` (gossiped G-counter, no store).
     #[arg(long, env = MODE_ENV, default_value = "kv")]
     mode: counter::Mode,
+    /// Gossip of the crdt mode.
+    #[command(flatten)]
+    gossip: GossipArgs,
+}
+
+/// CRDT node for Maelstrom's `g-set` or `pn-counter` workload (its CRDT guide); see
+/// [`crate::crdt`] for the design. In the default star, a round costs at most `2(n-1)`
+/// messages: about `2(n-1)/period` server messages per second while clients add, none
+/// when they stop.
+#[derive(Debug, Parser)]
+#[command(version, about)]
+struct CrdtArgs {
+    #[command(flatten)]
+    gossip: GossipArgs,
+}
+
+/// The flags of the gossip shared by the CRDT nodes.
+#[derive(Debug, Args)]
+struct GossipArgs {
+    /// Replication period in milliseconds.
+    #[arg(long, env = "GLOMERS_CRDT_PERIOD_MS", default_value_t = DEFAULT_PERIOD_MS,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    period_ms: u64,
+    /// Whom new data goes to: star (through the first node) or mesh (every peer).
+    #[arg(long, env = "GLOMERS_CRDT_TOPOLOGY", value_enum, default_value_t = Topology::Star)]
+    topology: Topology,
+    /// Most peers sent new data per round, chosen at random (0 = every peer lacking some).
+    #[arg(long, env = "GLOMERS_CRDT_FANOUT", default_value_t = 0)]
+    fanout: usize,
+    /// Test only: a deliberately broken node that never re-sends a lost delta.
+    #[arg(long, hide = true)]
+    no_resend: bool,
+}
+
+impl GossipArgs {
+    fn config(&self) -> GossipConfig {
+        GossipConfig {
+            topology: self.topology,
+            fanout: self.fanout,
+            resend: !self.no_resend,
+            ..GossipConfig::new(Duration::from_millis(self.period_ms))
+        }
+    }
 }
 
 /// Kafka-style log node for Maelstrom's `kafka` workload (challenges 5a-5c). With 2 nodes
@@ -310,6 +370,20 @@ mod tests {
         )
         .is_ok());
         assert!(build("g-counter", &args(&["--mode", "crdt"]), Boot::default()).is_ok());
+        assert!(build(
+            "g-set",
+            &args(&["--topology", "mesh", "--fanout", "2"]),
+            Boot::default()
+        )
+        .is_ok());
+        assert!(matches!(
+            build("pn-counter", &args(&["--period-ms", "0"]), Boot::default()),
+            Err(BuildError::Args(_))
+        ));
+        assert!(matches!(
+            build("g-set", &args(&["--topology", "ring"]), Boot::default()),
+            Err(BuildError::Args(_))
+        ));
         assert!(matches!(
             build("lin-kv", &[], Boot::default()),
             Err(BuildError::Unknown(_))

@@ -5,12 +5,16 @@
 //!
 //! `cargo run --release -p glomers-benches --bin bench-table -- --write BENCHMARKS.md`
 //! Anything after a further `--` goes to criterion (default: a short run,
-//! `--warm-up-time 1 --measurement-time 2`).
+//! `--warm-up-time 1 --measurement-time 2`). With `GLOMERS_BENCH_BASELINE_ECHO` naming the
+//! previous runtime's `echo` binary, the `e2e` bench measures it too and the table shows the
+//! ratio against it; without, the row says it was not measured.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 use clap::Parser;
+use glomers_benches::e2e_report::{self, E2eReport};
+use glomers_benches::rows::{BASELINE_ECHO_ID, ROWS};
 use glomers_benches::{paths, table};
 
 const BEGIN: &str = "<!-- bench-table:begin -->";
@@ -111,7 +115,7 @@ fn run_benches(root: &Path, home: &Path, criterion: &[String]) -> Result<(), Fai
         "echo",
     ]))?;
     // Results of an earlier run must not pass for this one: drop the groups of the table.
-    let mut groups: Vec<&str> = table::ROWS
+    let mut groups: Vec<&str> = ROWS
         .iter()
         .flat_map(|r| [r.ours, r.baseline])
         .filter_map(|id| id.split('/').next())
@@ -153,22 +157,33 @@ fn render(home: &Path, load_before: &str, criterion: &[String]) -> Result<String
         output("date", &["-u", "+%Y-%m-%d %H:%M UTC"]).unwrap_or_else(|| "(date unknown)".to_owned()),
         loadavg(),
     ));
-    out.push_str(&table::render(table::ROWS, |id| table::load(home, id)));
-    out.push('\n');
     let report_path = paths::e2e_report();
-    match std::fs::read_to_string(&report_path) {
-        Ok(text) => {
-            let report: table::E2eReport =
-                serde_json::from_str(&text).map_err(|source| Failure::Report {
-                    path: report_path.display().to_string(),
-                    source,
-                })?;
-            out.push_str(&table::render_e2e(&report));
+    let report: Option<E2eReport> = match std::fs::read_to_string(&report_path) {
+        Ok(text) => Some(
+            serde_json::from_str(&text).map_err(|source| Failure::Report {
+                path: report_path.display().to_string(),
+                source,
+            })?,
+        ),
+        Err(e) => {
+            eprintln!("bench-table: {}: {e}", report_path.display());
+            None
         }
-        Err(e) => out.push_str(&format!(
-            "**No allocation figures**: {} could not be read ({e}).\n",
-            report_path.display()
-        )),
+    };
+    let baseline_missing = report
+        .as_ref()
+        .and_then(|r| r.baseline_echo.missing_reason());
+    out.push_str(&table::render(ROWS, |id| match &baseline_missing {
+        Some(why) if id == BASELINE_ECHO_ID => Err(table::TableError::NotMeasured {
+            what: id.to_owned(),
+            why: why.clone(),
+        }),
+        _ => table::load(home, id),
+    }));
+    out.push('\n');
+    match report {
+        Some(report) => out.push_str(&e2e_report::render(&report)),
+        None => out.push_str("**No allocation figures**: the `e2e` bench wrote no report.\n"),
     }
     Ok(out)
 }

@@ -54,7 +54,6 @@ extern crate std;
 use core::fmt;
 use core::str::FromStr;
 
-use glomers_sync::atomic::{AtomicU64, Ordering};
 use serde::{Deserialize, Serialize};
 
 /// Unix milliseconds of the id epoch, 2024-01-01T00:00:00Z. Logical time 0 is this instant.
@@ -300,8 +299,8 @@ pub const fn decode(id: FlakeId) -> Parts {
     id.parts()
 }
 
-/// One minting step, shared by [`Flake`] and [`SharedFlake`]: given the packed next
-/// `(ms, seq)` counter, returns the counter value to issue. The new state is that plus one.
+/// One minting step of [`Flake`]: given the packed next `(ms, seq)` counter, returns the
+/// counter value to issue. The new state is that plus one.
 #[inline]
 fn step(next: u64, now_unix_ms: u64, max_lead_ms: u64) -> Result<u64, FlakeError> {
     let wall_ms = now_unix_ms
@@ -369,169 +368,6 @@ impl Flake {
         let issue = step(self.next, now_unix_ms, self.max_lead_ms)?;
         self.next = issue + 1;
         Ok(compose(issue, self.node))
-    }
-}
-
-/// A lock-free id generator for one node, shared by reference between threads.
-///
-/// Same ids and invariants as [`Flake`]: the ids returned by all calls together are
-/// distinct, and each thread sees its own ids strictly increase (in fact the ids are
-/// totally ordered by the order of the successful state updates). The state is one
-/// `AtomicU64`, the packed next `(ms, seq)` counter, which only grows:
-///
-/// * **Fast path, wait-free.** When the counter is at or ahead of the clock reading (always
-///   the case above 4096 ids per millisecond, the only rate at which contention matters),
-///   a call claims the next counter value with one `fetch_add`: no retry loop, however many
-///   threads share the generator.
-/// * **Slow path, lock-free.** When the clock has moved past the counter, a
-///   compare-and-swap moves the counter up to the reading; it retries only when another
-///   call updated the state in between, so some call always makes progress.
-///
-/// Errors change nothing, with one exception: a fast-path call that loses a race at the
-/// lead bound (or at the end of the time range) has already claimed its counter value and
-/// returns the error without issuing it. That value is skipped, never issued twice.
-#[derive(Debug)]
-pub struct SharedFlake {
-    node: NodeIndex,
-    max_lead_ms: u64,
-    next: AtomicU64,
-}
-
-impl SharedFlake {
-    /// A generator for `node` with [`DEFAULT_MAX_LEAD_MS`]; usable in a `static`.
-    #[cfg(not(loom))]
-    pub const fn new(node: NodeIndex) -> SharedFlake {
-        SharedFlake::with_max_lead(node, DEFAULT_MAX_LEAD_MS)
-    }
-
-    /// A generator for `node` whose logical time never leads a clock reading by more than
-    /// `max_lead_ms` (`u64::MAX`: unbounded); usable in a `static`.
-    #[cfg(not(loom))]
-    pub const fn with_max_lead(node: NodeIndex, max_lead_ms: u64) -> SharedFlake {
-        SharedFlake {
-            node,
-            max_lead_ms,
-            next: AtomicU64::new(0),
-        }
-    }
-
-    /// A generator for `node` with [`DEFAULT_MAX_LEAD_MS`] (not `const` under loom).
-    #[cfg(loom)]
-    pub fn new(node: NodeIndex) -> SharedFlake {
-        SharedFlake::with_max_lead(node, DEFAULT_MAX_LEAD_MS)
-    }
-
-    /// A generator for `node` with the given lead bound (not `const` under loom).
-    #[cfg(loom)]
-    pub fn with_max_lead(node: NodeIndex, max_lead_ms: u64) -> SharedFlake {
-        SharedFlake {
-            node,
-            max_lead_ms,
-            next: AtomicU64::new(0),
-        }
-    }
-
-    /// The node index stamped into every id.
-    pub const fn node(&self) -> NodeIndex {
-        self.node
-    }
-
-    /// The next id, given the caller's wall clock in Unix milliseconds. On error no id is
-    /// issued (see the type's docs for the one counter value a lost race may skip).
-    pub fn next_id(&self, now_unix_ms: u64) -> Result<FlakeId, FlakeError> {
-        let issue = self.claim(now_unix_ms, 1)?;
-        Ok(compose(issue, self.node))
-    }
-
-    /// A [`Lease`] for one thread: ids minted from blocks of `block` consecutive counter
-    /// values (clamped to `1..=SEQ_PER_MS`) claimed from this generator with one atomic
-    /// update per block, so threads sharing the generator touch the shared word once per
-    /// `block` ids instead of once per id.
-    pub fn lease(&self, block: u16) -> Lease<'_> {
-        Lease {
-            gen: self,
-            block: u64::from(block.clamp(1, SEQ_PER_MS)),
-            next: 0,
-            end: 0,
-        }
-    }
-
-    /// Claims `n >= 1` consecutive counter values, the first of them issued at the clock
-    /// reading `now_unix_ms` by the minting rule; returns the first. Only the first value's
-    /// bounds are checked here; a [`Lease`] checks each later one as it issues it.
-    fn claim(&self, now_unix_ms: u64, n: u64) -> Result<u64, FlakeError> {
-        // Relaxed is enough: the generator publishes no other memory, and every update is a
-        // read-modify-write (fetch_add or a successful compare-and-swap), which acts on the
-        // latest value in the location's modification order, so no two claims overlap, and
-        // one thread's later claim starts at a later (larger) value.
-        let mut cur = self.next.load(Ordering::Relaxed);
-        loop {
-            let issue = step(cur, now_unix_ms, self.max_lead_ms)?;
-            if issue == cur {
-                // The counter is at or ahead of the reading. It never decreases, so the value
-                // claimed is >= cur and still ahead of the reading; only its bounds need a
-                // second look, as other calls may have claimed values in between.
-                let claimed = self.next.fetch_add(n, Ordering::Relaxed);
-                let issue = step(claimed, now_unix_ms, self.max_lead_ms)?;
-                debug_assert_eq!(issue, claimed);
-                return Ok(issue);
-            }
-            match self.next.compare_exchange_weak(
-                cur,
-                issue + n,
-                Ordering::Relaxed,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => return Ok(issue),
-                Err(seen) => cur = seen,
-            }
-        }
-    }
-}
-
-/// One thread's handle on a [`SharedFlake`], minting from blocks of counter values it has
-/// claimed for itself (see [`SharedFlake::lease`]).
-///
-/// Same guarantees as calling [`SharedFlake::next_id`], except the order between threads:
-/// ids of all leases and direct calls together are distinct (claimed blocks never
-/// overlap), each lease's ids strictly increase (its blocks are claimed in increasing
-/// order), every id's logical millisecond is at or after the clock reading it was minted
-/// at and leads it by at most the generator's `max_lead_ms`. Ids of different threads are
-/// ordered by block, not by call: a thread may issue an id below one another thread issued
-/// earlier, within at most one block.
-///
-/// A block is given up when the clock has moved past its next value (so ids never lag the
-/// clock); its unissued values are skipped, never issued elsewhere. An error issues nothing
-/// and keeps the block.
-#[derive(Debug)]
-pub struct Lease<'a> {
-    gen: &'a SharedFlake,
-    block: u64,
-    /// Next counter value of the current block, valid while `next < end`.
-    next: u64,
-    end: u64,
-}
-
-impl Lease<'_> {
-    /// The next id, given the caller's wall clock in Unix milliseconds.
-    pub fn next_id(&mut self, now_unix_ms: u64) -> Result<FlakeId, FlakeError> {
-        if self.next < self.end {
-            let issue = step(self.next, now_unix_ms, self.gen.max_lead_ms)?;
-            if issue == self.next {
-                self.next += 1;
-                return Ok(compose(issue, self.gen.node));
-            }
-            // The clock has passed the block: give up the rest and claim a fresh block.
-        }
-        let first = self.gen.claim(now_unix_ms, self.block)?;
-        self.next = first + 1;
-        self.end = first + self.block;
-        Ok(compose(first, self.gen.node))
-    }
-
-    /// The generator this lease claims from.
-    pub fn generator(&self) -> &SharedFlake {
-        self.gen
     }
 }
 

@@ -48,8 +48,8 @@ fn readings(start: u64, script: &[(Tick, u16)]) -> Vec<u64> {
     out
 }
 
-/// Checks the per-generator invariants of one run of `mint` (a [`Flake`], or a lone
-/// [`Lease`]) stamping `node`; returns the ids issued.
+/// Checks the per-generator invariants of one run of `mint` (a [`Flake`]) stamping `node`;
+/// returns the ids issued.
 fn check_run(
     node: NodeIndex,
     mut mint: impl FnMut(u64) -> Result<FlakeId, FlakeError>,
@@ -104,58 +104,6 @@ proptest! {
         let reads = readings(T0, &script);
         let mut gen = Flake::with_max_lead(node(3), lead);
         check_run(gen.node(), |now| gen.next_id(now), &reads, lead)?;
-    }
-
-    #[test]
-    fn shared_matches_plain_single_threaded(script in ticks(), lead in prop_oneof![Just(u64::MAX), 0u64..300]) {
-        let reads = readings(T0, &script);
-        let mut plain = Flake::with_max_lead(node(9), lead);
-        let shared = SharedFlake::with_max_lead(node(9), lead);
-        for now in reads {
-            prop_assert_eq!(plain.next_id(now), shared.next_id(now));
-        }
-    }
-
-    #[test]
-    fn a_lone_lease_keeps_every_invariant(
-        script in ticks(),
-        block in prop_oneof![Just(1u16), 2u16..70, Just(SEQ_PER_MS)],
-        lead in prop_oneof![Just(u64::MAX), 0u64..300],
-    ) {
-        let reads = readings(T0, &script);
-        let shared = SharedFlake::with_max_lead(node(4), lead);
-        let mut lease = shared.lease(block);
-        check_run(node(4), |now| lease.next_id(now), &reads, lead)?;
-    }
-
-    /// Two leases and direct calls on one generator, interleaved in any order under one
-    /// advancing clock: every id distinct, each lease's ids strictly increasing.
-    #[test]
-    fn leases_and_direct_calls_never_collide(
-        schedule in proptest::collection::vec((0u8..3, 0u64..3), 1..400),
-        blocks in (1u16..9, 1u16..9),
-    ) {
-        let shared = SharedFlake::with_max_lead(node(2), u64::MAX);
-        let mut leases = [shared.lease(blocks.0), shared.lease(blocks.1)];
-        let mut per_lease: [Vec<FlakeId>; 2] = [Vec::new(), Vec::new()];
-        let mut all = BTreeSet::new();
-        let mut now = T0;
-        for (who, advance) in schedule {
-            now += advance;
-            let id = match who {
-                0 | 1 => {
-                    let id = leases[usize::from(who)].next_id(now).unwrap();
-                    per_lease[usize::from(who)].push(id);
-                    id
-                }
-                _ => shared.next_id(now).unwrap(),
-            };
-            prop_assert!(id.parts().unix_ms >= now, "id behind its clock reading");
-            prop_assert!(all.insert(id), "duplicate id {:?}", id);
-        }
-        for ids in &per_lease {
-            prop_assert!(ids.windows(2).all(|w| w[0] < w[1]), "lease order broken");
-        }
     }
 
     #[test]
@@ -377,84 +325,4 @@ fn display_messages_are_distinct() {
     )
     .collect();
     assert_eq!(msgs.len(), 6);
-}
-
-static GLOBAL: SharedFlake = SharedFlake::with_max_lead(NodeIndex::MAX, u64::MAX);
-
-#[test]
-fn shared_from_two_threads_unique_and_per_thread_increasing() {
-    const PER_THREAD: usize = 20_000;
-    let run = |skew: u64| {
-        move || {
-            let mut out = Vec::with_capacity(PER_THREAD);
-            for i in 0..PER_THREAD as u64 {
-                // Each thread has its own clock: one slowly advancing, one stepping back.
-                let now = T0
-                    + if skew == 0 {
-                        i / 8
-                    } else {
-                        1000 - (i / 16) % 900
-                    };
-                out.push(GLOBAL.next_id(now).unwrap());
-            }
-            out
-        }
-    };
-    let a = std::thread::spawn(run(0));
-    let b = std::thread::spawn(run(1));
-    let (a, b) = (a.join().unwrap(), b.join().unwrap());
-    for ids in [&a, &b] {
-        assert!(
-            ids.windows(2).all(|w| w[0] < w[1]),
-            "per-thread order broken"
-        );
-        assert!(ids.iter().all(|id| id.parts().node == NodeIndex::MAX));
-    }
-    let all: BTreeSet<_> = a.iter().chain(b.iter()).collect();
-    assert_eq!(all.len(), 2 * PER_THREAD, "duplicate id across threads");
-}
-
-static LEASED: SharedFlake = SharedFlake::with_max_lead(NodeIndex::MIN, u64::MAX);
-
-#[test]
-fn leases_from_two_threads_unique_and_per_thread_increasing() {
-    const PER_THREAD: u64 = 20_000;
-    let run = |block: u16| {
-        move || {
-            let mut lease = LEASED.lease(block);
-            (0..PER_THREAD)
-                .map(|i| lease.next_id(T0 + i / 64).unwrap())
-                .collect::<Vec<_>>()
-        }
-    };
-    let a = std::thread::spawn(run(64));
-    let b = std::thread::spawn(run(7));
-    let (a, b) = (a.join().unwrap(), b.join().unwrap());
-    for ids in [&a, &b] {
-        assert!(
-            ids.windows(2).all(|w| w[0] < w[1]),
-            "per-lease order broken"
-        );
-    }
-    let all: BTreeSet<_> = a.iter().chain(b.iter()).collect();
-    assert_eq!(
-        all.len(),
-        2 * PER_THREAD as usize,
-        "duplicate id across leases"
-    );
-}
-
-#[test]
-fn a_stale_block_is_given_up_when_the_clock_passes_it() {
-    let shared = SharedFlake::new(node(1));
-    let mut lease = shared.lease(100);
-    let first = lease.next_id(T0).unwrap();
-    let second = lease.next_id(T0).unwrap();
-    assert_eq!(second.get(), first.get() + 1, "same block");
-    // The clock moves on: the rest of the block (ms T0) would lag it.
-    let later = lease.next_id(T0 + 5).unwrap();
-    assert_eq!(later.parts().unix_ms, T0 + 5);
-    assert_eq!(later.parts().seq, 0);
-    // The skipped values are never issued by anyone: the generator is past the old block.
-    assert!(shared.next_id(T0).unwrap() > later);
 }

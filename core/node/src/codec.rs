@@ -10,6 +10,13 @@
 //! `type` (answered with error 10) from a known one with bad fields (error 12), with no
 //! second parse of the body: [`is_known_type`] asks the enum itself.
 //!
+//! [`decode_line`] is the same read for a well-formed message, in one pass over the line:
+//! the body is decoded into the machine's enum while its header fields are read on the way
+//! (the `tap` module), with nothing buffered for them. It gives the very message
+//! `read_envelope` and `decode` give, or nothing; the runtime reads every line with it
+//! first and hands what it does not take (`init`, bad lines, bodies that do not decode) to
+//! `read_envelope`, which tells why.
+//!
 //! Output lines carry exactly `src`, `dest` and `body`; [`encode_line_into`] appends one to
 //! a caller's buffer, the body being the payload's object with `msg_id` and `in_reply_to`
 //! appended.
@@ -46,6 +53,8 @@ pub use serde_json::value::RawValue;
 use crate::error::{ErrorBody, ErrorCode, TaggedError};
 use crate::message::{Incoming, NodeId, Origin};
 use crate::outbox::{OutBody, Outgoing};
+
+mod tap;
 
 /// Why an input line was not read as a message.
 #[derive(Debug, thiserror::Error)]
@@ -139,6 +148,44 @@ pub fn read_envelope(line: &str) -> Result<Envelope<'_>, LineError> {
         head,
         body: raw.body,
     })
+}
+
+/// A line read in one pass by [`decode_line`].
+#[derive(Deserialize)]
+#[serde(bound(deserialize = "B: Deserialize<'de>"))]
+struct Line<'a, B> {
+    #[serde(borrow)]
+    src: Cow<'a, str>,
+    /// Unused, but required to be a string, as [`read_envelope`] requires it.
+    #[allow(dead_code)]
+    #[serde(borrow)]
+    dest: Cow<'a, str>,
+    #[serde(borrow)]
+    body: tap::Tapped<'a, B>,
+}
+
+/// Reads a well-formed message line in one pass: the envelope, the body's header fields,
+/// and the body decoded into the internally tagged enum `B`. Returns exactly what
+/// `read_envelope(line)` then [`Envelope::decode`] return when both succeed on a body
+/// whose `type` is not `init`; `None` in every other case (including some lines those two
+/// would read, e.g. bodies nested close to serde_json's depth limit), for the caller to
+/// read with [`read_envelope`].
+pub fn decode_line<B: DeserializeOwned>(line: &str) -> Option<Incoming<B>> {
+    // From a `str`, not bytes: serde_json checks UTF-8 only in the strings it reads, not
+    // in those it skips, and the full read refuses a line that is not UTF-8 anywhere.
+    let line: Line<'_, B> = serde_json::from_str(line).ok()?;
+    let head = line.body.head;
+    match head.kind.as_deref() {
+        Some(kind) if kind != "init" && line.body.object => Some(Incoming {
+            origin: Origin {
+                src: NodeId::from(line.src.as_ref()),
+                msg_id: head.msg_id,
+            },
+            in_reply_to: head.in_reply_to,
+            body: line.body.body,
+        }),
+        _ => None,
+    }
 }
 
 impl Envelope<'_> {

@@ -6,6 +6,11 @@
 //! the same code from the first byte of a line to the last byte of a reply, so a node
 //! behaves the same in a process and in the simulator.
 //!
+//! Reading: once the machine runs, a line is first read in one pass
+//! ([`codec::decode_line`]); what that does not take (`init`, anything malformed) is read
+//! again by [`codec::read_envelope`], which tells what it is, so the policy below is
+//! decided on the full read.
+//!
 //! Policy:
 //! - A line that is not UTF-8, not JSON, or not an envelope with an object body is logged
 //!   at `warn` (with the start of the line) and skipped.
@@ -176,12 +181,20 @@ where
         self.last_call = Some(self.last_call.map_or(now, |l| l.max(now)));
     }
 
-    /// Whether a client request read at `now` is dropped (see [`SHED_AFTER`]).
-    fn sheds(&self, now: Time, env: &Envelope<'_>, info: &NodeInfo) -> bool {
-        let request = env.head.in_reply_to.is_none() && env.head.msg_id.is_some();
-        self.shed_until.is_some_and(|until| now < until)
-            && request
-            && !info.ids.iter().any(|id| *id == *env.src)
+    /// Notes a call at `now` with a message from `src` (a request when it has a `msg_id`
+    /// and no `in_reply_to`), and tells whether it is dropped: a client request in the
+    /// window after a stop (see [`SHED_AFTER`]). Logged when dropped.
+    fn sheds(&mut self, now: Time, src: &str, request: bool) -> bool {
+        let Phase::Running { info, .. } = &self.phase else {
+            return false;
+        };
+        let client = !info.ids.iter().any(|id| id == src);
+        self.note_call(now);
+        let drop = request && client && self.shed_until.is_some_and(|until| now < until);
+        if drop {
+            tracing::warn!(%src, "request dropped unanswered after a stop");
+        }
+        drop
     }
 
     /// The node identity, once initialised.
@@ -209,6 +222,21 @@ where
             tracing::warn!(line = %excerpt(line), "input line is not UTF-8; skipped");
             return;
         };
+        // A well-formed message for the machine, read in one pass; everything else takes
+        // the full read below, which tells what is wrong with it.
+        if matches!(self.phase, Phase::Running { .. }) {
+            if let Some(msg) = codec::decode_line::<M::In>(text) {
+                let request = msg.origin.msg_id.is_some() && msg.in_reply_to.is_none();
+                if self.sheds(now, &msg.origin.src, request) {
+                    return;
+                }
+                if let Phase::Running { me, machine, .. } = &mut self.phase {
+                    machine.on_message(now, msg, &mut self.outbox);
+                    flush(&mut self.output, &mut self.writes, me, &mut self.outbox);
+                }
+                return;
+            }
+        }
         let env = match codec::read_envelope(text) {
             Ok(env) => env,
             Err(error) => {
@@ -220,14 +248,9 @@ where
             self.handle_init(now, &env);
             return;
         }
-        if matches!(self.phase, Phase::Running { .. }) {
-            self.note_call(now);
-        }
-        if let Phase::Running { info, .. } = &self.phase {
-            if self.sheds(now, &env, info) {
-                tracing::warn!(src = %env.src, "request dropped unanswered after a stop");
-                return;
-            }
+        let request = env.head.in_reply_to.is_none() && env.head.msg_id.is_some();
+        if self.sheds(now, &env.src, request) {
+            return;
         }
         match &mut self.phase {
             Phase::Running { me, machine, .. } => {

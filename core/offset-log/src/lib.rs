@@ -7,8 +7,6 @@
 //!   [`OffsetLog::insert_at`] (idempotent; a different message at a taken offset is a
 //!   [`Error::Conflict`], never an overwrite).
 //! - [`BoundedLog<M, N>`]: the same for one key in at most `N` entries, no allocation.
-//! - [`ConcurrentLog<M, N>`]: one key, fixed capacity, many concurrent appenders, readers
-//!   that only ever see a gap-free published prefix.
 //!
 //! Invariants shared by every form:
 //! - the entries of a key are kept in strictly increasing offset order;
@@ -17,7 +15,7 @@
 //! - memory grows only with the stored entries, never with the span of offsets, so offsets
 //!   may be sparse (e.g. residue classes per node). `OffsetLog` stores one message per
 //!   entry in runs of consecutive offsets and a message plus its offset elsewhere;
-//!   `BoundedLog` and `ConcurrentLog` store an offset with every message.
+//!   `BoundedLog` stores an offset with every message.
 //!
 //! Offsets are `u64`; the largest storable offset is `u64::MAX - 1` (so that "one past
 //! the largest" always exists). Anything larger is refused with [`Error::Exhausted`].
@@ -33,7 +31,6 @@ extern crate alloc;
 mod bounded;
 #[cfg(feature = "alloc")]
 mod chunked;
-mod concurrent;
 mod key;
 mod keylog;
 #[cfg(feature = "alloc")]
@@ -45,7 +42,6 @@ mod prefetch;
 pub use bounded::BoundedLog;
 #[cfg(feature = "alloc")]
 pub use chunked::Entries;
-pub use concurrent::{ConcurrentLog, Full};
 pub use key::KeyEq;
 #[cfg(feature = "alloc")]
 pub use map::{KeepLast, OffsetLog, RetentionPolicy};

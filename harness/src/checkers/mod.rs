@@ -16,6 +16,7 @@ pub mod availability;
 pub mod counter;
 pub mod echo;
 pub mod kafka;
+pub mod linearizable;
 pub mod list_append;
 pub mod perf;
 pub mod set_full;

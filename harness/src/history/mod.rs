@@ -26,6 +26,9 @@
 //! | kafka | `crash` | `null` | (completes `info`) |
 //! | txn-rw-register | `txn` | `[["r", k, null], ["w", k, v], ...]` | the reply's `txn` |
 //! | txn-list-append | `txn` | `[["r", k, null], ["append", k, e], ...]` | the reply's `txn` |
+//! | lin-kv | `read` | `[k, null]` | `[k, v]`, `v` the `value` read (`null` included) |
+//! | lin-kv | `write` | `[k, v]` | same |
+//! | lin-kv | `cas` | `[k, [from, to]]` | same |
 //!
 //! A failed or indeterminate completion carries the invoke's value and an `error`.
 
@@ -169,5 +172,22 @@ impl History {
             .filter(|op| op.is_client() && op.kind == OpType::Invoke)
             .map(|inv| (inv, pairs[inv.index].map(|c| &self.ops[c])))
             .collect()
+    }
+
+    /// The client operations as JSON lines with integer processes, the form other
+    /// Jepsen-history tools read (the `adya` crate, which the txn checkers are
+    /// cross-checked and benchmarked against).
+    pub fn client_jsonl(&self) -> String {
+        let mut text = String::new();
+        for op in &self.ops {
+            let Process::Client(p) = op.process else {
+                continue;
+            };
+            let line = serde_json::json!({"type": op.kind.as_str(), "f": op.f, "process": p,
+                              "value": op.value, "index": op.index, "time": op.time});
+            text.push_str(&line.to_string());
+            text.push('\n');
+        }
+        text
     }
 }

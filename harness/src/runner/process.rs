@@ -58,6 +58,12 @@ pub const STDIN_CAPACITY: usize = 65_536;
 /// The environment variable naming a node's data directory.
 pub const DATA_DIR_ENV: &str = "GLOMERS_DATA_DIR";
 
+/// The environment variable by which glomers' own binaries skip fsyncs (`0`). Set for
+/// every node unless the harness's own environment sets it: the faults here crash
+/// processes, never the machine, and what a process wrote before its SIGKILL survives
+/// without an fsync; so a run measures the nodes, not the disk's flush latency.
+pub const FSYNC_ENV: &str = "GLOMERS_FSYNC";
+
 /// What the node tasks tell the world's task.
 enum Event {
     /// Node `0`, in its life `1`, wrote line `2`.
@@ -318,6 +324,10 @@ fn spawn(
         .args(&cfg.args)
         .current_dir(dir)
         .env(DATA_DIR_ENV, dir)
+        .env(
+            FSYNC_ENV,
+            std::env::var_os(FSYNC_ENV).unwrap_or_else(|| "0".into()),
+        )
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -22,6 +22,7 @@ use serde_json::Value;
 use crate::history::Op;
 
 pub mod kafka;
+pub mod lin_kv;
 pub mod txn;
 pub mod txn_list_append;
 
@@ -148,24 +149,18 @@ pub enum WorkloadKind {
     TxnRwRegister,
     /// Maelstrom's Datomic guide: transactions of list appends and reads.
     TxnListAppend,
+    /// Maelstrom's linearizable key-value workload (its Raft guide).
+    LinKv,
 }
 
-/// The workload names the harness runs, as listed in messages.
-pub const SUPPORTED: &str =
-    "echo, unique-ids, broadcast, g-set, g-counter, pn-counter, kafka, txn-rw-register, txn-list-append";
+/// The workload names the harness runs (all ten of Maelstrom's), as listed in messages.
+pub const SUPPORTED: &str = "echo, unique-ids, broadcast, g-set, g-counter, pn-counter, lin-kv, \
+kafka, txn-rw-register, txn-list-append";
 
-/// A workload name Maelstrom knows but this harness does not run, or no workload at all.
+/// A name that is no workload.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum UnknownWorkload {
-    /// A Maelstrom workload outside the Gossip Glomers challenges.
-    #[error(
-        "workload {0} is a Maelstrom workload that glomers does not run; supported: {SUPPORTED}"
-    )]
-    Unsupported(String),
-    /// Not a workload name at all.
-    #[error("unknown workload {0}; supported: {SUPPORTED}")]
-    Unknown(String),
-}
+#[error("unknown workload {0}; supported: {SUPPORTED}")]
+pub struct UnknownWorkload(pub String);
 
 impl std::str::FromStr for WorkloadKind {
     type Err = UnknownWorkload;
@@ -181,8 +176,8 @@ impl std::str::FromStr for WorkloadKind {
             "kafka" => WorkloadKind::Kafka,
             "txn-rw-register" => WorkloadKind::TxnRwRegister,
             "txn-list-append" => WorkloadKind::TxnListAppend,
-            "lin-kv" => return Err(UnknownWorkload::Unsupported(s.to_owned())),
-            _ => return Err(UnknownWorkload::Unknown(s.to_owned())),
+            "lin-kv" => WorkloadKind::LinKv,
+            _ => return Err(UnknownWorkload(s.to_owned())),
         })
     }
 }
@@ -200,6 +195,7 @@ impl WorkloadKind {
             WorkloadKind::Kafka => "kafka",
             WorkloadKind::TxnRwRegister => "txn-rw-register",
             WorkloadKind::TxnListAppend => "txn-list-append",
+            WorkloadKind::LinKv => "lin-kv",
         }
     }
 }
@@ -215,6 +211,24 @@ pub struct WorkloadOpts {
     pub max_txn_length: usize,
     /// Writes per key before it is retired.
     pub max_writes_per_key: usize,
+    /// Nodes in the run (lin-kv's thread groups are `2 ×` this).
+    pub node_count: usize,
+    /// Mean one-way latency in ms (lin-kv's RPC timeout is `max(10 ×` this`, 1 s)`).
+    pub latency_mean_ms: u64,
+}
+
+impl WorkloadOpts {
+    /// The options of a validated test configuration.
+    pub fn from_config(cfg: &crate::cli::TestConfig) -> Self {
+        WorkloadOpts {
+            concurrency: cfg.concurrency,
+            key_count: cfg.key_count,
+            max_txn_length: cfg.max_txn_length,
+            max_writes_per_key: cfg.max_writes_per_key,
+            node_count: cfg.nodes.len(),
+            latency_mean_ms: cfg.latency.mean_ms,
+        }
+    }
 }
 
 /// Makes a fresh client for a worker; called once per `cN` the worker opens.
@@ -262,6 +276,16 @@ pub fn build(
             })),
             Box::new(|| Box::new(txn_list_append::AppendClient::new()) as Box<dyn Client>),
         ),
+        WorkloadKind::LinKv => {
+            let timeout = lin_kv::rpc_timeout(opts.latency_mean_ms);
+            (
+                Box::new(lin_kv::LinKvGenerator::new(
+                    opts.node_count,
+                    opts.concurrency,
+                )),
+                Box::new(move || Box::new(lin_kv::LinKvClient::new(timeout)) as Box<dyn Client>),
+            )
+        }
     })
 }
 

@@ -242,12 +242,7 @@ impl World {
             }
             _ => None,
         };
-        let opts = WorkloadOpts {
-            concurrency: cfg.concurrency,
-            key_count: cfg.key_count,
-            max_txn_length: cfg.max_txn_length,
-            max_writes_per_key: cfg.max_writes_per_key,
-        };
+        let opts = WorkloadOpts::from_config(cfg);
         let (gen, factory) =
             workload::build(cfg.workload, &opts).map_err(|e| RunError::Config(e.to_string()))?;
         let time_limit = Duration::from_secs_f64(cfg.time_limit);

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """G-set nodes, correct and mutant, selected by the first argument:
 
-- gossip: every 0.2 s send the whole set to every peer (retries by construction).
+- gossip: every 0.2 s (or every PERIOD seconds, the second argument) send the whole set to
+          every peer (retries by construction). With PERIOD 5 this is the design of
+          Maelstrom's CRDT guide, the baseline of docs/crdt.md's figures.
 - once:   sends each new element to every peer once, never again (mutant: elements added
           while a partition cuts a peer off never reach it).
 """
@@ -15,13 +17,14 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from maelstrom_node import serve  # noqa: E402
 
 mode = sys.argv[1] if len(sys.argv) > 1 else "gossip"
+period = float(sys.argv[2]) if len(sys.argv) > 2 else 0.2
 lock = threading.Lock()
 elements = set()
 
 
 def gossip(node):
     while True:
-        time.sleep(0.2)
+        time.sleep(period)
         with lock:
             snapshot = sorted(elements)
         for p in node.peers:

@@ -484,7 +484,7 @@ impl Machine for KvCounter {
                 }
                 return;
             }
-            CounterIn::Gossip { .. } => {
+            CounterIn::Gossip(_) => {
                 let e = ErrorBody::new(ErrorCode::NotSupported, "gossip is not used in kv mode");
                 return out.reply_error(&msg.origin, e);
             }

@@ -1,9 +1,9 @@
 //! Messages of the g-counter workload, of counter gossip, and of the `seq-kv` calls.
 
-use std::collections::BTreeMap;
-
 use glomers_node::ErrorBody;
 use serde::{Deserialize, Serialize};
+
+use crate::crdt::{Counts, GossipMsg};
 
 /// Messages a counter node accepts.
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -16,11 +16,8 @@ pub enum CounterIn {
     },
     /// Client: read the current total.
     Read,
-    /// Peer (CRDT mode): the sender's per-node totals.
-    Gossip {
-        /// Per-node contribution, keyed by node id.
-        counts: BTreeMap<String, u64>,
-    },
+    /// Peer (CRDT mode): per-node totals the recipient lacks, keyed by node id.
+    Gossip(GossipMsg<Counts>),
     /// `seq-kv` (kv mode): a read's answer.
     ReadOk {
         /// The stored total.
@@ -44,9 +41,6 @@ pub enum CounterOut {
         /// The total.
         value: u64,
     },
-    /// Peer (CRDT mode): per-node totals.
-    Gossip {
-        /// Per-node contribution, keyed by node id.
-        counts: BTreeMap<String, u64>,
-    },
+    /// Peer (CRDT mode): per-node totals the recipient lacks, keyed by node id.
+    Gossip(GossipMsg<Counts>),
 }

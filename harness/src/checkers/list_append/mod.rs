@@ -141,12 +141,7 @@ pub(crate) fn check_with(h: &History, models: &[Model], process_order: bool) -> 
     found.extend(cycles::find_cycles(&deps.edges, &names, &SEARCH));
     let g = &deps.edges.graph;
     if g.count(WW | WR | RW | PR | RT) == 0 {
-        found.push(Anomaly {
-            kind: AnomalyType::EmptyTransactionGraph,
-            txns: Vec::new(),
-            description: "no dependency between transactions could be inferred".into(),
-            detail: json!(true),
-        });
+        found.push(Anomaly::empty_graph());
     }
     let count = |s: Status| txns.iter().filter(|t| t.status == s).count();
     let extra = json!({

@@ -1,7 +1,7 @@
 //! Anomaly types and found anomalies, shared by the txn checkers (rw-register and
 //! list-append).
 
-use serde_json::Value;
+use serde_json::{json, Value};
 use std::fmt;
 
 /// A kind of anomaly the txn checkers can report, named as Elle names it (Elle 0.2
@@ -139,4 +139,17 @@ pub struct Anomaly {
     pub description: String,
     /// Structured form of the same.
     pub detail: Value,
+}
+
+impl Anomaly {
+    /// The finding that no dependency between transactions could be inferred (each
+    /// checker's verdict says what it makes of it).
+    pub fn empty_graph() -> Anomaly {
+        Anomaly {
+            kind: AnomalyType::EmptyTransactionGraph,
+            txns: Vec::new(),
+            description: "no dependency between transactions could be inferred".into(),
+            detail: json!(true),
+        }
+    }
 }

@@ -18,17 +18,7 @@ use std::collections::BTreeSet;
 
 /// The history as adya reads it: one JSON object per line, integer processes.
 fn to_adya(h: &History) -> adya::History {
-    let mut text = String::new();
-    for op in &h.ops {
-        let Process::Client(p) = op.process else {
-            continue;
-        };
-        let line = json!({"type": op.kind.as_str(), "f": op.f, "process": p,
-                          "value": op.value, "index": op.index, "time": op.time});
-        text.push_str(&line.to_string());
-        text.push('\n');
-    }
-    adya::History::from_json(&text).unwrap_or_default()
+    adya::History::from_json(&h.client_jsonl()).unwrap_or_default()
 }
 
 /// Reported types of both checkers under `m`, the empty graph left out.

@@ -132,11 +132,42 @@ fn fmt_val(v: Option<Val>) -> String {
 
 /// Runs all inference. `realtime` adds real-time edges (only needed for strict models).
 pub fn infer(txns: &[Txn], idx: &WriteIndex, realtime: bool) -> Inferred {
+    let (mut versions, mut version_edges) = program_order(txns);
+    version_edges += initial_state(&mut versions);
+    let mut keys: Vec<Key> = versions.keys().copied().collect();
+    keys.sort_unstable();
     let mut anomalies = Vec::new();
+    let cyclic = cyclic_keys(&versions, &keys, txns, &mut anomalies);
+    let mut deps = Dependencies {
+        txns,
+        idx,
+        versions: &versions,
+        cyclic: &cyclic,
+        nearest_memo: HashMap::new(),
+        g: Edges::new(txns.len()),
+        anomalies,
+    };
+    deps.ww_edges(&keys);
+    for (t, txn) in txns.iter().enumerate() {
+        if txn.status == Status::Ok {
+            deps.reads(t as u32);
+        }
+    }
+    if realtime {
+        realtime_order(txns, &mut deps.g);
+    }
+    Inferred {
+        edges: deps.g,
+        anomalies: deps.anomalies,
+        version_edges,
+    }
+}
+
+/// Version-order rules 2 and 3 (program order within each `ok` or `info` txn): the
+/// version nodes of every key, and the number of edges inferred.
+fn program_order(txns: &[Txn]) -> (HashMap<Key, KeyVersions>, usize) {
     let mut versions: HashMap<Key, KeyVersions> = HashMap::new();
     let mut version_edges = 0usize;
-
-    // Version-order rules 2 and 3 (program order within a txn).
     for (t, txn) in txns.iter().enumerate() {
         let t = t as u32;
         if txn.status == Status::Fail {
@@ -165,9 +196,14 @@ pub fn infer(txns: &[Txn], idx: &WriteIndex, realtime: bool) -> Inferred {
             }
         }
     }
+    (versions, version_edges)
+}
 
-    // Rule 1: the initial state precedes every version with no known predecessor
-    // (which, by transitivity, puts it before every version of an acyclic key).
+/// Rule 1: the initial state precedes every version with no known predecessor (which, by
+/// transitivity, puts it before every version of an acyclic key). Returns the number of
+/// edges added.
+fn initial_state(versions: &mut HashMap<Key, KeyVersions>) -> usize {
+    let mut version_edges = 0;
     for kv in versions.values_mut() {
         let root = kv.node(None);
         let mut has_pred = vec![false; kv.nodes.len()];
@@ -183,12 +219,19 @@ pub fn infer(txns: &[Txn], idx: &WriteIndex, realtime: bool) -> Inferred {
             }
         }
     }
+    version_edges
+}
 
-    // Cyclic version orders: reported, and the key excluded from ww/rw inference.
-    let mut keys: Vec<Key> = versions.keys().copied().collect();
-    keys.sort_unstable();
+/// The keys (of `keys`, in order) whose version order has a cycle, each cycle reported
+/// into `anomalies`. Such a key is excluded from ww/rw inference.
+fn cyclic_keys(
+    versions: &HashMap<Key, KeyVersions>,
+    keys: &[Key],
+    txns: &[Txn],
+    anomalies: &mut Vec<Anomaly>,
+) -> HashSet<Key> {
     let mut cyclic: HashSet<Key> = HashSet::new();
-    for &k in &keys {
+    for &k in keys {
         let kv = &versions[&k];
         let comps = graph::sccs(kv.nodes.len(), |u| kv.succ[u as usize].iter().copied());
         for comp in comps {
@@ -196,20 +239,54 @@ pub fn infer(txns: &[Txn], idx: &WriteIndex, realtime: bool) -> Inferred {
             anomalies.push(version_cycle(k, kv, &comp, txns));
         }
     }
+    cyclic
+}
 
-    let owner = |k: Key, v: Option<Val>| v.and_then(|v| idx.writes.get(&(k, v)).map(|w| w.txn));
-    let mut g = Edges::new(txns.len());
-    let add = |g: &mut Edges, a: u32, b: u32, kind: u8, w: Why| g.add(a, b, kind, Some(w));
+/// Real-time edges between the `ok` and `info` txns.
+fn realtime_order(txns: &[Txn], g: &mut Edges) {
+    let spans: Vec<Span> = txns
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| t.status != Status::Fail)
+        .map(|(v, t)| Span {
+            vertex: v as u32,
+            invoke: t.invoke_index,
+            ok_completion: t.complete_index.filter(|_| t.status == Status::Ok),
+        })
+        .collect();
+    order::realtime_edges(&spans, &mut |a, b| g.add(a, b, RT, None));
+}
 
-    // Nearest owned successors per version node (searching through versions no ok/info
-    // txn wrote: the initial state, failed writes, garbage), memoised per key.
-    let mut nearest: HashMap<Key, Vec<Option<Vec<u32>>>> = HashMap::new();
-    let nearest_of = |nearest: &mut HashMap<Key, Vec<Option<Vec<u32>>>>, k: Key, x: u32| {
-        let kv = &versions[&k];
-        let memo = nearest
-            .entry(k)
-            .or_insert_with(|| vec![None; kv.nodes.len()]);
-        if let Some(r) = &memo[x as usize] {
+/// The data edges (ww, wr, rw) inferred from the version orders, and the read anomalies
+/// found on the way.
+struct Dependencies<'a> {
+    txns: &'a [Txn],
+    idx: &'a WriteIndex,
+    versions: &'a HashMap<Key, KeyVersions>,
+    /// Keys with a cyclic version order: no ww or rw edges from them.
+    cyclic: &'a HashSet<Key>,
+    /// Nearest owned successors per version node, memoised per key.
+    nearest_memo: HashMap<Key, Vec<Option<Vec<u32>>>>,
+    g: Edges,
+    anomalies: Vec<Anomaly>,
+}
+
+impl Dependencies<'_> {
+    /// The ok or info txn that wrote `v` to `k`.
+    fn owner(&self, k: Key, v: Option<Val>) -> Option<u32> {
+        v.and_then(|v| self.idx.writes.get(&(k, v)).map(|w| w.txn))
+    }
+
+    /// The nearest successors of version node `x` of `k` that an ok or info txn wrote,
+    /// searching through versions no such txn wrote (the initial state, failed writes,
+    /// garbage).
+    fn nearest(&mut self, k: Key, x: u32) -> Vec<u32> {
+        let kv = &self.versions[&k];
+        if let Some(r) = self
+            .nearest_memo
+            .get(&k)
+            .and_then(|m| m[x as usize].as_ref())
+        {
             return r.clone();
         }
         let mut out = Vec::new();
@@ -219,7 +296,7 @@ pub fn infer(txns: &[Txn], idx: &WriteIndex, realtime: bool) -> Inferred {
         while let Some(u) = stack.pop() {
             for &y in &kv.succ[u as usize] {
                 if seen.insert(y) {
-                    if owner(k, kv.nodes[y as usize]).is_some() {
+                    if self.owner(k, kv.nodes[y as usize]).is_some() {
                         out.push(y);
                     } else {
                         stack.push(y);
@@ -227,44 +304,43 @@ pub fn infer(txns: &[Txn], idx: &WriteIndex, realtime: bool) -> Inferred {
                 }
             }
         }
+        let memo = self
+            .nearest_memo
+            .entry(k)
+            .or_insert_with(|| vec![None; kv.nodes.len()]);
         memo[x as usize] = Some(out.clone());
         out
-    };
+    }
 
-    // ww edges: writer of v -> writer of each nearest owned successor of v.
-    for &k in &keys {
-        if cyclic.contains(&k) {
-            continue;
-        }
-        let len = versions[&k].nodes.len();
-        for x in 0..len as u32 {
-            let v = versions[&k].nodes[x as usize];
-            let Some(a) = owner(k, v) else { continue };
-            for y in nearest_of(&mut nearest, k, x) {
-                let w = versions[&k].nodes[y as usize];
-                if let Some(b) = owner(k, w) {
-                    add(
-                        &mut g,
-                        a,
-                        b,
-                        WW,
-                        Why {
-                            key: k,
-                            from: v,
-                            to: w,
-                        },
-                    );
-                }
+    /// ww edges: writer of v -> writer of each nearest owned successor of v.
+    fn ww_edges(&mut self, keys: &[Key]) {
+        for &k in keys {
+            if self.cyclic.contains(&k) {
+                continue;
+            }
+            let kv = &self.versions[&k];
+            for x in 0..kv.nodes.len() as u32 {
+                let v = kv.nodes[x as usize];
+                let Some(a) = self.owner(k, v) else { continue };
+                self.edges_to_nearest(a, WW, k, v, x);
             }
         }
     }
 
-    // Reads of ok txns: wr and rw edges, and the read anomalies.
-    for (t, txn) in txns.iter().enumerate() {
-        if txn.status != Status::Ok {
-            continue;
+    /// An edge of `kind` from `a` to the writer of each nearest owned successor of node
+    /// `x` (version `from`) of `key`.
+    fn edges_to_nearest(&mut self, a: u32, kind: u8, key: Key, from: Option<Val>, x: u32) {
+        for y in self.nearest(key, x) {
+            let to = self.versions[&key].nodes[y as usize];
+            if let Some(b) = self.owner(key, to) {
+                self.g.add(a, b, kind, Some(Why { key, from, to }));
+            }
         }
-        let t = t as u32;
+    }
+
+    /// The reads of ok txn `t`: its wr and rw edges, and the read anomalies.
+    fn reads(&mut self, t: u32) {
+        let txn = &self.txns[t as usize];
         let mut reported_internal = false;
         let mut state: HashMap<Key, Option<Val>> = HashMap::new();
         for (pos, m) in txn.mops.iter().enumerate() {
@@ -276,166 +352,120 @@ pub fn infer(txns: &[Txn], idx: &WriteIndex, realtime: bool) -> Inferred {
                     if let Some(&expected) = state.get(&key) {
                         if expected != value && !reported_internal {
                             reported_internal = true;
-                            anomalies.push(Anomaly {
-                                kind: AnomalyType::Internal,
-                                txns: vec![txn.name],
-                                description: format!(
-                                    "T{} read key {key} = {} at micro-op {pos}, expected {}",
-                                    txn.name,
-                                    fmt_val(value),
-                                    fmt_val(expected)
-                                ),
-                                detail: json!({"txn": txn.name, "mop": pos, "key": key,
-                                    "expected": expected, "observed": value}),
-                            });
+                            self.anomalies
+                                .push(internal(txn, pos, key, expected, value));
                         }
                     } else {
                         state.insert(key, value);
                     }
-                    read_edges(
-                        &mut anomalies,
-                        txns,
-                        idx,
-                        t,
-                        pos,
-                        key,
-                        value,
-                        &mut |kind, a, b, w| add(&mut g, a, b, kind, w),
-                    );
-                    // rw: this read precedes every nearest later version not its own.
-                    if cyclic.contains(&key) {
-                        continue;
-                    }
-                    let own = value
-                        .and_then(|v| idx.writes.get(&(key, v)))
-                        .is_some_and(|w| w.txn == t);
-                    if own {
-                        continue;
-                    }
-                    if let Some(&x) = versions.get(&key).and_then(|kv| kv.ids.get(&value)) {
-                        for y in nearest_of(&mut nearest, key, x) {
-                            let w = versions[&key].nodes[y as usize];
-                            if let Some(b) = owner(key, w) {
-                                add(
-                                    &mut g,
-                                    t,
-                                    b,
-                                    RW,
-                                    Why {
-                                        key,
-                                        from: value,
-                                        to: w,
-                                    },
-                                );
-                            }
-                        }
-                    }
+                    self.read_edges(t, pos, key, value);
+                    self.rw_edges(t, key, value);
                 }
             }
         }
     }
 
-    if realtime {
-        let spans: Vec<Span> = txns
-            .iter()
-            .enumerate()
-            .filter(|(_, t)| t.status != Status::Fail)
-            .map(|(v, t)| Span {
-                vertex: v as u32,
-                invoke: t.invoke_index,
-                ok_completion: t.complete_index.filter(|_| t.status == Status::Ok),
-            })
-            .collect();
-        order::realtime_edges(&spans, &mut |a, b| g.add(a, b, RT, None));
+    /// rw: a read of `value` by `t` precedes every nearest later version not its own.
+    fn rw_edges(&mut self, t: u32, key: Key, value: Option<Val>) {
+        if self.cyclic.contains(&key) || self.owner(key, value) == Some(t) {
+            return;
+        }
+        if let Some(&x) = self.versions.get(&key).and_then(|kv| kv.ids.get(&value)) {
+            self.edges_to_nearest(t, RW, key, value, x);
+        }
     }
 
-    Inferred {
-        edges: g,
-        anomalies,
-        version_edges,
-    }
-}
-
-/// The wr edge of one read, and G1a / G1b / garbage-read / future-read findings.
-#[allow(clippy::too_many_arguments)]
-fn read_edges(
-    anomalies: &mut Vec<Anomaly>,
-    txns: &[Txn],
-    idx: &WriteIndex,
-    t: u32,
-    pos: usize,
-    key: Key,
-    value: Option<Val>,
-    add: &mut dyn FnMut(u8, u32, u32, Why),
-) {
-    let Some(v) = value else { return };
-    let reader = txns[t as usize].name;
-    if let Some(f) = idx.failed.get(&(key, v)) {
-        let writer = txns[f.txn as usize].name;
-        if !f.is_final {
-            // Elle counts intermediate writes of every txn, failed ones included.
+    /// The wr edge of one read, and G1a / G1b / garbage-read / future-read findings.
+    fn read_edges(&mut self, t: u32, pos: usize, key: Key, value: Option<Val>) {
+        let Some(v) = value else { return };
+        let (txns, anomalies) = (self.txns, &mut self.anomalies);
+        let reader = txns[t as usize].name;
+        if let Some(f) = self.idx.failed.get(&(key, v)) {
+            let writer = txns[f.txn as usize].name;
+            if !f.is_final {
+                // Elle counts intermediate writes of every txn, failed ones included.
+                anomalies.push(Anomaly {
+                    kind: AnomalyType::G1b,
+                    txns: vec![reader, writer],
+                    description: format!(
+                        "T{reader} read key {key} = {v}, an intermediate write of failed T{writer}"
+                    ),
+                    detail: json!({"reader": reader, "writer": writer, "key": key, "value": v}),
+                });
+            }
+            anomalies.push(Anomaly {
+                kind: AnomalyType::G1a,
+                txns: vec![reader, writer],
+                description: format!("T{reader} read key {key} = {v}, written by failed T{writer}"),
+                detail: json!({"reader": reader, "writer": writer, "key": key, "value": v}),
+            });
+            return;
+        }
+        let Some(w) = self.idx.writes.get(&(key, v)) else {
+            anomalies.push(Anomaly {
+                kind: AnomalyType::GarbageRead,
+                txns: vec![reader],
+                description: format!("T{reader} read key {key} = {v}, which no txn wrote"),
+                detail: json!({"reader": reader, "key": key, "value": v}),
+            });
+            return;
+        };
+        let writer = txns[w.txn as usize].name;
+        if w.txn == t {
+            if w.pos as usize > pos {
+                anomalies.push(Anomaly {
+                    kind: AnomalyType::FutureRead,
+                    txns: vec![reader],
+                    description: format!(
+                        "T{reader} read key {key} = {v} at micro-op {pos}, before writing it at {}",
+                        w.pos
+                    ),
+                    detail: json!({"txn": reader, "key": key, "value": v, "mop": pos,
+                        "write_mop": w.pos}),
+                });
+            }
+            return;
+        }
+        if !w.is_final {
             anomalies.push(Anomaly {
                 kind: AnomalyType::G1b,
                 txns: vec![reader, writer],
                 description: format!(
-                    "T{reader} read key {key} = {v}, an intermediate write of failed T{writer}"
+                    "T{reader} read key {key} = {v}, an intermediate write of T{writer}"
                 ),
                 detail: json!({"reader": reader, "writer": writer, "key": key, "value": v}),
             });
         }
-        anomalies.push(Anomaly {
-            kind: AnomalyType::G1a,
-            txns: vec![reader, writer],
-            description: format!("T{reader} read key {key} = {v}, written by failed T{writer}"),
-            detail: json!({"reader": reader, "writer": writer, "key": key, "value": v}),
-        });
-        return;
-    }
-    let Some(w) = idx.writes.get(&(key, v)) else {
-        anomalies.push(Anomaly {
-            kind: AnomalyType::GarbageRead,
-            txns: vec![reader],
-            description: format!("T{reader} read key {key} = {v}, which no txn wrote"),
-            detail: json!({"reader": reader, "key": key, "value": v}),
-        });
-        return;
-    };
-    let writer = txns[w.txn as usize].name;
-    if w.txn == t {
-        if w.pos as usize > pos {
-            anomalies.push(Anomaly {
-                kind: AnomalyType::FutureRead,
-                txns: vec![reader],
-                description: format!(
-                    "T{reader} read key {key} = {v} at micro-op {pos}, before writing it at {}",
-                    w.pos
-                ),
-                detail: json!({"txn": reader, "key": key, "value": v, "mop": pos,
-                    "write_mop": w.pos}),
-            });
-        }
-        return;
-    }
-    if !w.is_final {
-        anomalies.push(Anomaly {
-            kind: AnomalyType::G1b,
-            txns: vec![reader, writer],
-            description: format!(
-                "T{reader} read key {key} = {v}, an intermediate write of T{writer}"
-            ),
-            detail: json!({"reader": reader, "writer": writer, "key": key, "value": v}),
-        });
-    }
-    add(
-        WR,
-        w.txn,
-        t,
-        Why {
+        let why = Why {
             key,
             from: value,
             to: value,
-        },
-    );
+        };
+        self.g.add(w.txn, t, WR, Some(why));
+    }
+}
+
+/// An internal anomaly: `txn` read `observed` at micro-op `pos` where its own earlier
+/// micro-ops of `key` say `expected`.
+fn internal(
+    txn: &Txn,
+    pos: usize,
+    key: Key,
+    expected: Option<Val>,
+    observed: Option<Val>,
+) -> Anomaly {
+    Anomaly {
+        kind: AnomalyType::Internal,
+        txns: vec![txn.name],
+        description: format!(
+            "T{} read key {key} = {} at micro-op {pos}, expected {}",
+            txn.name,
+            fmt_val(observed),
+            fmt_val(expected)
+        ),
+        detail: json!({"txn": txn.name, "mop": pos, "key": key,
+            "expected": expected, "observed": observed}),
+    }
 }
 
 /// Describes one cycle inside a key's cyclic version order.

@@ -177,23 +177,7 @@ pub fn check(h: &History, models: &[ConsistencyModel]) -> CheckResult {
     };
     let idx = infer::index_writes(&txns);
     if !idx.duplicates.is_empty() {
-        let examples: Vec<Value> = idx
-            .duplicates
-            .iter()
-            .take(MAX_EXAMPLES)
-            .map(|a| a.detail.clone())
-            .collect();
-        let mut details = json!({"anomaly_types": ["duplicate-writes"],
-                                 "anomaly_examples": {"duplicate-writes": examples}});
-        anomalies::attach(&mut details, report_shape(&idx.duplicates, |_| true));
-        return unknown(
-            format!(
-                "duplicate-writes: {} ({} found); writes must be unique per key",
-                idx.duplicates[0].description,
-                idx.duplicates.len()
-            ),
-            details,
-        );
+        return duplicate_writes(&idx.duplicates);
     }
     let realtime = models.contains(&ConsistencyModel::StrictSerializable);
     let inf = infer::infer(&txns, &idx, realtime);
@@ -201,32 +185,57 @@ pub fn check(h: &History, models: &[ConsistencyModel]) -> CheckResult {
     let names: Vec<usize> = txns.iter().map(|t| t.name).collect();
     found.extend(cycles::find_cycles(&inf.edges, &names, &SEARCH));
     let g = &inf.edges.graph;
-    let edges = json!({
-        "ww": g.count(WW),
-        "wr": g.count(WR),
-        "rw": g.count(RW),
-        "realtime": g.count(RT),
-    });
     if g.count(WW | WR | RW | RT) == 0 {
-        found.push(Anomaly {
-            kind: AnomalyType::EmptyTransactionGraph,
-            txns: Vec::new(),
-            description: "no dependency between transactions could be inferred".into(),
-            detail: json!(true),
-        });
+        found.push(Anomaly::empty_graph());
     }
+    let count = |s: Status| txns.iter().filter(|t| t.status == s).count();
+    let extra = json!({
+        "models": models.iter().map(|m| m.as_str()).collect::<Vec<_>>(),
+        "txn_count": {"ok": count(Status::Ok), "info": count(Status::Info),
+                      "fail": count(Status::Fail)},
+        "edges": {"ww": g.count(WW), "wr": g.count(WR), "rw": g.count(RW),
+                  "realtime": g.count(RT)},
+        "version_edges": inf.version_edges,
+    });
+    verdict(&found, &models, extra)
+}
 
+/// The `unknown` result of a history that writes some value twice.
+fn duplicate_writes(duplicates: &[Anomaly]) -> CheckResult {
+    let examples: Vec<Value> = duplicates
+        .iter()
+        .take(MAX_EXAMPLES)
+        .map(|a| a.detail.clone())
+        .collect();
+    let mut details = json!({"anomaly_types": ["duplicate-writes"],
+                             "anomaly_examples": {"duplicate-writes": examples}});
+    anomalies::attach(&mut details, report_shape(duplicates, |_| true));
+    unknown(
+        format!(
+            "duplicate-writes: {} ({} found); writes must be unique per key",
+            duplicates[0].description,
+            duplicates.len()
+        ),
+        details,
+    )
+}
+
+/// Whether `t` is reported: prohibited by one of `models`, or an empty graph.
+fn reportable(models: &[ConsistencyModel], t: AnomalyType) -> bool {
+    t == AnomalyType::EmptyTransactionGraph || models.iter().any(|m| m.prohibits(t))
+}
+
+/// Maelstrom's verdict and the details, from every anomaly found; `extra` (an object) is
+/// merged into the details.
+fn verdict(found: &[Anomaly], models: &[ConsistencyModel], extra: Value) -> CheckResult {
     let mut by_type: BTreeMap<&'static str, (AnomalyType, Vec<&Anomaly>)> = BTreeMap::new();
-    for a in &found {
+    for a in found {
         by_type
             .entry(a.kind.as_str())
             .or_insert((a.kind, Vec::new()))
             .1
             .push(a);
     }
-    let reportable = |t: AnomalyType| {
-        t == AnomalyType::EmptyTransactionGraph || models.iter().any(|m| m.prohibits(t))
-    };
     let mut anomaly_types = Vec::new();
     let mut other_types = Vec::new();
     let mut examples = Map::new();
@@ -234,37 +243,27 @@ pub fn check(h: &History, models: &[ConsistencyModel]) -> CheckResult {
     let mut problems = Vec::new();
     for (name, (t, list)) in &by_type {
         counts.insert((*name).into(), json!(list.len()));
-        if reportable(*t) {
-            anomaly_types.push(*name);
-            let ex: Vec<Value> = list
-                .iter()
-                .take(MAX_EXAMPLES)
-                .map(|a| {
-                    json!({"description": a.description, "txns": a.txns,
-                                "detail": a.detail})
-                })
-                .collect();
-            examples.insert((*name).into(), Value::Array(ex));
-            problems.push((
-                *t,
-                format!("{name}: {} ({} found)", list[0].description, list.len()),
-            ));
-        } else {
+        if !reportable(models, *t) {
             other_types.push(*name);
+            continue;
         }
+        anomaly_types.push(*name);
+        let ex: Vec<Value> = list
+            .iter()
+            .take(MAX_EXAMPLES)
+            .map(|a| json!({"description": a.description, "txns": a.txns, "detail": a.detail}))
+            .collect();
+        examples.insert((*name).into(), Value::Array(ex));
+        problems.push((
+            *t,
+            format!("{name}: {} ({} found)", list[0].description, list.len()),
+        ));
     }
     // Most severe first: the anomaly type's declaration order.
     problems.sort_by_key(|(t, _)| *t);
     let problems: Vec<String> = problems.into_iter().map(|(_, p)| p).collect();
-    let impossible: Vec<ConsistencyModel> = ConsistencyModel::ALL
-        .into_iter()
-        .filter(|m| by_type.values().any(|(t, _)| m.prohibits(*t)))
-        .collect();
-    let (not, also_not): (Vec<_>, Vec<_>) = match impossible.split_first() {
-        Some((w, rest)) => (vec![w.as_str()], rest.iter().map(|m| m.as_str()).collect()),
-        None => (Vec::new(), Vec::new()),
-    };
-    let count = |s: Status| txns.iter().filter(|t| t.status == s).count();
+    let kinds: Vec<AnomalyType> = by_type.values().map(|(t, _)| *t).collect();
+    let (not, also_not) = ruled_out(&kinds);
     let mut details = json!({
         "anomaly_types": anomaly_types,
         "anomaly_examples": examples,
@@ -272,18 +271,29 @@ pub fn check(h: &History, models: &[ConsistencyModel]) -> CheckResult {
         "other_anomaly_types": other_types,
         "not": not,
         "also_not": also_not,
-        "models": models.iter().map(|m| m.as_str()).collect::<Vec<_>>(),
-        "txn_count": {"ok": count(Status::Ok), "info": count(Status::Info),
-                      "fail": count(Status::Fail)},
-        "edges": edges,
-        "version_edges": inf.version_edges,
     });
+    if let (Value::Object(d), Value::Object(e)) = (&mut details, extra) {
+        d.extend(e);
+    }
     let valid = Validity::from_bool(anomaly_types.is_empty());
-    anomalies::attach(&mut details, report_shape(&found, reportable));
+    anomalies::attach(&mut details, report_shape(found, |t| reportable(models, t)));
     CheckResult {
         valid,
         problems,
         details,
+    }
+}
+
+/// The weakest supported model some found type rules out, and the other ruled-out
+/// models, each list in [`ConsistencyModel::ALL`] order.
+fn ruled_out(found: &[AnomalyType]) -> (Vec<&'static str>, Vec<&'static str>) {
+    let impossible: Vec<ConsistencyModel> = ConsistencyModel::ALL
+        .into_iter()
+        .filter(|m| found.iter().any(|&t| m.prohibits(t)))
+        .collect();
+    match impossible.split_first() {
+        Some((w, rest)) => (vec![w.as_str()], rest.iter().map(|m| m.as_str()).collect()),
+        None => (Vec::new(), Vec::new()),
     }
 }
 

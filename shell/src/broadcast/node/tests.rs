@@ -1,3 +1,6 @@
+//! The broadcast node on its own: refusals, aligned instants, latency mode, hub batching,
+//! failover, anti-entropy digests, and restarts (kept state, fresh lives).
+
 use super::*;
 use glomers_node::{Origin, Outgoing};
 
