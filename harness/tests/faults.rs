@@ -157,16 +157,13 @@ fn with<'a>(base: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
     base.iter().chain(extra).copied().collect()
 }
 
-/// Many workers at a low rate: a worker whose request reached a node that was then killed
-/// waits out the 5 s client timeout, and the others keep the restarted node busy.
-#[test]
-fn a_counter_in_memory_is_valid_until_its_node_restarts() {
-    let bin = mutant("ids_counter.py");
-    let base = [
+/// The unique-ids line both counter tests run: many workers at a low rate, a fault a second.
+fn ids_counter_line(bin: &str) -> Vec<&str> {
+    vec![
         "-w",
         "unique-ids",
         "--bin",
-        &bin,
+        bin,
         "--node-count",
         "2",
         "--concurrency",
@@ -179,7 +176,15 @@ fn a_counter_in_memory_is_valid_until_its_node_restarts() {
         "1",
         "--seed",
         "4",
-    ];
+    ]
+}
+
+/// Many workers at a low rate: a worker whose request reached a node that was then killed
+/// waits out the 5 s client timeout, and the others keep the restarted node busy.
+#[test]
+fn a_counter_in_memory_is_valid_until_its_node_restarts() {
+    let bin = mutant("ids_counter.py");
+    let base = ids_counter_line(&bin);
     let r = glomers("test", "ids-healthy", &with(&base, &["memory"]));
     r.expect_code(0);
     assert_eq!(r.count("duplicated_count"), 0);
@@ -197,26 +202,7 @@ fn a_counter_in_memory_is_valid_until_its_node_restarts() {
 #[test]
 fn a_counter_on_disk_survives_restarts_only_when_the_run_is_durable() {
     let bin = mutant("ids_counter.py");
-    let base = [
-        "-w",
-        "unique-ids",
-        "--bin",
-        &bin,
-        "--node-count",
-        "2",
-        "--concurrency",
-        "50n",
-        "--rate",
-        "20",
-        "--time-limit",
-        "6",
-        "--nemesis-interval",
-        "1",
-        "--seed",
-        "4",
-        "--nemesis",
-        "kill",
-    ];
+    let base = with(&ids_counter_line(&bin), &["--nemesis", "kill"]);
     let r = glomers("test", "disk-durable", &with(&base, &["--durable", "disk"]));
     r.expect_code(0);
     assert!(r.outcomes("start", "started") > 0, "nodes were restarted");

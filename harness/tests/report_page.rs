@@ -359,9 +359,38 @@ fn type_filter_hides_its_arrows(page: &Page, messages: &[Value]) {
 }
 
 fn arrow_click_shows_the_body(page: &Page, messages: &[Value]) {
-    // A click on an arrow shows that message's body.
-    // An arrow that alone is within reach of a click at whole-pixel coordinates near its
-    // middle, on screen.
+    // A click on an arrow shows that message's body. On a loaded machine the page may lay
+    // itself out again between finding the arrow and the click landing (the click then
+    // picks nothing); the arrow is found afresh and clicked again, three times at most.
+    let mut last = String::new();
+    for attempt in 1..=3 {
+        let (id, x, y) = lone_arrow(page);
+        page.tab
+            .click_point(Point { x, y })
+            .expect("click on the arrow");
+        let detail = page.eval("document.getElementById('detail').textContent");
+        last = detail.as_str().unwrap_or_default().to_string();
+        if !last.starts_with(&format!("message {id} ")) {
+            eprintln!("click {attempt} at ({x}, {y}) on message {id} showed {last:?}");
+            continue;
+        }
+        let body = messages
+            .iter()
+            .find(|m| m["id"] == id)
+            .map(|m| m["body"].clone())
+            .expect("logged");
+        assert!(
+            last.contains(&serde_json::to_string_pretty(&body).expect("json")),
+            "{last}"
+        );
+        return;
+    }
+    panic!("three clicks on lone arrows showed no message; the last showed {last:?}");
+}
+
+/// An arrow that alone is within reach of a click at whole-pixel coordinates near its
+/// middle, on screen: its message id and the point to click.
+fn lone_arrow(page: &Page) -> (u64, f64, f64) {
     page.eval("document.getElementById('timeline').scrollIntoView()");
     let target = page.eval(
         "(() => { const tl = window.report.timeline, r = tl.canvas.getBoundingClientRect();
@@ -377,25 +406,14 @@ fn arrow_click_shows_the_body(page: &Page, messages: &[Value]) {
              if (alone) return { id: m.id, x: cx, y: cy };
            } return null; })()",
     );
-    let (Some(x), Some(y)) = (target["x"].as_f64(), target["y"].as_f64()) else {
-        panic!("no arrow to click: {target}");
-    };
-    page.tab
-        .click_point(Point { x, y })
-        .expect("click on the arrow");
-    let detail = page.eval("document.getElementById('detail').textContent");
-    let id = target["id"].as_u64().expect("id");
-    let body = messages
-        .iter()
-        .find(|m| m["id"] == id)
-        .map(|m| m["body"].clone())
-        .expect("logged");
-    let text = detail.as_str().unwrap_or_default();
-    assert!(text.starts_with(&format!("message {id} ")), "{text}");
-    assert!(
-        text.contains(&serde_json::to_string_pretty(&body).expect("json")),
-        "{text}"
-    );
+    match (
+        target["id"].as_u64(),
+        target["x"].as_f64(),
+        target["y"].as_f64(),
+    ) {
+        (Some(id), Some(x), Some(y)) => (id, x, y),
+        _ => panic!("no arrow to click: {target}"),
+    }
 }
 
 fn anomaly_click_brings_its_operation_into_view(page: &Page) {
