@@ -67,10 +67,13 @@ pub struct Line {
     pub node_args: Vec<&'static str>,
 }
 
+/// A node mode of a line: its label and the node flags that select it.
+type Mode = (&'static str, &'static [&'static str]);
+
 /// Every line of the sweep, in challenge order (see the module documentation). A line
 /// that several challenges share is labelled with all of them (`3b/3c`).
 pub fn lines() -> Vec<Line> {
-    let modes: &[(&str, &[(&str, &[&str])])] = &[
+    let modes: &[(&str, &[Mode])] = &[
         (
             "3d",
             &[
@@ -98,7 +101,7 @@ pub fn lines() -> Vec<Line> {
     }
     let mut out = Vec::new();
     for (ids, bin, flags) in groups.into_iter().filter(|(_, b, _)| *b != "echo") {
-        let variants: &[(&str, &[&str])] = modes
+        let variants: &[Mode] = modes
             .iter()
             .find(|(m, _)| *m == ids[0])
             .map_or(&[("", &[])], |(_, v)| v);
