@@ -13,6 +13,7 @@ use glomers_harness::checkers::txn::Model;
 use glomers_harness::history::{History, Op, OpType, Process};
 use glomers_harness::workload::txn::{TxnGenerator, TxnOpts};
 use glomers_harness::workload::{Generator, Next, Phase};
+use glomers_node::Time;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
@@ -24,7 +25,8 @@ const TXNS: u64 = 20_000;
 const THREADS: u64 = 10;
 
 fn push(h: &mut History, process: u64, kind: OpType, value: Value) {
-    let time = h.ops.len() as u64 * 100_000;
+    // 0.1 ms per entry.
+    let time = Time::from_micros(h.ops.len() as u64 * 100);
     h.push(Op {
         index: 0,
         time,
@@ -52,7 +54,7 @@ fn history(seed: u64) -> History {
         let t = rng.random_range(0..THREADS) as usize;
         let Some(req) = inflight[t].take() else {
             if invoked < TXNS {
-                if let Next::Op(op) = gen.next(Phase::Main, t, 0, &mut rng) {
+                if let Next::Op(op) = gen.next(Phase::Main, t, Time::ZERO, &mut rng) {
                     push(&mut h, process[t], OpType::Invoke, op.value.clone());
                     inflight[t] = Some(op.value);
                     invoked += 1;

@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use glomers_harness::history::{History, Op, OpType, Process};
 use glomers_harness::workload::lin_kv::LinKvGenerator;
 use glomers_harness::workload::{Generator, Next, Phase};
+use glomers_node::Time;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
@@ -117,7 +118,7 @@ fn plan(shape: &Shape, rng: &mut StdRng, flips: &[u64]) -> Vec<Planned> {
             }
             let op = |kind| Op {
                 index: 0,
-                time: at,
+                time: Time::from_nanos(at),
                 process: Process::Client(p),
                 kind,
                 f: "write".into(),
@@ -129,7 +130,7 @@ fn plan(shape: &Shape, rng: &mut StdRng, flips: &[u64]) -> Vec<Planned> {
             gen.observe(&op(OpType::Invoke), &op(OpType::Info));
             false
         });
-        let Next::Op(op) = gen.next(Phase::Main, thread, invoke, rng) else {
+        let Next::Op(op) = gen.next(Phase::Main, thread, Time::from_nanos(invoke), rng) else {
             free_at[thread] = u64::MAX;
             continue;
         };
@@ -215,10 +216,11 @@ fn outcomes(planned: &[Planned]) -> Vec<(OpType, Value)> {
     out
 }
 
+/// A history entry at `time` ns (the plan's clock) since the start of the run.
 fn entry(time: u64, process: Process, kind: OpType, f: &str, value: Value) -> Op {
     Op {
         index: 0,
-        time,
+        time: Time::from_nanos(time),
         process,
         kind,
         f: f.to_owned(),

@@ -36,6 +36,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
+use glomers_node::Time;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -94,7 +95,7 @@ pub struct Prepared {
 
 struct Pending {
     prepared: Prepared,
-    sent: u64,
+    sent: Time,
 }
 
 struct Inner {
@@ -169,9 +170,9 @@ impl MessageLog {
         })
     }
 
-    /// Records that the network accepted message `id` at `sent` (ns). Call it while the
-    /// network still holds the message, so that its fate cannot be recorded first.
-    pub fn sent(&self, id: u64, sent: u64, prepared: Option<Prepared>) {
+    /// Records that the network accepted message `id` at `sent`. Call it while the network
+    /// still holds the message, so that its fate cannot be recorded first.
+    pub fn sent(&self, id: u64, sent: Time, prepared: Option<Prepared>) {
         let mut g = self.lock();
         let Some(prepared) = prepared.filter(|_| g.summary.messages < self.limits.max_lines) else {
             g.summary.omitted += 1;
@@ -191,17 +192,17 @@ impl MessageLog {
         g.pending.insert(id, Pending { prepared, sent });
     }
 
-    /// Message `id` was handed to its receiver at `at` (ns).
-    pub fn delivered(&self, id: u64, at: u64) {
+    /// Message `id` was handed to its receiver at `at`.
+    pub fn delivered(&self, id: u64, at: Time) {
         self.resolve(id, "delivered", at);
     }
 
-    /// Message `id` was dropped by a partition when its receiver took it, at `at` (ns).
-    pub fn dropped(&self, id: u64, at: u64) {
+    /// Message `id` was dropped by a partition when its receiver took it, at `at`.
+    pub fn dropped(&self, id: u64, at: Time) {
         self.resolve(id, "dropped", at);
     }
 
-    fn resolve(&self, id: u64, fate: &str, at: u64) {
+    fn resolve(&self, id: u64, fate: &str, at: Time) {
         let mut g = self.lock();
         if let Some(p) = g.pending.remove(&id) {
             write_line(&mut g, id, &p, fate, Some(at));
@@ -229,7 +230,7 @@ impl MessageLog {
     }
 }
 
-fn write_line(g: &mut Inner, id: u64, p: &Pending, fate: &str, at: Option<u64>) {
+fn write_line(g: &mut Inner, id: u64, p: &Pending, fate: &str, at: Option<Time>) {
     if g.error.is_some() {
         return;
     }
@@ -238,12 +239,14 @@ fn write_line(g: &mut Inner, id: u64, p: &Pending, fate: &str, at: Option<u64>) 
     }
 }
 
+/// Writes one message's line. `sent` and `at` leave as integers of nanoseconds since the
+/// start of the run: the file format (the clock of `history.jsonl`).
 fn line(
     out: &mut impl Write,
     id: u64,
     p: &Pending,
     fate: &str,
-    at: Option<u64>,
+    at: Option<Time>,
 ) -> std::io::Result<()> {
     let q = &p.prepared;
     write!(out, "{{\"id\":{id},\"src\":")?;
@@ -252,9 +255,13 @@ fn line(
     serde_json::to_writer(&mut *out, &q.dest)?;
     out.write_all(b",\"type\":")?;
     serde_json::to_writer(&mut *out, &q.ty)?;
-    write!(out, ",\"sent\":{},\"fate\":\"{fate}\",\"at\":", p.sent)?;
+    write!(
+        out,
+        ",\"sent\":{},\"fate\":\"{fate}\",\"at\":",
+        p.sent.as_nanos()
+    )?;
     match at {
-        Some(t) => write!(out, "{t}")?,
+        Some(t) => write!(out, "{}", t.as_nanos())?,
         None => out.write_all(b"null")?,
     }
     if q.cut {
@@ -295,11 +302,12 @@ mod tests {
             .iter()
             .enumerate()
         {
-            log.sent(id as u64, 10 * id as u64, log.prepare(src, dest, &body));
+            let sent = Time::from_nanos(10 * id as u64);
+            log.sent(id as u64, sent, log.prepare(src, dest, &body));
         }
-        log.dropped(1, 50);
-        log.delivered(0, 20);
-        log.delivered(99, 60); // never sent: ignored
+        log.dropped(1, Time::from_nanos(50));
+        log.delivered(0, Time::from_nanos(20));
+        log.delivered(99, Time::from_nanos(60)); // never sent: ignored
         let s = log.finish().expect("finish");
         assert_eq!((s.messages, s.omitted, s.cut_bodies), (3, 0, 0));
         let l = lines(&path);
@@ -321,6 +329,12 @@ mod tests {
         );
         assert_eq!(l[2]["at"], Value::Null);
         assert_eq!(l[3]["summary"]["messages"], 3);
+        // Times leave as integers of nanoseconds, the format of the file.
+        let raw = std::fs::read_to_string(&path).expect("log written");
+        let want = format!(
+            r#"{{"id":0,"src":"c1","dest":"n0","type":"broadcast","sent":0,"fate":"delivered","at":20,"body":{body}}}"#
+        );
+        assert_eq!(raw.lines().nth(1), Some(want.as_str()));
     }
 
     #[test]
@@ -333,13 +347,18 @@ mod tests {
         };
         let log = MessageLog::with_limits(&path, limits).expect("create");
         let long = json!({"type": "echo", "echo": "é".repeat(40)});
-        log.sent(0, 0, log.prepare("c0", "n0", &long));
+        let at = Time::from_nanos;
+        log.sent(0, at(0), log.prepare("c0", "n0", &long));
         // The pending table (1) is full: written at once, untracked.
-        log.sent(1, 1, log.prepare("n0", "c0", &json!({"type": "echo_ok"})));
+        log.sent(
+            1,
+            at(1),
+            log.prepare("n0", "c0", &json!({"type": "echo_ok"})),
+        );
         // The log (2 lines) is full: omitted, and not even prepared.
         assert!(log.prepare("n0", "c0", &json!({})).is_none());
-        log.sent(2, 2, None);
-        log.delivered(0, 5);
+        log.sent(2, at(2), None);
+        log.delivered(0, at(5));
         let s = log.finish().expect("finish");
         assert_eq!(
             (s.messages, s.omitted, s.cut_bodies, s.untracked),

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use plotters::prelude::*;
 
-use crate::history::{History, OpType};
+use crate::history::{span, History, OpType};
 use crate::sim::faults::{Window, WINDOWS};
 
 /// Errors while drawing.
@@ -49,7 +49,7 @@ pub fn nemesis_windows(h: &History, end: f64) -> Vec<(Window, f64, f64)> {
     for w in WINDOWS {
         let mut open: Option<f64> = None;
         for op in h.ops.iter().filter(|o| !o.is_client()) {
-            let t = op.time as f64 / 1e9;
+            let t = op.time.as_secs_f64();
             if op.f == w.start {
                 open.get_or_insert(t);
             } else if op.f == w.stop {
@@ -104,8 +104,8 @@ fn points(h: &History) -> Vec<(f64, f64, OpType)> {
         .into_iter()
         .filter_map(|(inv, done)| {
             let d = done?;
-            let ms = (d.time.saturating_sub(inv.time) as f64 / 1e6).max(0.01);
-            Some((inv.time as f64 / 1e9, ms, d.kind))
+            let ms = span::ms(d.time.saturating_since(inv.time)).max(0.01);
+            Some((inv.time.as_secs_f64(), ms, d.kind))
         })
         .collect()
 }
@@ -228,20 +228,21 @@ fn rate(dir: &Path, h: &History) -> Result<(), PlotError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checkers::testkit::{Hb, MS};
+    use crate::checkers::testkit::Hb;
     use crate::sim::faults::{ops, Fault};
+    use glomers_node::Time;
     use serde_json::json;
 
     fn faulty_run() -> History {
         let mut b = Hb::new();
         b.op(0, "read", json!(null), OpType::Ok, json!([]));
-        b.at(1000 * MS).nemesis(ops::START_PARTITION);
-        b.at(1200 * MS).nemesis(ops::KILL);
+        b.at(Time::from_millis(1000)).nemesis(ops::START_PARTITION);
+        b.at(Time::from_millis(1200)).nemesis(ops::KILL);
         b.op(0, "read", json!(null), OpType::Ok, json!([]));
-        b.at(2000 * MS).nemesis(ops::START);
-        b.at(2500 * MS).nemesis(ops::STOP_PARTITION);
-        b.at(3000 * MS).nemesis(ops::START_PARTITION);
-        b.at(3500 * MS).nemesis(ops::PAUSE);
+        b.at(Time::from_millis(2000)).nemesis(ops::START);
+        b.at(Time::from_millis(2500)).nemesis(ops::STOP_PARTITION);
+        b.at(Time::from_millis(3000)).nemesis(ops::START_PARTITION);
+        b.at(Time::from_millis(3500)).nemesis(ops::PAUSE);
         b.op(0, "read", json!(null), OpType::Ok, json!([]));
         b.build()
     }
@@ -267,8 +268,8 @@ mod tests {
     #[test]
     fn a_restart_alone_opens_no_window() {
         let mut b = Hb::new();
-        b.at(1000 * MS).nemesis(ops::START);
-        b.at(2000 * MS).nemesis(ops::RESUME);
+        b.at(Time::from_millis(1000)).nemesis(ops::START);
+        b.at(Time::from_millis(2000)).nemesis(ops::RESUME);
         assert!(nemesis_windows(&b.build(), 9.0).is_empty());
     }
 

@@ -10,8 +10,14 @@ use core::fmt;
 use core::ops::{Add, AddAssign, Sub};
 use core::time::Duration;
 
+use serde::{Deserialize, Serialize};
+
 /// A point in time: nanoseconds since the clock's epoch.
-#[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+///
+/// Serialized as that integer of nanoseconds, the form of Maelstrom's `:time` (so a
+/// history line reads and writes exactly as one holding the bare integer would).
+#[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
 pub struct Time(u64);
 
 impl Time {
@@ -63,6 +69,11 @@ impl Time {
     /// Seconds since the epoch, as a float (for reports).
     pub fn as_secs_f64(self) -> f64 {
         self.0 as f64 / 1e9
+    }
+
+    /// Milliseconds since the epoch, as a float (for reports).
+    pub fn as_millis_f64(self) -> f64 {
+        self.0 as f64 / 1e6
     }
 
     /// The span since the epoch.
@@ -177,6 +188,28 @@ mod tests {
         let mut u = t;
         u += Duration::from_nanos(1);
         assert_eq!(u.as_nanos(), 10_000_001);
+    }
+
+    #[test]
+    fn serializes_as_the_integer_of_nanoseconds() {
+        let t = Time::from_nanos(1_234_567_891);
+        assert_eq!(serde_json::to_string(&t).expect("serializes"), "1234567891");
+        assert_eq!(serde_json::from_str::<Time>("1234567891").ok(), Some(t));
+        assert_eq!(
+            serde_json::from_str::<Time>("18446744073709551615").ok(),
+            Some(Time::MAX)
+        );
+        // What a bare u64 refuses, a Time refuses.
+        for bad in ["-1", "1.5", "\"1\"", "18446744073709551616", "null"] {
+            assert!(serde_json::from_str::<Time>(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn float_figures_divide_the_nanoseconds() {
+        let t = Time::from_nanos(1_500_000_001);
+        assert_eq!(t.as_millis_f64(), 1_500_000_001f64 / 1e6);
+        assert_eq!(t.as_secs_f64(), 1_500_000_001f64 / 1e9);
     }
 
     #[test]

@@ -2,11 +2,12 @@
 //! plots, and throughput over time. These never affect validity.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::history::{History, OpType};
+use crate::history::{span, History, Op, OpType};
 
 /// The quantiles Jepsen reports: 0, 0.5, 0.95, 0.99 and 1.
 pub const QUANTILES: [f64; 5] = [0.0, 0.5, 0.95, 0.99, 1.0];
@@ -14,7 +15,7 @@ pub const QUANTILES: [f64; 5] = [0.0, 0.5, 0.95, 0.99, 1.0];
 /// Jepsen's quantile: element `min(n - 1, floor(n * q))` of `sorted` (ascending); `None`
 /// when empty. Invariant: the result is an element of `sorted`, `q <= 0` gives the minimum
 /// and `q >= 1` the maximum.
-pub fn quantile(sorted: &[u64], q: f64) -> Option<u64> {
+pub fn quantile<T: Copy>(sorted: &[T], q: f64) -> Option<T> {
     let n = sorted.len();
     if n == 0 {
         return None;
@@ -30,7 +31,7 @@ pub fn quantile(sorted: &[u64], q: f64) -> Option<u64> {
 
 /// Jepsen's `frequency-distribution` at [`QUANTILES`]: a map from quantile (`"0"`,
 /// `"0.5"`, `"0.95"`, `"0.99"`, `"1"`) to the sample; `None` when there are no samples.
-pub fn distribution(mut samples: Vec<u64>) -> Option<BTreeMap<String, u64>> {
+pub fn distribution<T: Copy + Ord>(mut samples: Vec<T>) -> Option<BTreeMap<String, T>> {
     samples.sort_unstable();
     QUANTILES
         .iter()
@@ -49,14 +50,14 @@ pub struct LatencyStats {
 }
 
 impl LatencyStats {
-    fn from_ns(mut ns: Vec<u64>) -> Self {
-        ns.sort_unstable();
+    fn of(mut spans: Vec<Duration>) -> Self {
+        spans.sort_unstable();
         let quantiles_ms = QUANTILES
             .iter()
-            .filter_map(|q| quantile(&ns, *q).map(|v| (q.to_string(), v as f64 / 1e6)))
+            .filter_map(|q| quantile(&spans, *q).map(|v| (q.to_string(), span::ms(v))))
             .collect();
         LatencyStats {
-            count: ns.len(),
+            count: spans.len(),
             quantiles_ms,
         }
     }
@@ -104,14 +105,14 @@ pub struct LatencySummary {
 pub fn latencies(h: &History) -> LatencySummary {
     let mut points = Vec::new();
     let mut incomplete = 0;
-    let mut by_f: BTreeMap<String, (Vec<u64>, Vec<u64>)> = BTreeMap::new();
+    let mut by_f: BTreeMap<String, (Vec<Duration>, Vec<Duration>)> = BTreeMap::new();
     let (mut ok_all, mut any_all) = (Vec::new(), Vec::new());
     for (inv, done) in h.completed() {
         let Some(c) = done else {
             incomplete += 1;
             continue;
         };
-        let lat = c.time.saturating_sub(inv.time);
+        let lat = c.time.saturating_since(inv.time);
         let e = by_f.entry(inv.f.clone()).or_default();
         e.1.push(lat);
         any_all.push(lat);
@@ -120,8 +121,8 @@ pub fn latencies(h: &History) -> LatencySummary {
             ok_all.push(lat);
         }
         points.push(LatencyPoint {
-            time_ms: inv.time as f64 / 1e6,
-            latency_ms: lat as f64 / 1e6,
+            time_ms: inv.time.as_millis_f64(),
+            latency_ms: span::ms(lat),
             f: inv.f.clone(),
             kind: c.kind,
             index: inv.index,
@@ -129,8 +130,8 @@ pub fn latencies(h: &History) -> LatencySummary {
     }
     LatencySummary {
         overall: OkAndAll {
-            ok: LatencyStats::from_ns(ok_all),
-            all: LatencyStats::from_ns(any_all),
+            ok: LatencyStats::of(ok_all),
+            all: LatencyStats::of(any_all),
         },
         by_f: by_f
             .into_iter()
@@ -138,8 +139,8 @@ pub fn latencies(h: &History) -> LatencySummary {
                 (
                     f,
                     OkAndAll {
-                        ok: LatencyStats::from_ns(ok),
-                        all: LatencyStats::from_ns(all),
+                        ok: LatencyStats::of(ok),
+                        all: LatencyStats::of(all),
                     },
                 )
             })
@@ -179,27 +180,26 @@ pub struct RateSeries {
     pub lines: Vec<RateLine>,
 }
 
-/// Counts client completions per `bucket_ms` (by completion time), per `f` and type, as
-/// operations per second. A `bucket_ms` of 0 is taken as 1.
-pub fn rate_series(h: &History, bucket_ms: u64) -> RateSeries {
-    let bucket_ms = bucket_ms.max(1);
-    let bucket_ns = bucket_ms.saturating_mul(1_000_000);
+/// Counts client completions per `bucket` (by completion time), per `f` and type, as
+/// operations per second. The bucket is taken in whole milliseconds, at least one.
+pub fn rate_series(h: &History, bucket: Duration) -> RateSeries {
+    let bucket_ms = span::whole_ms(bucket).max(1);
+    let bucket = Duration::from_millis(bucket_ms);
+    // The bucket a time falls in: whole buckets since the start of the run (an integer
+    // quotient of nanoseconds; `Duration` divides by another only as a float).
+    let of = |o: &Op| (o.time.since_epoch().as_nanos() / bucket.as_nanos()) as usize;
     let completions: Vec<_> = h
         .ops
         .iter()
         .filter(|o| o.is_client() && o.kind != OpType::Invoke)
         .collect();
-    let nbuckets = completions
-        .iter()
-        .map(|o| o.time / bucket_ns + 1)
-        .max()
-        .unwrap_or(0) as usize;
+    let nbuckets = completions.iter().map(|o| of(o) + 1).max().unwrap_or(0);
     let mut counts: BTreeMap<(String, &'static str), (OpType, Vec<u64>)> = BTreeMap::new();
     for o in completions {
         let e = counts
             .entry((o.f.clone(), o.kind.as_str()))
             .or_insert_with(|| (o.kind, vec![0; nbuckets]));
-        e.1[(o.time / bucket_ns) as usize] += 1;
+        e.1[of(o)] += 1;
     }
     let secs = bucket_ms as f64 / 1000.0;
     RateSeries {
@@ -234,7 +234,8 @@ pub fn summary_json(s: &LatencySummary) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checkers::testkit::{Hb, MS};
+    use crate::checkers::testkit::Hb;
+    use glomers_node::Time;
     use proptest::prelude::*;
     use serde_json::json;
 
@@ -245,7 +246,7 @@ mod tests {
         assert_eq!(quantile(&v, 0.5), Some(30)); // floor(4 * 0.5) = 2
         assert_eq!(quantile(&v, 0.95), Some(40)); // floor(3.8) = 3
         assert_eq!(quantile(&v, 1.0), Some(40)); // min(3, 4)
-        assert_eq!(quantile(&[], 0.5), None);
+        assert_eq!(quantile::<u64>(&[], 0.5), None);
         let d = distribution(vec![5, 1, 3]).unwrap_or_default();
         assert_eq!(d.get("0.5"), Some(&3));
         assert_eq!(d.get("1"), Some(&5));
@@ -254,13 +255,14 @@ mod tests {
     #[test]
     fn latencies_and_rates() {
         let mut b = Hb::new();
-        b.at(0);
+        let ms = Time::from_millis;
+        b.at(ms(0));
         b.invoke(0, "read", json!(null));
-        b.at(3 * MS);
+        b.at(ms(3));
         b.ok(0, "read", json!(1));
-        b.at(1000 * MS);
+        b.at(ms(1000));
         b.invoke(1, "add", json!(1));
-        b.at(1010 * MS);
+        b.at(ms(1010));
         b.info(1, "add", json!(1));
         b.invoke(2, "add", json!(2));
         let s = latencies(&b.build());
@@ -272,7 +274,7 @@ mod tests {
         assert_eq!(s.by_f["add"].all.quantiles_ms["0.5"], 10.0);
         assert!(s.by_f["add"].ok.quantiles_ms.is_empty());
 
-        let r = rate_series(&b.build(), 1000);
+        let r = rate_series(&b.build(), Duration::from_secs(1));
         assert_eq!(r.lines.len(), 2);
         let read = &r
             .lines

@@ -1,5 +1,8 @@
 //! A small history builder shared by the checkers' tests.
 
+use std::time::Duration;
+
+use glomers_node::Time;
 use serde_json::Value;
 
 use crate::history::{History, Op, OpType, Process};
@@ -8,26 +11,26 @@ use crate::history::{History, Op, OpType, Process};
 /// [`Hb::at`].
 pub(crate) struct Hb {
     pub h: History,
-    pub now: u64,
+    pub now: Time,
     final_phase: bool,
 }
 
-/// One millisecond in nanoseconds.
-pub(crate) const MS: u64 = 1_000_000;
+/// How far time advances after each entry.
+const STEP: Duration = Duration::from_millis(1);
 
 #[allow(dead_code)] // not every helper is used by every checker's tests
 impl Hb {
     pub fn new() -> Self {
         Hb {
             h: History::default(),
-            now: 0,
+            now: Time::ZERO,
             final_phase: false,
         }
     }
 
-    /// Sets the time (ns) of the next entry.
-    pub fn at(&mut self, ns: u64) -> &mut Self {
-        self.now = ns;
+    /// Sets the time of the next entry.
+    pub fn at(&mut self, t: Time) -> &mut Self {
+        self.now = t;
         self
     }
 
@@ -56,7 +59,7 @@ impl Hb {
             error: error.map(str::to_string),
             node: None,
         });
-        self.now += MS;
+        self.now += STEP;
         i
     }
 

@@ -34,7 +34,9 @@
 
 pub mod int_runs;
 pub mod op_value;
+pub mod span;
 
+use glomers_node::Time;
 use serde::{Deserialize, Serialize};
 
 pub use int_runs::IntRuns;
@@ -70,8 +72,8 @@ pub enum OpType {
 pub struct Op {
     /// Position in the history, starting at 0.
     pub index: usize,
-    /// Nanoseconds since the start of the run.
-    pub time: u64,
+    /// When it happened, since the start of the run (serialized as integer nanoseconds).
+    pub time: Time,
     /// Who issued it.
     pub process: Process,
     /// Invoke or completion.
@@ -99,7 +101,8 @@ impl Op {
     }
 
     /// A short reference to this entry for reports: index, time, process, type and `f`
-    /// (without the value, which can be large).
+    /// (without the value, which can be large). The time leaves as integer nanoseconds, as
+    /// in `history.jsonl`.
     pub fn brief(&self) -> serde_json::Value {
         serde_json::json!({
             "index": self.index,
@@ -189,5 +192,62 @@ impl History {
             text.push('\n');
         }
         text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Lines as `history.jsonl` holds them: the time an integer of nanoseconds.
+    const LINES: [&str; 4] = [
+        r#"{"index":0,"time":0,"process":{"client":0},"type":"invoke","f":"broadcast","value":7,"node":"n0"}"#,
+        r#"{"index":1,"time":1234567891,"process":{"client":0},"type":"ok","f":"read","value":[1,2,3],"node":"n0"}"#,
+        r#"{"index":2,"time":18446744073709551615,"process":"nemesis","type":"info","f":"start-partition","value":["isolated",{"n0":["n1"]}]}"#,
+        r#"{"index":3,"time":20000000001,"process":{"client":5},"type":"info","f":"poll","value":[["poll"]],"is_final":true,"error":"net-timeout","node":"n1"}"#,
+    ];
+
+    #[test]
+    fn a_history_line_round_trips_byte_for_byte() {
+        for line in LINES {
+            let op: Op = serde_json::from_str(line).expect("a history line");
+            assert_eq!(serde_json::to_string(&op).expect("serializes"), line);
+        }
+        let op: Op = serde_json::from_str(LINES[1]).expect("a history line");
+        assert_eq!(op.time, Time::from_nanos(1_234_567_891));
+        assert_eq!(op.brief()["time"], serde_json::json!(1_234_567_891u64));
+    }
+
+    #[test]
+    fn a_time_that_is_no_integer_of_nanoseconds_is_refused() {
+        for time in ["-1", "1.5", "\"12\"", "null", "18446744073709551616"] {
+            let line = LINES[0].replace(r#""time":0"#, &format!(r#""time":{time}"#));
+            assert!(serde_json::from_str::<Op>(&line).is_err(), "{line}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn any_time_round_trips(ns: u64, index in 0usize..1_000_000) {
+            let op = Op {
+                index,
+                time: Time::from_nanos(ns),
+                process: Process::Client(3),
+                kind: OpType::Ok,
+                f: "add".into(),
+                value: serde_json::json!(ns).into(),
+                is_final: false,
+                error: None,
+                node: None,
+            };
+            let text = serde_json::to_string(&op).expect("serializes");
+            let want = format!(
+                r#"{{"index":{index},"time":{ns},"process":{{"client":3}},"type":"ok","f":"add","value":{ns}}}"#
+            );
+            prop_assert_eq!(&text, &want);
+            let back: Op = serde_json::from_str(&text).expect("parses");
+            prop_assert_eq!(back, op);
+        }
     }
 }

@@ -26,12 +26,8 @@ pub use crate::world::NodeProblem;
 /// e.g. `[   2.041337] `. The clock is the one of `history.jsonl` and `messages.jsonl`, so
 /// log lines can be placed on the run's timeline.
 pub fn log_stamp(t: glomers_node::Time) -> String {
-    let ns = t.as_nanos();
-    format!(
-        "[{:>4}.{:06}] ",
-        ns / 1_000_000_000,
-        ns % 1_000_000_000 / 1_000
-    )
+    let since = t.since_epoch();
+    format!("[{:>4}.{:06}] ", since.as_secs(), since.subsec_micros())
 }
 
 /// How long a node has to answer `init` by default (Maelstrom's).
@@ -94,6 +90,36 @@ pub struct RunOutput {
     pub wall_secs: f64,
     /// CPU seconds the harness process spent during the run (None if unmeasurable).
     pub cpu_secs: Option<f64>,
+}
+
+/// The harness's own cost of a run: wall-clock and process CPU time from its start, the
+/// same measure in both modes.
+pub(crate) struct Stopwatch {
+    wall: std::time::Instant,
+    cpu_at_start: Option<f64>,
+}
+
+impl Stopwatch {
+    /// Starts measuring now.
+    pub(crate) fn start() -> Self {
+        Stopwatch {
+            wall: std::time::Instant::now(),
+            cpu_at_start: crate::report::process_cpu_secs(),
+        }
+    }
+
+    /// The run's output: what the world produced and what the run cost until now.
+    pub(crate) fn finish(self, outcome: crate::world::Outcome) -> RunOutput {
+        RunOutput {
+            history: outcome.history,
+            net: outcome.net,
+            problems: outcome.problems,
+            wall_secs: self.wall.elapsed().as_secs_f64(),
+            cpu_secs: crate::report::process_cpu_secs()
+                .zip(self.cpu_at_start)
+                .map(|(end, start)| end - start),
+        }
+    }
 }
 
 /// Derives an independent RNG stream for `purpose` from the run's seed.

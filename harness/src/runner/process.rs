@@ -125,8 +125,7 @@ struct Procs<'a> {
 /// Runs the test described by `cfg` with node processes, writing node logs into
 /// `run_dir/node-logs` and node data into `run_dir/data`.
 pub async fn run(cfg: &TestConfig, run_dir: &Path) -> Result<RunOutput, RunError> {
-    let wall = Instant::now();
-    let cpu_at_start = crate::report::process_cpu_secs();
+    let watch = super::Stopwatch::start();
     let store = |path: PathBuf| move |source| RunError::Store { path, source };
     let logs = run_dir.join("node-logs");
     std::fs::create_dir_all(&logs).map_err(store(logs.clone()))?;
@@ -195,15 +194,7 @@ pub async fn run(cfg: &TestConfig, run_dir: &Path) -> Result<RunOutput, RunError
     for (node, dropped) in unread {
         eprintln!("glomers: node {node} left its input unread: {dropped} deliveries dropped");
     }
-    Ok(RunOutput {
-        history: outcome.history,
-        net: outcome.net,
-        problems: outcome.problems,
-        wall_secs: wall.elapsed().as_secs_f64(),
-        cpu_secs: crate::report::process_cpu_secs()
-            .zip(cpu_at_start)
-            .map(|(end, start)| end - start),
-    })
+    Ok(watch.finish(outcome))
 }
 
 async fn sleep_until(deadline: Option<Instant>) {

@@ -190,8 +190,7 @@ impl Hosted {
 /// Runs the test described by `cfg` in the simulator, writing node logs into
 /// `run_dir/node-logs`.
 pub fn run(cfg: &TestConfig, run_dir: &Path) -> Result<RunOutput, RunError> {
-    let wall = std::time::Instant::now();
-    let cpu_at_start = crate::report::process_cpu_secs();
+    let watch = super::Stopwatch::start();
     let name = program(&cfg.bin)?;
     let dir = run_dir.join("node-logs");
     let logs = NodeLogs::create(&dir, &cfg.nodes)
@@ -209,15 +208,7 @@ pub fn run(cfg: &TestConfig, run_dir: &Path) -> Result<RunOutput, RunError> {
     });
     logs.flush();
     let outcome = world.finish()?;
-    Ok(RunOutput {
-        history: outcome.history,
-        net: outcome.net,
-        problems: outcome.problems,
-        wall_secs: wall.elapsed().as_secs_f64(),
-        cpu_secs: crate::report::process_cpu_secs()
-            .zip(cpu_at_start)
-            .map(|(end, start)| end - start),
-    })
+    Ok(watch.finish(outcome))
 }
 
 /// Runs the world and the nodes from time zero until the world is done.

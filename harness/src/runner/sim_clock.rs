@@ -9,6 +9,8 @@
 //! earliest true time at which the node's clock has reached the deadline. A clock that
 //! jumps back below zero reads zero until it has caught up.
 
+use std::time::Duration;
+
 use glomers_node::Time;
 
 use crate::sim::faults::Skew;
@@ -37,38 +39,42 @@ impl NodeClock {
 
     /// What the node's clock reads at true time `t` (at or after the last re-anchoring).
     pub fn local(&self, t: Time) -> Time {
-        let d = t.as_nanos().saturating_sub(self.at_true.as_nanos());
+        let since = t.saturating_since(self.at_true);
         let run = if self.rate == 1.0 {
-            d
+            since
         } else {
-            // `as` saturates; the product is finite for any rate the faults draw.
-            (d as f64 * self.rate) as u64
+            // Scaled on the whole nanoseconds and truncated (`Duration::mul_f64` would
+            // round through float seconds). `as` saturates; the product is finite for any
+            // rate the faults draw.
+            Duration::from_nanos((since.as_nanos() as f64 * self.rate) as u64)
         };
-        Time::from_nanos(self.at_local.as_nanos().saturating_add(run))
+        self.at_local + run
     }
 
     /// The earliest true time (not before the last re-anchoring) at which the node's clock
     /// reads at least `local`.
     pub fn true_time_reaching(&self, local: Time) -> Time {
-        let Some(ahead) = local.as_nanos().checked_sub(self.at_local.as_nanos()) else {
+        let Some(ahead) = local.checked_since(self.at_local) else {
             return self.at_true;
         };
-        let base = self.at_true.as_nanos();
         if self.rate == 1.0 {
-            return Time::from_nanos(base.saturating_add(ahead));
+            return self.at_true + ahead;
         }
-        let mut t = Time::from_nanos(base.saturating_add((ahead as f64 / self.rate).ceil() as u64));
+        // Scaled on the whole nanoseconds and rounded up, as `local` scales them.
+        let scaled = (ahead.as_nanos() as f64 / self.rate).ceil() as u64;
+        let mut t = self.at_true + Duration::from_nanos(scaled);
         // Rounding can leave the estimate a nanosecond or so off either way; step to the
         // first true time that reaches the deadline.
+        let tick = Duration::from_nanos(1);
         for _ in 0..64 {
             if self.local(t) >= local || t == Time::MAX {
                 break;
             }
-            t = Time::from_nanos(t.as_nanos() + 1);
+            t += tick;
         }
         for _ in 0..64 {
-            let before = Time::from_nanos(t.as_nanos().saturating_sub(1));
-            if t.as_nanos() <= base || self.local(before) < local {
+            let before = t.saturating_sub(tick);
+            if t <= self.at_true || self.local(before) < local {
                 break;
             }
             t = before;
@@ -76,13 +82,14 @@ impl NodeClock {
         t
     }
 
-    /// At true time `now`, jumps by `skew.jump_ns` and runs at `skew.rate` from then on.
+    /// At true time `now`, jumps by `skew.jump` (back or ahead) and runs at `skew.rate`
+    /// from then on.
     pub fn skew(&mut self, now: Time, skew: Skew) {
-        let here = self.local(now).as_nanos();
-        let there = if skew.jump_ns < 0 {
-            here.saturating_sub(skew.jump_ns.unsigned_abs())
+        let here = self.local(now);
+        let there = if skew.back {
+            here.saturating_sub(skew.jump)
         } else {
-            here.saturating_add(skew.jump_ns.unsigned_abs())
+            here + skew.jump
         };
         let rate = if skew.rate.is_finite() && skew.rate > 0.0 {
             skew.rate
@@ -91,7 +98,7 @@ impl NodeClock {
         };
         *self = NodeClock {
             at_true: now,
-            at_local: Time::from_nanos(there),
+            at_local: there,
             rate,
         };
     }
@@ -111,28 +118,29 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const S: u64 = 1_000_000_000;
-
     #[test]
     fn a_true_clock_is_the_identity() {
         let c = NodeClock::TRUE;
-        for t in [0, 1, 7 * S, u64::MAX] {
-            assert_eq!(c.local(Time::from_nanos(t)), Time::from_nanos(t));
-            assert_eq!(
-                c.true_time_reaching(Time::from_nanos(t)),
-                Time::from_nanos(t)
-            );
+        for t in [
+            Time::ZERO,
+            Time::from_nanos(1),
+            Time::from_secs(7),
+            Time::MAX,
+        ] {
+            assert_eq!(c.local(t), t);
+            assert_eq!(c.true_time_reaching(t), t);
         }
     }
 
     #[test]
     fn a_skew_jumps_then_runs_at_its_rate_and_a_reset_undoes_it() {
         let mut c = NodeClock::TRUE;
-        let t = |s: u64| Time::from_nanos(s * S);
+        let t = Time::from_secs;
         c.skew(
             t(10),
             Skew {
-                jump_ns: 5 * S as i64,
+                jump: Duration::from_secs(5),
+                back: false,
                 rate: 2.0,
             },
         );
@@ -145,7 +153,8 @@ mod tests {
         c.skew(
             t(12),
             Skew {
-                jump_ns: -30 * S as i64,
+                jump: Duration::from_secs(30),
+                back: true,
                 rate: 0.5,
             },
         );
@@ -158,18 +167,20 @@ mod tests {
     proptest! {
         #[test]
         fn a_deadline_maps_to_the_first_true_time_that_reaches_it(
-            jump in -1_000_000_000_000i64..1_000_000_000_000,
+            jump in 0u64..1_000_000_000_000,
+            back: bool,
             rate in 0.5f64..2.0,
-            at in 0u64..100 * S,
-            ahead in 0u64..1000 * S,
+            at in 0u64..100_000_000_000,
+            ahead in 0u64..1_000_000_000_000,
         ) {
             let mut c = NodeClock::TRUE;
             let now = Time::from_nanos(at);
-            c.skew(now, Skew { jump_ns: jump, rate });
-            let deadline = Time::from_nanos(c.local(now).as_nanos() + ahead);
+            c.skew(now, Skew { jump: Duration::from_nanos(jump), back, rate });
+            let deadline = c.local(now) + Duration::from_nanos(ahead);
             let t = c.true_time_reaching(deadline);
             prop_assert!(c.local(t) >= deadline);
-            prop_assert!(t == now || c.local(Time::from_nanos(t.as_nanos() - 1)) < deadline);
+            let before = t.saturating_sub(Duration::from_nanos(1));
+            prop_assert!(t == now || c.local(before) < deadline);
         }
     }
 }

@@ -8,6 +8,7 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
+use std::time::Duration;
 
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -207,22 +208,26 @@ pub fn oneway_partition(nodes: &[String], rng: &mut StdRng) -> Grudge {
 /// A node clock's fault: a jump, then a rate relative to true time.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Skew {
-    /// The jump, in nanoseconds (negative: back).
-    pub jump_ns: i64,
+    /// How far the clock jumps.
+    pub jump: Duration,
+    /// Whether it jumps back (else ahead).
+    pub back: bool,
     /// Node-clock nanoseconds per true nanosecond from the jump on.
     pub rate: f64,
 }
 
 /// Draws a skew: a jump of `±1.5^(6 + 25u)` milliseconds (11 ms to 288 s, the
 /// distribution of Jepsen's `bump-clock`), either way, and a rate of `2^v` for `v` uniform
-/// on `[-1, 1)` (from half to twice true speed).
+/// on `[-1, 1)` (from half to twice true speed). The jump is truncated to whole
+/// nanoseconds; it is never zero.
 pub fn random_skew(rng: &mut StdRng) -> Skew {
-    let sign = if rng.random_bool(0.5) { -1.0 } else { 1.0 };
+    let back = rng.random_bool(0.5);
     let ms = 1.5f64.powf(6.0 + 25.0 * rng.random::<f64>());
     let rate = 2f64.powf(rng.random_range(-1.0..1.0));
     Skew {
-        // `as` saturates; 288 s is far inside i64 nanoseconds.
-        jump_ns: (sign * ms * 1e6) as i64,
+        // `as` truncates (and saturates; 288 s is far inside u64 nanoseconds).
+        jump: Duration::from_nanos((ms * 1e6) as u64),
+        back,
         rate,
     }
 }
@@ -231,8 +236,8 @@ pub fn random_skew(rng: &mut StdRng) -> Skew {
 pub const DUPLICATE_FRACTION: f64 = 0.25;
 
 /// The copy of a duplicated message takes its own latency draw plus a uniform extra delay
-/// below this many nanoseconds (100 ms), so the two copies arrive at different times.
-pub const DUPLICATE_EXTRA_NS: u64 = 100_000_000;
+/// below this, so the two copies arrive at different times.
+pub const DUPLICATE_EXTRA: Duration = Duration::from_millis(100);
 
 /// The history `f` of each fault operation and recovery.
 pub mod ops {
@@ -385,10 +390,10 @@ mod tests {
     fn skews_jump_both_ways_within_jepsens_range() {
         let mut rng = StdRng::seed_from_u64(3);
         let skews: Vec<Skew> = (0..2000).map(|_| random_skew(&mut rng)).collect();
-        assert!(skews.iter().any(|s| s.jump_ns < 0) && skews.iter().any(|s| s.jump_ns > 0));
+        assert!(skews.iter().any(|s| s.back) && skews.iter().any(|s| !s.back));
         for s in &skews {
-            let ms = s.jump_ns.unsigned_abs() as f64 / 1e6;
-            assert!((11.0..289_000.0).contains(&ms), "{ms}");
+            let ms = Duration::from_millis;
+            assert!((ms(11)..ms(289_000)).contains(&s.jump), "{:?}", s.jump);
             assert!((0.5..2.0).contains(&s.rate), "{}", s.rate);
         }
         assert!(skews.iter().any(|s| s.rate < 0.7) && skews.iter().any(|s| s.rate > 1.4));

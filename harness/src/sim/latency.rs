@@ -5,6 +5,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::time::Duration;
 
 use rand::rngs::StdRng;
 use rand::Rng;
@@ -53,8 +54,8 @@ impl fmt::Display for LatencyDist {
 /// Why a latency setting was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LatencyError {
-    /// The mean is so large that `2 × mean` milliseconds would not fit in `u64`
-    /// nanoseconds.
+    /// The mean is so large that a span of `2 × mean` milliseconds would not fit on the
+    /// run's clock (`u64` nanoseconds).
     #[error("mean latency {mean_ms} ms is too large (at most {max_ms} ms)")]
     MeanTooLarge {
         /// The mean asked for.
@@ -66,8 +67,8 @@ pub enum LatencyError {
 
 /// A latency model: a mean in milliseconds and a distribution shape.
 ///
-/// Invariant: `mean_ms <= MAX_MEAN_MS`, so every uniform draw (< 2 × mean) converted to
-/// nanoseconds fits in `u64`.
+/// Invariant: `mean_ms <= MAX_MEAN_MS`, so every uniform draw (< 2 × mean) fits on the
+/// run's clock (`u64` nanoseconds).
 ///
 /// A mean of 0 draws 0 for every distribution. (Maelstrom divides by zero for
 /// `exponential` and cannot draw for `uniform` with `--latency 0`; zero latency is the only
@@ -113,11 +114,16 @@ impl Latency {
         self.dist
     }
 
-    /// Draws one latency in whole milliseconds: exactly M for `constant`; an integer
-    /// uniform on `[0, 2M)` for `uniform`; `floor(X)` with X exponential of mean M for
-    /// `exponential` (saturating at `u64::MAX`). Always 0 when M is 0; draws nothing from
-    /// `rng` for `constant` or M = 0.
-    pub fn draw_ms(&self, rng: &mut StdRng) -> u64 {
+    /// Draws one latency, in whole milliseconds as Maelstrom does: exactly M for
+    /// `constant`; an integer uniform on `[0, 2M)` for `uniform`; `floor(X)` with X
+    /// exponential of mean M for `exponential` (saturating at `u64::MAX` ms). Always zero
+    /// when M is 0; draws nothing from `rng` for `constant` or M = 0.
+    pub fn draw(&self, rng: &mut StdRng) -> Duration {
+        Duration::from_millis(self.draw_ms(rng))
+    }
+
+    /// [`Latency::draw`]'s whole milliseconds.
+    fn draw_ms(&self, rng: &mut StdRng) -> u64 {
         if self.mean_ms == 0 {
             return 0;
         }
@@ -134,11 +140,6 @@ impl Latency {
                 x as u64
             }
         }
-    }
-
-    /// [`Latency::draw_ms`] converted to nanoseconds (saturating).
-    pub fn draw_ns(&self, rng: &mut StdRng) -> u64 {
-        self.draw_ms(rng).saturating_mul(1_000_000)
     }
 }
 
@@ -233,7 +234,7 @@ mod tests {
                 prop_assert!(xs.iter().all(|&x| x < (2 * mean).max(1)));
             }
             if d == LatencyDist::Constant {
-                prop_assert_eq!(l.draw_ns(&mut a), mean * 1_000_000);
+                prop_assert_eq!(l.draw(&mut a), Duration::from_millis(mean));
             }
         }
     }

@@ -2,10 +2,12 @@
 //! nemesis and the other faults' draws, the built-in services, the network and the node
 //! line format.
 //!
-//! Everything here is sans-IO: no clock, no threads, no I/O. Time is `u64` nanoseconds
-//! since the start of the run, passed in by the caller; randomness comes from a
-//! caller-owned seeded [`rand::rngs::StdRng`], so a run is reproducible from its seed.
+//! Everything here is sans-IO: no clock, no threads, no I/O. Time is a
+//! [`glomers_node::Time`] since the start of the run, passed in by the caller, and spans are
+//! [`std::time::Duration`]s; randomness comes from a caller-owned seeded
+//! [`rand::rngs::StdRng`], so a run is reproducible from its seed.
 
+pub mod draw;
 pub mod faults;
 pub mod latency;
 pub mod nemesis;

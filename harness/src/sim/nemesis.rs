@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
+use std::time::Duration;
 
 use rand::rngs::StdRng;
 use rand::seq::{IndexedRandom, SliceRandom};
@@ -211,15 +212,17 @@ fn ring_stochastic(nodes: Vec<String>, rng: &mut StdRng) -> Grudge {
 }
 
 /// The gap before the next nemesis op, as Jepsen's `stagger` draws it: uniform on
-/// `[0, 2 × interval)` seconds, in nanoseconds. A non-positive or non-finite interval gives
-/// 0; the result saturates at `u64::MAX`.
-pub fn stagger_gap_ns(interval_s: f64, rng: &mut StdRng) -> u64 {
+/// `[0, 2 × interval)` seconds, in whole nanoseconds. A non-positive or non-finite interval
+/// gives zero; the result saturates at `u64::MAX` nanoseconds.
+pub fn stagger_gap(interval_s: f64, rng: &mut StdRng) -> Duration {
     if !(interval_s.is_finite() && interval_s > 0.0) {
-        return 0;
+        return Duration::ZERO;
     }
     let u: f64 = rng.random();
-    // `as` saturates; u < 1 keeps the result below 2 × interval.
-    (u * 2.0 * interval_s * 1e9) as u64
+    // The product is truncated to whole nanoseconds (`Duration::from_secs_f64` would round
+    // it instead, and a seed's schedule would move by a nanosecond). `as` saturates; u < 1
+    // keeps the result below 2 × interval.
+    Duration::from_nanos((u * 2.0 * interval_s * 1e9) as u64)
 }
 
 /// The history value of a `start-partition`: `["isolated", {node: [dropped sources…]}]`,
@@ -452,17 +455,19 @@ mod tests {
     #[test]
     fn stagger_gap_bounds() {
         let mut rng = StdRng::seed_from_u64(2);
-        let xs: Vec<u64> = (0..10_000)
-            .map(|_| stagger_gap_ns(10.0, &mut rng))
-            .collect();
-        assert!(xs.iter().all(|&x| x < 20_000_000_000));
-        let mean = xs.iter().map(|&x| x as f64).sum::<f64>() / xs.len() as f64;
-        assert!((9.6e9..10.4e9).contains(&mean), "mean {mean}");
-        assert!(xs.iter().any(|&x| x > 19_000_000_000));
-        assert!(xs.iter().any(|&x| x < 1_000_000_000));
-        assert_eq!(stagger_gap_ns(0.0, &mut rng), 0);
-        assert_eq!(stagger_gap_ns(-1.0, &mut rng), 0);
-        assert_eq!(stagger_gap_ns(f64::NAN, &mut rng), 0);
+        let xs: Vec<Duration> = (0..10_000).map(|_| stagger_gap(10.0, &mut rng)).collect();
+        let s = Duration::from_secs;
+        assert!(xs.iter().all(|&x| x < s(20)));
+        let mean = xs.iter().sum::<Duration>() / 10_000;
+        assert!(
+            (s(9) + s(6) / 10..s(10) + s(4) / 10).contains(&mean),
+            "mean {mean:?}"
+        );
+        assert!(xs.iter().any(|&x| x > s(19)));
+        assert!(xs.iter().any(|&x| x < s(1)));
+        assert_eq!(stagger_gap(0.0, &mut rng), Duration::ZERO);
+        assert_eq!(stagger_gap(-1.0, &mut rng), Duration::ZERO);
+        assert_eq!(stagger_gap(f64::NAN, &mut rng), Duration::ZERO);
     }
 
     proptest! {

@@ -2,7 +2,7 @@
 //! receiving side, a message journal and Maelstrom's `:net` statistics (reference 4.2, 4.3,
 //! 4.4, 8.2).
 //!
-//! Sans-IO: the caller passes `now` (nanoseconds since the start of the run) and the RNG.
+//! Sans-IO: the caller passes `now` (a [`Time`] since the start of the run) and the RNG.
 //! The delivery loop of one receiver, as Maelstrom runs it, is:
 //!
 //! 1. [`Network::take`] the earliest-deadline message queued for the receiver;
@@ -21,7 +21,9 @@
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BinaryHeap, HashMap, HashSet};
 use std::sync::Arc;
+use std::time::Duration;
 
+use glomers_node::Time;
 use rand::rngs::StdRng;
 use serde::Serialize;
 use serde_json::Value;
@@ -44,10 +46,10 @@ pub struct Message {
     pub dest: String,
     /// The body, as sent.
     pub body: Value,
-    /// When it was sent (ns since the start of the run).
-    pub sent_at: u64,
-    /// When it may be delivered at the earliest (ns since the start of the run).
-    pub deadline: u64,
+    /// When it was sent.
+    pub sent_at: Time,
+    /// When it may be delivered at the earliest.
+    pub deadline: Time,
 }
 
 /// Why a send was refused (Maelstrom's "Invalid dest/source for message"). Refused
@@ -91,11 +93,11 @@ pub enum Fate {
     /// Still queued.
     Pending,
     /// Taken by its receiver; due for delivery at this time.
-    InFlight(u64),
+    InFlight(Time),
     /// Delivered at this time.
-    Delivered(u64),
+    Delivered(Time),
     /// Dropped by a partition when its receiver took it, at this time.
-    Dropped(u64),
+    Dropped(Time),
     /// Never delivered: its receiver was unregistered while it was queued, or the
     /// receiver's queue was full when it was sent.
     Discarded,
@@ -110,10 +112,10 @@ pub struct JournalEntry {
     pub src: Arc<str>,
     /// Destination id.
     pub dest: Arc<str>,
-    /// Send time (ns).
-    pub sent_at: u64,
-    /// Deadline (ns).
-    pub deadline: u64,
+    /// Send time.
+    pub sent_at: Time,
+    /// Deadline.
+    pub deadline: Time,
     /// The body's `type` field, when it is a string.
     pub body_type: Option<Arc<str>>,
     /// What became of it.
@@ -153,7 +155,7 @@ pub struct NetStats {
 struct Queued(Message);
 
 impl Queued {
-    fn key(&self) -> (u64, u64) {
+    fn key(&self) -> (Time, u64) {
         (self.0.deadline, self.0.id)
     }
 }
@@ -293,24 +295,24 @@ impl Network {
     /// otherwise. Accepted messages are journaled and counted as sends.
     pub fn send(
         &mut self,
-        now: u64,
+        now: Time,
         src: &str,
         dest: &str,
         body: Value,
         rng: &mut StdRng,
     ) -> Result<u64, NetError> {
-        self.send_delayed(now, src, dest, body, 0, rng)
+        self.send_delayed(now, src, dest, body, Duration::ZERO, rng)
     }
 
-    /// [`Network::send`] with `extra_ns` added to the message's latency (a duplicate's
-    /// copy arriving later than the original).
+    /// [`Network::send`] with `extra` added to the message's latency (a duplicate's copy
+    /// arriving later than the original).
     pub fn send_delayed(
         &mut self,
-        now: u64,
+        now: Time,
         src: &str,
         dest: &str,
         body: Value,
-        extra_ns: u64,
+        extra: Duration,
         rng: &mut StdRng,
     ) -> Result<u64, NetError> {
         let id = self.next_id;
@@ -319,8 +321,12 @@ impl Network {
             return Err(NetError::UnknownSource(src.to_owned()));
         }
         let client = is_client(src) || is_client(dest);
-        let latency_ns = if client { 0 } else { self.latency.draw_ns(rng) };
-        let deadline = now.saturating_add(latency_ns).saturating_add(extra_ns);
+        let latency = if client {
+            Duration::ZERO
+        } else {
+            self.latency.draw(rng)
+        };
+        let deadline = now.saturating_add(latency).saturating_add(extra);
         let Some(queued) = self.queues.get(dest).map(BinaryHeap::len) else {
             return Err(NetError::UnknownDest(dest.to_owned()));
         };
@@ -350,7 +356,7 @@ impl Network {
     /// it (send order among equal deadlines). If `dest` drops the message's source right
     /// now, the message is lost ([`Take::Dropped`]); otherwise it is handed out
     /// ([`Take::Deliver`]) for delivery at `max(now, deadline)`.
-    pub fn take(&mut self, dest: &str, now: u64) -> Take {
+    pub fn take(&mut self, dest: &str, now: Time) -> Take {
         let Some(Queued(msg)) = self.queues.get_mut(dest).and_then(BinaryHeap::pop) else {
             return Take::Empty;
         };
@@ -376,21 +382,21 @@ impl Network {
     }
 
     /// [`Network::delivered`] with the actual delivery time.
-    pub fn delivered_at(&mut self, msg: &Message, now: u64) {
+    pub fn delivered_at(&mut self, msg: &Message, now: Time) {
         if matches!(self.fate(msg.id), Some(Fate::Delivered(_))) {
             return;
         }
         self.record_delivery(msg, now);
     }
 
-    fn record_delivery(&mut self, msg: &Message, at: u64) {
+    fn record_delivery(&mut self, msg: &Message, at: Time) {
         self.set_fate(msg.id, Fate::Delivered(at));
         let client = is_client(&msg.src) || is_client(&msg.dest);
         self.tally(client).recvs += 1;
     }
 
     /// The earliest deadline queued for `dest`, if any.
-    pub fn next_deadline(&self, dest: &str) -> Option<u64> {
+    pub fn next_deadline(&self, dest: &str) -> Option<Time> {
         self.queues.get(dest)?.peek().map(|q| q.0.deadline)
     }
 

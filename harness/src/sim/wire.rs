@@ -132,6 +132,7 @@ pub fn encode_delivery(msg: &Message) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use glomers_node::Time;
     use proptest::prelude::*;
     use serde_json::json;
 
@@ -222,8 +223,8 @@ mod tests {
             src: "c4".into(),
             dest: "n0".into(),
             body: json!({"type":"echo","msg_id":1,"echo":"Please echo 35"}),
-            sent_at: 0,
-            deadline: 0,
+            sent_at: Time::ZERO,
+            deadline: Time::ZERO,
         };
         let line = encode_delivery(&m);
         assert!(!line.contains('\n'));
@@ -242,7 +243,7 @@ mod tests {
         #[test]
         fn never_panics_and_round_trips(line in ".{0,80}", src in "[a-z\"\\\\\n]{0,6}", dest in "\\PC{0,6}", n: i64) {
             let _ = parse_node_line(&line);
-            let m = Message { id: n.unsigned_abs(), src, dest, body: json!({"k": n, "s": line}), sent_at: 0, deadline: 0 };
+            let m = Message { id: n.unsigned_abs(), src, dest, body: json!({"k": n, "s": line}), sent_at: Time::ZERO, deadline: Time::ZERO };
             let encoded = encode_delivery(&m);
             prop_assert!(!encoded.contains('\n'));
             // A delivery line is itself a valid envelope with the same fields.

@@ -1,6 +1,7 @@
 //! The echo workload (reference 7.1): every op is `echo` of `"Please echo N"`, N uniform
 //! in 0..=127; no final phase; the client is not reusable and nothing is idempotent.
 
+use glomers_node::Time;
 use rand::rngs::StdRng;
 use rand::Rng;
 use serde_json::{json, Value};
@@ -13,7 +14,7 @@ use super::{Client, Generator, Next, OpSpec, Phase, Reply, Step};
 pub struct EchoGenerator;
 
 impl Generator for EchoGenerator {
-    fn next(&mut self, phase: Phase, _thread: usize, _now: u64, rng: &mut StdRng) -> Next {
+    fn next(&mut self, phase: Phase, _thread: usize, _now: Time, rng: &mut StdRng) -> Next {
         match phase {
             Phase::Main => Next::Op(OpSpec {
                 f: "echo".into(),
@@ -66,14 +67,14 @@ mod tests {
         let mut g = EchoGenerator;
         let mut rng = StdRng::seed_from_u64(1);
         for _ in 0..200 {
-            let Next::Op(op) = g.next(Phase::Main, 0, 0, &mut rng) else {
+            let Next::Op(op) = g.next(Phase::Main, 0, Time::ZERO, &mut rng) else {
                 panic!("echo always has an op")
             };
             let s = op.value.as_str().unwrap_or_default().to_owned();
             let n: u32 = s.trim_start_matches("Please echo ").parse().unwrap_or(999);
             assert!(n < 128, "{s}");
         }
-        assert_eq!(g.next(Phase::Final, 0, 0, &mut rng), Next::Done);
+        assert_eq!(g.next(Phase::Final, 0, Time::ZERO, &mut rng), Next::Done);
         let mut c = EchoClient;
         let op = OpSpec {
             f: "echo".into(),

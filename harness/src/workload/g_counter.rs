@@ -20,6 +20,7 @@ pub const SPEC: WriteReadSpec = WriteReadSpec {
 mod tests {
     use super::*;
     use crate::workload::{Client, Completion, Generator, Next, OpSpec, Phase, Reply, Step};
+    use glomers_node::Time;
     use rand::rngs::StdRng;
     use rand::SeedableRng;
     use serde_json::{json, Value};
@@ -30,7 +31,7 @@ mod tests {
         let mut rng = StdRng::seed_from_u64(3);
         let mut adds = 0;
         for _ in 0..3000 {
-            let Next::Op(op) = g.next(Phase::Main, 0, 0, &mut rng) else {
+            let Next::Op(op) = g.next(Phase::Main, 0, Time::ZERO, &mut rng) else {
                 panic!()
             };
             if op.f == "add" {

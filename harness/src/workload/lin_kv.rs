@@ -27,6 +27,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
+use glomers_node::Time;
 use rand::rngs::StdRng;
 use rand::Rng;
 use serde_json::{json, Value};
@@ -164,7 +165,7 @@ impl LinKvGenerator {
 }
 
 impl Generator for LinKvGenerator {
-    fn next(&mut self, phase: Phase, thread: usize, _now: u64, rng: &mut StdRng) -> Next {
+    fn next(&mut self, phase: Phase, thread: usize, _now: Time, rng: &mut StdRng) -> Next {
         if phase == Phase::Final || thread >= self.infos.len() {
             return Next::Done;
         }

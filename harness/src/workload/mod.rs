@@ -10,12 +10,13 @@
 //!   thread's node (a kafka `poll` is a `poll` then a `commit_offsets`) and decides the
 //!   completion (`ok`, `fail`, `info`) as Maelstrom's client does (reference 2.6).
 //!
-//! Neither does I/O nor reads a clock: the runner passes `now` (nanoseconds since the start
+//! Neither does I/O nor reads a clock: the runner passes `now` (a [`Time`] since the start
 //! of the run) and a seeded RNG, sends the bodies, waits for replies or timeouts, and
 //! records the history. The same seed therefore gives the same operations.
 
 use std::time::Duration;
 
+use glomers_node::Time;
 use rand::rngs::StdRng;
 use serde_json::Value;
 
@@ -60,7 +61,7 @@ pub trait Generator: Send {
     /// The next operation for worker `thread` in `phase`. In the main phase the runner
     /// applies `--rate` pacing itself; in the final phase `Next::Wait` is how a generator
     /// spaces its operations (kafka's polls).
-    fn next(&mut self, phase: Phase, thread: usize, now: u64, rng: &mut StdRng) -> Next;
+    fn next(&mut self, phase: Phase, thread: usize, now: Time, rng: &mut StdRng) -> Next;
 
     /// Called with every completed operation (invoke and completion as recorded).
     fn observe(&mut self, _invoke: &Op, _completion: &Op) {}

@@ -17,6 +17,7 @@ pub const SPEC: WriteReadSpec = WriteReadSpec {
 mod tests {
     use super::*;
     use crate::workload::{Client, Completion, Generator, Next, OpSpec, Phase, Reply, Step};
+    use glomers_node::Time;
     use rand::rngs::StdRng;
     use rand::SeedableRng;
     use serde_json::json;
@@ -26,7 +27,7 @@ mod tests {
         let mut g = SPEC.generator();
         let mut rng = StdRng::seed_from_u64(5);
         let deltas: Vec<i64> = (0..400)
-            .filter_map(|_| match g.next(Phase::Main, 0, 0, &mut rng) {
+            .filter_map(|_| match g.next(Phase::Main, 0, Time::ZERO, &mut rng) {
                 Next::Op(op) if op.f == "add" => op.value.as_i64(),
                 _ => None,
             })

@@ -16,6 +16,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use glomers_node::Time;
 use rand::rngs::StdRng;
 use rand::Rng;
 use serde_json::{json, Map, Value};
@@ -239,7 +240,7 @@ impl TxnGenerator {
 }
 
 impl Generator for TxnGenerator {
-    fn next(&mut self, phase: Phase, _thread: usize, _now: u64, rng: &mut StdRng) -> Next {
+    fn next(&mut self, phase: Phase, _thread: usize, _now: Time, rng: &mut StdRng) -> Next {
         match phase {
             Phase::Main => Next::Op(OpSpec {
                 f: "txn".to_string(),
@@ -428,7 +429,7 @@ mod tests {
         let (mut reads, mut writes) = (0u32, 0u32);
         let mut written: HashSet<(u64, u64)> = HashSet::new();
         for _ in 0..4000 {
-            let Next::Op(op) = gen.next(Phase::Main, 0, 0, &mut rng) else {
+            let Next::Op(op) = gen.next(Phase::Main, 0, Time::ZERO, &mut rng) else {
                 panic!("main phase always has an op");
             };
             assert_eq!(op.f, "txn");
@@ -459,7 +460,7 @@ mod tests {
         }
         let share = f64::from(reads) / f64::from(reads + writes);
         assert!((0.45..0.55).contains(&share), "read share {share}");
-        assert_eq!(gen.next(Phase::Final, 0, 0, &mut rng), Next::Done);
+        assert_eq!(gen.next(Phase::Final, 0, Time::ZERO, &mut rng), Next::Done);
         assert!(!gen.has_final_phase());
     }
 

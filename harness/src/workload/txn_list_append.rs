@@ -117,6 +117,7 @@ impl Client for AppendClient {
 mod tests {
     use super::*;
     use crate::workload::{Generator, Next, Phase};
+    use glomers_node::Time;
     use rand::rngs::StdRng;
     use rand::SeedableRng;
     use std::collections::HashSet;
@@ -146,7 +147,7 @@ mod tests {
         let mut seen = HashSet::new();
         let (mut reads, mut appends) = (0, 0);
         for _ in 0..2000 {
-            let Next::Op(op) = g.next(Phase::Main, 0, 0, &mut rng) else {
+            let Next::Op(op) = g.next(Phase::Main, 0, Time::ZERO, &mut rng) else {
                 panic!("the main phase always has an op");
             };
             let mops = op.value.as_array().cloned().unwrap_or_default();

@@ -1,6 +1,7 @@
 //! The unique-ids workload (reference 7.2): endless `generate`; no final phase; the client
 //! is reusable; nothing is idempotent.
 
+use glomers_node::Time;
 use rand::rngs::StdRng;
 use serde_json::{json, Value};
 
@@ -12,7 +13,7 @@ use super::{Client, Generator, Next, OpSpec, Phase, Reply, Step};
 pub struct UniqueIdsGenerator;
 
 impl Generator for UniqueIdsGenerator {
-    fn next(&mut self, phase: Phase, _thread: usize, _now: u64, _rng: &mut StdRng) -> Next {
+    fn next(&mut self, phase: Phase, _thread: usize, _now: Time, _rng: &mut StdRng) -> Next {
         match phase {
             Phase::Main => Next::Op(OpSpec {
                 f: "generate".into(),

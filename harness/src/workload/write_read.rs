@@ -7,6 +7,7 @@
 
 use std::collections::HashSet;
 
+use glomers_node::Time;
 use rand::rngs::StdRng;
 use rand::Rng;
 use serde_json::{json, Value};
@@ -101,7 +102,7 @@ fn read() -> Next {
 }
 
 impl Generator for WriteReadGenerator {
-    fn next(&mut self, phase: Phase, thread: usize, _now: u64, rng: &mut StdRng) -> Next {
+    fn next(&mut self, phase: Phase, thread: usize, _now: Time, rng: &mut StdRng) -> Next {
         match phase {
             Phase::Main => loop {
                 if !rng.random_bool(0.5) {
@@ -191,7 +192,7 @@ mod tests {
         let mut g = spec.generator();
         let mut rng = StdRng::seed_from_u64(11);
         (0..n)
-            .map(|_| match g.next(Phase::Main, 0, 0, &mut rng) {
+            .map(|_| match g.next(Phase::Main, 0, Time::ZERO, &mut rng) {
                 Next::Op(op) => op,
                 other => panic!("main phase gave {other:?}"),
             })
@@ -206,9 +207,15 @@ mod tests {
         assert!((400..600).contains(&writes.len()), "{}", writes.len());
         let mut g = SEQ.generator();
         let mut rng = StdRng::seed_from_u64(1);
-        assert!(matches!(g.next(Phase::Final, 1, 0, &mut rng), Next::Op(_)));
-        assert_eq!(g.next(Phase::Final, 1, 0, &mut rng), Next::Done);
-        assert!(matches!(g.next(Phase::Final, 0, 0, &mut rng), Next::Op(_)));
+        assert!(matches!(
+            g.next(Phase::Final, 1, Time::ZERO, &mut rng),
+            Next::Op(_)
+        ));
+        assert_eq!(g.next(Phase::Final, 1, Time::ZERO, &mut rng), Next::Done);
+        assert!(matches!(
+            g.next(Phase::Final, 0, Time::ZERO, &mut rng),
+            Next::Op(_)
+        ));
     }
 
     /// The write values among `spec`'s first 4000 main-phase ops.

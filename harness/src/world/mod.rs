@@ -560,7 +560,7 @@ impl World {
 fn nemesis_op(time: Time, f: &str, value: Value) -> Op {
     Op {
         index: 0,
-        time: time.as_nanos(),
+        time,
         process: Process::Nemesis,
         kind: OpType::Info,
         f: f.into(),

@@ -39,7 +39,7 @@ use super::life::Lives;
 use super::timers::Timers;
 use super::wires::Wires;
 use super::{nemesis_op, Action, Timer};
-use crate::history::History;
+use crate::history::{span, History};
 use crate::runner::stream;
 use crate::sim::faults::{self, ops, Fault, Faults, Skew};
 use crate::sim::nemesis as shapes;
@@ -77,6 +77,8 @@ struct Package {
 /// The fault schedule and the nodes' lives.
 pub struct Nemesis {
     nodes: Vec<String>,
+    /// `--nemesis-interval`, in seconds as given: the mean of Jepsen's stagger, which
+    /// draws each gap from these float seconds (see [`shapes::stagger_gap`]).
     interval: f64,
     packages: Vec<Package>,
     lives: Lives,
@@ -168,7 +170,7 @@ impl Nemesis {
         } else {
             self.inject(fault, &mut rng, ctx)
         };
-        let gap = Duration::from_nanos(shapes::stagger_gap_ns(self.interval, &mut rng));
+        let gap = shapes::stagger_gap(self.interval, &mut rng);
         ctx.timers.set((due + gap).min(cutoff), Timer::Nemesis(p));
         self.packages[p].rng = rng;
         ctx.history.push(nemesis_op(ctx.now, f, value));
@@ -247,8 +249,12 @@ impl Nemesis {
                 node: i,
                 skew: Some(skew),
             });
-            let Skew { jump_ns, rate } = skew;
-            let jump_ms = jump_ns as f64 / 1e6;
+            let Skew { jump, back, rate } = skew;
+            let jump_ms = if back {
+                -span::ms(jump)
+            } else {
+                span::ms(jump)
+            };
             done.insert(
                 self.nodes[i].clone(),
                 json!({"jump_ms": jump_ms, "rate": rate}),
@@ -376,7 +382,7 @@ mod tests {
             .iter()
             .map(|o| {
                 let v = serde_json::to_value(o).expect("serializes");
-                (Time::from_nanos(o.time), o.f.clone(), v["value"].clone())
+                (o.time, o.f.clone(), v["value"].clone())
             })
             .collect()
     }
@@ -388,18 +394,19 @@ mod tests {
         // The schedule as the partition nemesis drew it before the other faults existed:
         // stream 5, a grudge then a gap per start, a gap per stop, until the cutoff.
         let mut rng = stream(11, 5);
-        let (mut t, mut partitioned, mut want) = (0u64, false, Vec::new());
-        while t < 30_000_000_000 {
+        let cutoff = Time::from_secs(30);
+        let (mut t, mut partitioned, mut want) = (Time::ZERO, false, Vec::new());
+        while t < cutoff {
             let value = if partitioned {
                 shapes::describe_heal()
             } else {
                 shapes::describe(&shapes::random_partition(&nodes(), &mut rng).1)
             };
-            want.push((Time::from_nanos(t), value));
+            want.push((t, value));
             partitioned = !partitioned;
-            t = (t + shapes::stagger_gap_ns(1.0, &mut rng)).min(30_000_000_000);
+            t = (t + shapes::stagger_gap(1.0, &mut rng)).min(cutoff);
         }
-        want.push((Time::from_secs(30), shapes::describe_heal()));
+        want.push((cutoff, shapes::describe_heal()));
         let got: Vec<(Time, Value)> = ops_of(&b.history)
             .into_iter()
             .map(|(t, _, v)| (t, v))

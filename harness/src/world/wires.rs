@@ -18,6 +18,7 @@
 //! (`crate::journal`, `messages.jsonl`).
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::time::Duration;
 
 use glomers_node::Time;
 use rand::rngs::StdRng;
@@ -27,7 +28,8 @@ use serde_json::Value;
 use super::timers::{TimerKey, Timers};
 use super::Timer;
 use crate::journal::{MessageLog, Summary};
-use crate::sim::faults::DUPLICATE_EXTRA_NS;
+use crate::sim::draw::uniform_span;
+use crate::sim::faults::DUPLICATE_EXTRA;
 use crate::sim::is_client;
 use crate::sim::nemesis::Grudge;
 use crate::sim::net::{Cut, Message, NetError, NetStats, Network, Take};
@@ -101,9 +103,9 @@ impl Wires {
         timers: &mut Timers<Timer>,
     ) -> Result<u64, NetError> {
         let copy = self.duplicates(src, dest).then(|| body.clone());
-        let id = self.send_one(now, src, dest, body, 0, timers)?;
+        let id = self.send_one(now, src, dest, body, Duration::ZERO, timers)?;
         if let Some(body) = copy {
-            let extra = self.rng.random_range(0..DUPLICATE_EXTRA_NS);
+            let extra = uniform_span(DUPLICATE_EXTRA, &mut self.rng);
             self.send_one(now, src, dest, body, extra, timers)?;
         }
         Ok(id)
@@ -115,15 +117,14 @@ impl Wires {
         src: &str,
         dest: &str,
         body: Value,
-        extra_ns: u64,
+        extra: Duration,
         timers: &mut Timers<Timer>,
     ) -> Result<u64, NetError> {
         let prepared = self.log.prepare(src, dest, &body);
-        let at = now.as_nanos();
         let id = self
             .net
-            .send_delayed(at, src, dest, body, extra_ns, &mut self.rng)?;
-        self.log.sent(id, at, prepared);
+            .send_delayed(now, src, dest, body, extra, &mut self.rng)?;
+        self.log.sent(id, now, prepared);
         if !self.in_flight.contains_key(dest) {
             self.take_next(dest, now, timers);
         }
@@ -157,8 +158,8 @@ impl Wires {
             return None;
         }
         let Flight { msg, .. } = self.in_flight.remove(dest)?;
-        self.net.delivered_at(&msg, now.as_nanos());
-        self.log.delivered(msg.id, now.as_nanos());
+        self.net.delivered_at(&msg, now);
+        self.log.delivered(msg.id, now);
         self.take_next(dest, now, timers);
         Some(msg)
     }
@@ -166,11 +167,11 @@ impl Wires {
     /// Takes `dest`'s next deliverable message, dropping what a partition blocks now.
     fn take_next(&mut self, dest: &str, now: Time, timers: &mut Timers<Timer>) {
         loop {
-            match self.net.take(dest, now.as_nanos()) {
+            match self.net.take(dest, now) {
                 Take::Empty => return,
-                Take::Dropped(msg) => self.log.dropped(msg.id, now.as_nanos()),
+                Take::Dropped(msg) => self.log.dropped(msg.id, now),
                 Take::Deliver(msg) => {
-                    let at = Time::from_nanos(msg.deadline).max(now);
+                    let at = msg.deadline.max(now);
                     let key = timers.set(at, Timer::Deliver(dest.to_owned()));
                     let flight = Flight {
                         msg,
@@ -194,7 +195,7 @@ impl Wires {
         self.held.remove(dest);
         if let Some(f) = self.in_flight.get_mut(dest) {
             if f.timer.is_none() {
-                let at = Time::from_nanos(f.msg.deadline).max(now);
+                let at = f.msg.deadline.max(now);
                 f.timer = Some(timers.set(at, Timer::Deliver(dest.to_owned())));
             }
         }

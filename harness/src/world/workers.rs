@@ -14,13 +14,13 @@ use std::time::Duration;
 
 use glomers_node::Time;
 use rand::rngs::StdRng;
-use rand::Rng;
 
 use super::conns::{Conns, Owner};
 use super::timers::Timers;
 use super::wires::Wires;
 use super::Timer;
 use crate::history::{History, Op, OpType, Process};
+use crate::sim::draw::uniform_span;
 use crate::workload::{
     Client, ClientFactory, Completion, Generator, Next, OpSpec, Phase, Reply, Step,
 };
@@ -57,11 +57,7 @@ impl Pacer {
         if t >= self.cutoff {
             return None;
         }
-        let gap = match u64::try_from(dt2.as_nanos()).unwrap_or(u64::MAX) {
-            0 => 0,
-            n => self.rng.random_range(0..n),
-        };
-        self.next = t + Duration::from_nanos(gap);
+        self.next = t + uniform_span(dt2, &mut self.rng);
         Some(t)
     }
 }
@@ -251,9 +247,7 @@ impl Workers {
     /// Asks the generator for worker `w`'s next operation, as of time `at`.
     fn ask(&mut self, w: usize, at: Time, ctx: &mut Ctx<'_>) {
         let thread = self.workers[w].thread;
-        let next = self
-            .gen
-            .next(self.phase, thread, at.as_nanos(), &mut self.gen_rng);
+        let next = self.gen.next(self.phase, thread, at, &mut self.gen_rng);
         match next {
             Next::Op(op) => self.perform(w, op, ctx),
             Next::Wait(d) => {
@@ -284,7 +278,7 @@ impl Workers {
         }
         let mut invoke = Op {
             index: 0,
-            time: ctx.now.as_nanos(),
+            time: ctx.now,
             process: Process::Client(worker.process),
             kind: OpType::Invoke,
             f: op.f.clone(),
@@ -333,7 +327,7 @@ impl Workers {
         };
         let mut done = Op {
             index: 0,
-            time: ctx.now.as_nanos(),
+            time: ctx.now,
             process: invoke.process,
             kind,
             f: op.f,

@@ -2,6 +2,8 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use glomers_node::Time;
+
 use super::parse::{KOp, Pairs};
 use crate::checkers::value::ValueKey;
 use crate::history::{History, Op, OpType};
@@ -63,7 +65,7 @@ impl<'a> Index<'a> {
     }
 
     /// When `c` was invoked.
-    pub fn invoke_time(&self, c: &Op) -> u64 {
+    pub fn invoke_time(&self, c: &Op) -> Time {
         self.history.ops[self.invoke_index(c)].time
     }
 

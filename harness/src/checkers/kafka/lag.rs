@@ -3,20 +3,22 @@
 //! log's tail.
 
 use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
 
+use glomers_node::Time;
 use serde_json::{json, Value};
 
 use super::index::Index;
 use super::parse::{assign_keys, KOp};
 use super::proc_num;
-use crate::history::{OpType, Process};
+use crate::history::{span, OpType, Process};
 
 /// The worst lag: `{time, lag}` in seconds plus `process` and `key` of the worst, or
 /// `{time: 0, lag: 0}` when no ok poll saw a key.
 pub(super) fn realtime_lag(ix: &Index) -> Value {
     match worst_lag(ix, &Expiry::of(ix.ops)) {
         Some(w) => json!({
-            "time": w.time as f64 / 1e9, "lag": w.lag as f64 / 1e9,
+            "time": w.time.as_secs_f64(), "lag": span::secs(w.lag),
             "process": proc_num(w.process), "key": w.key,
         }),
         None => json!({"time": 0, "lag": 0}),
@@ -27,12 +29,12 @@ pub(super) fn realtime_lag(ix: &Index) -> Value {
 /// offsets up to that were known to exist from that time on. Offsets are covered as a
 /// growing prefix.
 struct Expiry<'a> {
-    steps: HashMap<&'a str, Vec<(i64, u64)>>,
+    steps: HashMap<&'a str, Vec<(i64, Time)>>,
 }
 
 impl<'a> Expiry<'a> {
     fn of(ops: &'a [KOp<'a>]) -> Self {
-        let mut steps: HashMap<&str, Vec<(i64, u64)>> = HashMap::new();
+        let mut steps: HashMap<&str, Vec<(i64, Time)>> = HashMap::new();
         for k in ops {
             for (key, o) in max_offsets(k) {
                 let key_steps = steps.entry(key).or_default();
@@ -46,7 +48,7 @@ impl<'a> Expiry<'a> {
     }
 
     /// Since when offset `i` of `key` has been known to exist.
-    fn at(&self, key: &str, i: i64) -> Option<u64> {
+    fn at(&self, key: &str, i: i64) -> Option<Time> {
         let steps = self.steps.get(key)?;
         let j = steps.partition_point(|s| s.0 < i);
         steps.get(j).map(|s| s.1)
@@ -75,10 +77,9 @@ fn max_offsets<'k>(k: &'k KOp) -> BTreeMap<&'k str, i64> {
 
 /// One poll's lag on one key.
 struct Lag {
-    /// Nanoseconds.
-    lag: u64,
+    lag: Duration,
     /// The poll's invocation time.
-    time: u64,
+    time: Time,
     process: Process,
     key: String,
 }
@@ -113,7 +114,9 @@ fn worst_lag(ix: &Index, expiry: &Expiry) -> Option<Lag> {
                     *e = (*e).max(o);
                 }
                 for (key, o) in po.iter() {
-                    let lag = expiry.at(key, o + 1).map_or(0, |t| time.saturating_sub(t));
+                    let lag = expiry
+                        .at(key, o + 1)
+                        .map_or(Duration::ZERO, |t| time.saturating_since(t));
                     if worst.as_ref().is_none_or(|w| lag > w.lag) {
                         let (process, key) = (k.op.process, key.clone());
                         worst = Some(Lag {

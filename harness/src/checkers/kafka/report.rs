@@ -144,6 +144,7 @@ fn insert_samples(d: &mut Map<String, Value>, found: &Found, unseen: &Unseen) {
     if unseen.total() > 0 {
         d.insert(
             "unseen".into(),
+            // `time` leaves as integer nanoseconds (the history's clock in results.json).
             json!({
                 "time": unseen.time,
                 "unseen": unseen.msgs.iter().map(|(k, m)| (k.to_string(), json!(m.len()))).collect::<Map<_, _>>(),

@@ -4,6 +4,7 @@ use super::*;
 use crate::checker::Validity;
 use crate::checkers::testkit::Hb;
 use crate::history::OpType;
+use glomers_node::Time;
 
 fn send(b: &mut Hb, p: u64, k: &str, m: i64, off: i64) -> usize {
     b.op(
@@ -276,7 +277,7 @@ fn realtime_lag_is_measured() {
         OpType::Ok,
         json!({"keys": ["a"]}),
     );
-    b.at(1_001_000_000);
+    b.at(Time::from_millis(1_001));
     poll(&mut b, 1, "a", json!([])); // invoked at ~1.001 s, sees nothing
     poll(&mut b, 2, "a", json!([[0, 0]]));
     let r = check(&b.build());

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use glomers_node::Time;
 use serde_json::json;
 
 use super::index::Index;
@@ -63,7 +64,7 @@ pub(super) struct Unseen<'a> {
     /// key -> the messages.
     pub msgs: BTreeMap<&'a str, BTreeSet<&'a ValueKey>>,
     /// The time of the last ok send or poll.
-    pub time: u64,
+    pub time: Time,
 }
 
 impl<'a> Unseen<'a> {
@@ -71,7 +72,7 @@ impl<'a> Unseen<'a> {
     pub fn of(ix: &Index<'a>) -> Self {
         let mut unseen = Unseen {
             msgs: BTreeMap::new(),
-            time: 0,
+            time: Time::ZERO,
         };
         for k in ix.ops {
             if k.op.kind != OpType::Ok || !matches!(k.op.f.as_str(), "send" | "poll" | "txn") {

@@ -84,7 +84,6 @@ fn bars(h: &History, anomaly: &Value) -> (Vec<Bar>, Vec<u64>) {
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    let ms = |t: u64| t as f64 / 1e6;
     let bars = found
         .iter()
         .map(|(n, inv, done)| Bar {
@@ -92,11 +91,11 @@ fn bars(h: &History, anomaly: &Value) -> (Vec<Bar>, Vec<u64>) {
                 Process::Client(p) => lanes.iter().position(|&l| l == p).unwrap_or(0),
                 Process::Nemesis => 0,
             },
-            start_ms: ms(inv.time),
+            start_ms: inv.time.as_millis_f64(),
             end_ms: done
                 .as_ref()
                 .filter(|d| d.kind == OpType::Ok)
-                .map(|d| ms(d.time)),
+                .map(|d| d.time.as_millis_f64()),
             label: format!("{} #{n}", label(inv, done.as_ref())),
             order: linearized.iter().position(|l| l == n).map(|p| p + 1),
         })

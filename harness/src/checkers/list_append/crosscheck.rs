@@ -24,9 +24,11 @@ use super::tests::{request, serial_history};
 use super::*;
 use crate::checkers::testkit::Hb;
 use crate::history::{OpType, Process};
+use glomers_node::Time;
 use proptest::prelude::*;
 use serde_json::json;
 use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
 
 /// The history as adya reads it: one JSON object per line, integer processes.
 fn to_adya(h: &History) -> adya::History {
@@ -46,7 +48,10 @@ fn completed(mut h: History) -> History {
         })
         .collect();
     let mut b = Hb::new();
-    b.now = h.ops.last().map_or(0, |op| op.time + 1);
+    b.now = h
+        .ops
+        .last()
+        .map_or(Time::ZERO, |op| op.time + Duration::from_nanos(1));
     b.h = std::mem::take(&mut h);
     for (p, v) in open {
         b.info(p, "txn", v);

@@ -19,13 +19,15 @@
 //! in the number of elements and reads, not their product.
 
 use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
 
+use glomers_node::Time;
 use serde_json::{json, Value};
 
 use crate::checker::{CheckResult, Validity};
 use crate::checkers::perf::distribution;
 use crate::checkers::value::ValueKey;
-use crate::history::{History, Op, OpType};
+use crate::history::{span, History, Op, OpType};
 use read_set::ReadSet;
 
 #[cfg(test)]
@@ -40,7 +42,7 @@ pub const WORST_STALE: usize = 8;
 #[derive(Clone, Copy)]
 struct At {
     index: usize,
-    time: u64,
+    time: Time,
 }
 
 struct Element {
@@ -65,8 +67,13 @@ fn at(op: &Op) -> At {
     }
 }
 
-fn ms(ns: i128) -> u64 {
-    (ns.max(0) / 1_000_000) as u64
+/// The whole milliseconds from `known` (or the start of the run) to just after `last`
+/// (or the start of the run), zero when that is not later: Maelstrom's
+/// `max(0, last.time + 1 (or 0) − known.time)`.
+fn latency_ms(known: Option<At>, last: Option<At>) -> u64 {
+    let from = known.map_or(Time::ZERO, |k| k.time);
+    let to = last.map_or(Time::ZERO, |a| a.time + Duration::from_nanos(1));
+    span::whole_ms(to.saturating_since(from))
 }
 
 /// What the scan of a history found: every added element's tracking, and the elements
@@ -203,7 +210,6 @@ fn judge(e: &Element) -> Judged<'_> {
         (Some(k), Some(a)) => lp < la && k.index < a.index,
         _ => false,
     };
-    let known_t = e.known.map_or(0, |k| i128::from(k.time));
     let outcome = if stable {
         Outcome::Stable
     } else if lost {
@@ -214,10 +220,8 @@ fn judge(e: &Element) -> Judged<'_> {
     Judged {
         e,
         outcome,
-        stable_latency: stable
-            .then(|| ms(e.last_absent.map_or(0, |a| i128::from(a.time) + 1) - known_t)),
-        lost_latency: lost
-            .then(|| ms(e.last_present.map_or(0, |p| i128::from(p.time) + 1) - known_t)),
+        stable_latency: stable.then(|| latency_ms(e.known, e.last_absent)),
+        lost_latency: lost.then(|| latency_ms(e.known, e.last_present)),
     }
 }
 

@@ -2,9 +2,11 @@
 //! and the compact read path against the JSON oracle.
 
 use super::*;
-use crate::checkers::testkit::{Hb, MS};
+use crate::checkers::testkit::Hb;
 use crate::history::OpValue;
+use glomers_node::Time;
 use proptest::prelude::*;
+use std::time::Duration;
 
 #[test]
 fn all_seen_is_valid() {
@@ -50,20 +52,20 @@ fn stable_latency_arithmetic() {
     // add 7 acked at t=10ms; read invoked at 25ms (absent), read invoked at 40ms sees it.
     // stable latency = (25ms + 1ns) - 10ms = 15.000001ms -> 15.
     let mut b = Hb::new();
-    b.at(5 * MS).invoke(0, "add", json!(7));
-    b.at(10 * MS).ok(0, "add", json!(7));
-    b.at(25 * MS).invoke(1, "read", json!(null));
-    b.at(26 * MS).ok(1, "read", json!([]));
-    b.at(40 * MS).invoke(1, "read", json!(null));
-    b.at(41 * MS).ok(1, "read", json!([7]));
+    b.at(Time::from_millis(5)).invoke(0, "add", json!(7));
+    b.at(Time::from_millis(10)).ok(0, "add", json!(7));
+    b.at(Time::from_millis(25)).invoke(1, "read", json!(null));
+    b.at(Time::from_millis(26)).ok(1, "read", json!([]));
+    b.at(Time::from_millis(40)).invoke(1, "read", json!(null));
+    b.at(Time::from_millis(41)).ok(1, "read", json!([7]));
     // 8: first seen by a read (completion 60ms) before its add is acked (70ms); a read
     // invoked at 50ms lacked it: latency = 50ms+1ns - 60ms < 0 -> 0.
-    b.at(45 * MS).invoke(2, "add", json!(8));
-    b.at(50 * MS).invoke(1, "read", json!(null));
-    b.at(52 * MS).ok(1, "read", json!([7]));
-    b.at(55 * MS).invoke(3, "read", json!(null));
-    b.at(60 * MS).ok(3, "read", json!([7, 8]));
-    b.at(70 * MS).ok(2, "add", json!(8));
+    b.at(Time::from_millis(45)).invoke(2, "add", json!(8));
+    b.at(Time::from_millis(50)).invoke(1, "read", json!(null));
+    b.at(Time::from_millis(52)).ok(1, "read", json!([7]));
+    b.at(Time::from_millis(55)).invoke(3, "read", json!(null));
+    b.at(Time::from_millis(60)).ok(3, "read", json!([7, 8]));
+    b.at(Time::from_millis(70)).ok(2, "add", json!(8));
     let r = check(&b.build());
     assert_eq!(r.valid, Validity::Valid, "{:?}", r.problems);
     assert_eq!(r.details["stale"], json!([7]));
@@ -254,7 +256,7 @@ fn history_of(acts: &[Act], f: &str) -> History {
                 b.op(0, "read", json!(null), OpType::Fail, json!(null));
             }
             Act::Wait(ms) => {
-                let t = b.now + u64::from(ms) * MS;
+                let t = b.now + Duration::from_millis(u64::from(ms));
                 b.at(t);
             }
         }

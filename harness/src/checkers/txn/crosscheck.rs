@@ -12,9 +12,11 @@
 use super::tests::{serial_history, steps};
 use super::*;
 use crate::history::{Op, OpType, Process};
+use glomers_node::Time;
 use proptest::prelude::*;
 use serde_json::json;
 use std::collections::BTreeSet;
+use std::time::Duration;
 
 /// The history as adya reads it: one JSON object per line, integer processes.
 fn to_adya(h: &History) -> adya::History {
@@ -44,7 +46,10 @@ fn both(h: &History, m: ConsistencyModel) -> (BTreeSet<String>, BTreeSet<String>
 }
 
 fn push(h: &mut History, p: u64, kind: OpType, value: serde_json::Value) {
-    let time = h.ops.last().map_or(0, |o| o.time + 1);
+    let time = h
+        .ops
+        .last()
+        .map_or(Time::ZERO, |o| o.time + Duration::from_nanos(1));
     h.push(Op {
         index: 0,
         time,

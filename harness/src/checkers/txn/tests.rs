@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::history::{Op, OpType, Process};
+use glomers_node::Time;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -15,7 +16,8 @@ struct Builder {
 
 impl Builder {
     fn push(&mut self, p: u64, kind: OpType, value: Value) -> usize {
-        let time = self.h.ops.len() as u64 * 1_000;
+        // One microsecond per entry.
+        let time = Time::from_micros(self.h.ops.len() as u64);
         self.h.push(Op {
             index: 0,
             time,

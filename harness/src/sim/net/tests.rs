@@ -7,7 +7,15 @@ use rand::SeedableRng;
 use serde_json::json;
 use std::collections::BTreeSet;
 
-const MS: u64 = 1_000_000;
+/// `x` ms after the start of the run.
+fn ms(x: u64) -> Time {
+    Time::from_millis(x)
+}
+
+/// `x` ns after the start of the run.
+fn ns(x: u64) -> Time {
+    Time::from_nanos(x)
+}
 
 fn net(mean_ms: u64, dist: LatencyDist, ids: &[&str]) -> Network {
     let mut n = Network::new(Latency::new(mean_ms, dist).expect("valid"));
@@ -17,7 +25,7 @@ fn net(mean_ms: u64, dist: LatencyDist, ids: &[&str]) -> Network {
     n
 }
 
-fn take_deliver(n: &mut Network, dest: &str, now: u64) -> Message {
+fn take_deliver(n: &mut Network, dest: &str, now: Time) -> Message {
     match n.take(dest, now) {
         Take::Deliver(m) => {
             n.delivered(&m);
@@ -31,33 +39,42 @@ fn take_deliver(n: &mut Network, dest: &str, now: u64) -> Message {
 fn ids_deadlines_and_client_latency() {
     let mut rng = StdRng::seed_from_u64(1);
     let mut n = net(100, LatencyDist::Constant, &["n0", "n1", "c0", "lin-kv"]);
-    assert_eq!(n.send(5, "c0", "n0", json!({"type":"a"}), &mut rng), Ok(0));
-    assert_eq!(n.send(5, "n0", "n1", json!({"type":"b"}), &mut rng), Ok(1));
     assert_eq!(
-        n.send(5, "n0", "lin-kv", json!({"type":"c"}), &mut rng),
+        n.send(ns(5), "c0", "n0", json!({"type":"a"}), &mut rng),
+        Ok(0)
+    );
+    assert_eq!(
+        n.send(ns(5), "n0", "n1", json!({"type":"b"}), &mut rng),
+        Ok(1)
+    );
+    assert_eq!(
+        n.send(ns(5), "n0", "lin-kv", json!({"type":"c"}), &mut rng),
         Ok(2)
     );
-    assert_eq!(n.send(5, "n1", "c0", json!({}), &mut rng), Ok(3));
+    assert_eq!(n.send(ns(5), "n1", "c0", json!({}), &mut rng), Ok(3));
     assert_eq!(
         n.next_deadline("n0"),
-        Some(5),
+        Some(ns(5)),
         "client to node: zero latency"
     );
-    assert_eq!(n.next_deadline("n1"), Some(5 + 100 * MS));
+    assert_eq!(
+        n.next_deadline("n1"),
+        Some(ns(5) + Duration::from_millis(100))
+    );
     assert_eq!(
         n.next_deadline("lin-kv"),
-        Some(5 + 100 * MS),
+        Some(ns(5) + Duration::from_millis(100)),
         "services pay latency"
     );
     assert_eq!(
         n.next_deadline("c0"),
-        Some(5),
+        Some(ns(5)),
         "node to client: zero latency"
     );
-    let m = take_deliver(&mut n, "n1", 0);
+    let m = take_deliver(&mut n, "n1", Time::ZERO);
     assert_eq!(
         (m.id, m.src.as_str(), m.dest.as_str(), m.sent_at),
-        (1, "n0", "n1", 5)
+        (1, "n0", "n1", ns(5))
     );
     assert_eq!(m.body, json!({"type":"b"}));
 }
@@ -67,34 +84,34 @@ fn unknown_src_or_dest_is_refused_and_not_counted() {
     let mut rng = StdRng::seed_from_u64(1);
     let mut n = net(0, LatencyDist::Constant, &["n0", "c1"]);
     assert_eq!(
-        n.send(0, "n9", "n0", json!({}), &mut rng),
+        n.send(Time::ZERO, "n9", "n0", json!({}), &mut rng),
         Err(NetError::UnknownSource("n9".into()))
     );
     assert_eq!(
-        n.send(0, "n0", "c7", json!({}), &mut rng),
+        n.send(Time::ZERO, "n0", "c7", json!({}), &mut rng),
         Err(NetError::UnknownDest("c7".into()))
     );
     n.unregister("c1");
     assert!(!n.is_registered("c1"));
     assert_eq!(
-        n.send(0, "n0", "c1", json!({}), &mut rng),
+        n.send(Time::ZERO, "n0", "c1", json!({}), &mut rng),
         Err(NetError::UnknownDest("c1".into()))
     );
     assert!(n.journal().is_empty());
     assert_eq!(n.stats(1).all.send_count, 0);
     // Refused sends still used up their ids, as in Maelstrom.
-    assert_eq!(n.send(0, "n0", "n0", json!({}), &mut rng), Ok(3));
-    assert_eq!(n.take("c7", 0), Take::Empty);
+    assert_eq!(n.send(Time::ZERO, "n0", "n0", json!({}), &mut rng), Ok(3));
+    assert_eq!(n.take("c7", Time::ZERO), Take::Empty);
 }
 
 #[test]
 fn unregister_discards_pending() {
     let mut rng = StdRng::seed_from_u64(1);
     let mut n = net(0, LatencyDist::Constant, &["n0", "c1"]);
-    n.send(0, "n0", "c1", json!({"type":"late"}), &mut rng)
+    n.send(Time::ZERO, "n0", "c1", json!({"type":"late"}), &mut rng)
         .expect("ok");
     n.unregister("c1");
-    assert_eq!(n.take("c1", 0), Take::Empty);
+    assert_eq!(n.take("c1", Time::ZERO), Take::Empty);
     assert_eq!(n.journal()[0].fate, Fate::Discarded);
     n.register("c1");
     assert_eq!(n.pending("c1"), 0);
@@ -115,25 +132,26 @@ fn constant_latency_is_fifo_per_link_and_ties_keep_send_order() {
         (3, "n0"),
         (9, "n0"),
     ] {
-        n.send(t, src, "n1", json!({"t": t, "src": src}), &mut rng)
+        n.send(ms(t), src, "n1", json!({"t": t, "src": src}), &mut rng)
             .expect("ok");
     }
     let ids: Vec<u64> = (0..6)
-        .map(|_| take_deliver(&mut n, "n1", 100 * MS).id)
+        .map(|_| take_deliver(&mut n, "n1", ms(100)).id)
         .collect();
     assert_eq!(ids, [0, 1, 2, 3, 4, 5]);
-    assert_eq!(n.take("n1", 0), Take::Empty);
+    assert_eq!(n.take("n1", Time::ZERO), Take::Empty);
 }
 
 #[test]
 fn earliest_deadline_first_across_sources() {
     let mut rng = StdRng::seed_from_u64(1);
     let mut n = net(50, LatencyDist::Constant, &["n0", "n1", "c0"]);
-    n.send(0, "n0", "n1", json!({}), &mut rng).expect("ok"); // due at 50 ms
-    n.send(MS, "c0", "n1", json!({}), &mut rng).expect("ok"); // due at 1 ms
-    assert_eq!(n.next_deadline("n1"), Some(MS));
-    assert_eq!(take_deliver(&mut n, "n1", 0).src, "c0");
-    assert_eq!(take_deliver(&mut n, "n1", 0).src, "n0");
+    n.send(Time::ZERO, "n0", "n1", json!({}), &mut rng)
+        .expect("ok"); // due at 50 ms
+    n.send(ms(1), "c0", "n1", json!({}), &mut rng).expect("ok"); // due at 1 ms
+    assert_eq!(n.next_deadline("n1"), Some(ms(1)));
+    assert_eq!(take_deliver(&mut n, "n1", Time::ZERO).src, "c0");
+    assert_eq!(take_deliver(&mut n, "n1", Time::ZERO).src, "n0");
 }
 
 #[test]
@@ -159,34 +177,36 @@ fn partition_scenario(partition_at_send: bool) {
 
     // Sent while partitioned, healed before the take: delivered.
     n.partition(Cut::Partition, &g);
-    n.send(0, "n0", "n1", json!({"k": 1}), &mut rng)
+    n.send(Time::ZERO, "n0", "n1", json!({"k": 1}), &mut rng)
         .expect("accepted while partitioned");
     n.heal(Cut::Partition);
-    assert!(matches!(n.take("n1", 20 * MS), Take::Deliver(m) if m.body == json!({"k": 1})));
+    assert!(matches!(n.take("n1", ms(20)), Take::Deliver(m) if m.body == json!({"k": 1})));
 
     // Sent while healthy, partitioned before the take: dropped for good.
-    n.send(0, "n0", "n1", json!({"k": 2}), &mut rng)
+    n.send(Time::ZERO, "n0", "n1", json!({"k": 2}), &mut rng)
         .expect("ok");
     n.partition(Cut::Partition, &g);
-    assert!(matches!(n.take("n1", 20 * MS), Take::Dropped(m) if m.body == json!({"k": 2})));
+    assert!(matches!(n.take("n1", ms(20)), Take::Dropped(m) if m.body == json!({"k": 2})));
     n.heal(Cut::Partition);
-    assert_eq!(n.take("n1", 20 * MS), Take::Empty, "not re-queued");
+    assert_eq!(n.take("n1", ms(20)), Take::Empty, "not re-queued");
 
     // Only the named direction is cut; client traffic is never in a grudge.
     n.partition(Cut::Partition, &g);
-    n.send(0, "n1", "n0", json!({}), &mut rng).expect("ok");
-    assert!(matches!(n.take("n0", 0), Take::Deliver(_)));
-    n.send(0, "c0", "n1", json!({}), &mut rng).expect("ok");
-    assert!(matches!(n.take("n1", 0), Take::Deliver(_)));
+    n.send(Time::ZERO, "n1", "n0", json!({}), &mut rng)
+        .expect("ok");
+    assert!(matches!(n.take("n0", Time::ZERO), Take::Deliver(_)));
+    n.send(Time::ZERO, "c0", "n1", json!({}), &mut rng)
+        .expect("ok");
+    assert!(matches!(n.take("n1", Time::ZERO), Take::Deliver(_)));
 
     let fates: Vec<Fate> = n.journal().iter().map(|e| e.fate).collect();
     assert_eq!(
         fates,
         [
-            Fate::InFlight(20 * MS),
-            Fate::Dropped(20 * MS),
-            Fate::InFlight(10 * MS),
-            Fate::InFlight(0)
+            Fate::InFlight(ms(20)),
+            Fate::Dropped(ms(20)),
+            Fate::InFlight(ms(10)),
+            Fate::InFlight(Time::ZERO)
         ]
     );
 }
@@ -199,32 +219,32 @@ fn stats_scenario_with_known_counts() {
     let mut rng = StdRng::seed_from_u64(4);
     let mut n = net(5, LatencyDist::Uniform, &["n0", "n1", "c0", "c1", "seq-kv"]);
     let mut step = |n: &mut Network, src: &str, dest: &str| {
-        n.send(0, src, dest, json!({"type": "x"}), &mut rng)
+        n.send(Time::ZERO, src, dest, json!({"type": "x"}), &mut rng)
             .expect("ok");
     };
     step(&mut n, "c0", "n0");
     step(&mut n, "c1", "n1");
-    take_deliver(&mut n, "n0", 0);
-    take_deliver(&mut n, "n1", 0);
+    take_deliver(&mut n, "n0", Time::ZERO);
+    take_deliver(&mut n, "n1", Time::ZERO);
     for _ in 0..3 {
         step(&mut n, "n0", "n1");
     }
-    take_deliver(&mut n, "n1", 0);
+    take_deliver(&mut n, "n1", Time::ZERO);
     let mut g = Grudge::new();
     g.insert("n1".into(), BTreeSet::from(["n0".into()]));
     n.partition(Cut::Partition, &g);
-    assert!(matches!(n.take("n1", 0), Take::Dropped(_)));
+    assert!(matches!(n.take("n1", Time::ZERO), Take::Dropped(_)));
     n.heal(Cut::Partition);
-    take_deliver(&mut n, "n1", 0);
+    take_deliver(&mut n, "n1", Time::ZERO);
     step(&mut n, "n0", "seq-kv");
-    take_deliver(&mut n, "seq-kv", 0);
+    take_deliver(&mut n, "seq-kv", Time::ZERO);
     step(&mut n, "seq-kv", "n0");
-    take_deliver(&mut n, "n0", 0);
+    take_deliver(&mut n, "n0", Time::ZERO);
     step(&mut n, "n0", "c0");
     step(&mut n, "n1", "c1");
     step(&mut n, "n1", "c1");
-    take_deliver(&mut n, "c0", 0);
-    take_deliver(&mut n, "c1", 0);
+    take_deliver(&mut n, "c0", Time::ZERO);
+    take_deliver(&mut n, "c1", Time::ZERO);
     n.unregister("c1");
 
     let s = n.stats(2);
@@ -269,8 +289,9 @@ fn cut_layers_heal_independently_and_one_way_cuts_one_direction() {
     n.heal(Cut::Partition);
     assert!(n.is_blocked("n1", "n0"), "the one-way layer still holds");
     assert!(!n.is_blocked("n0", "n1"), "n0 still hears n1");
-    n.send(0, "n0", "n1", json!({}), &mut rng).expect("ok");
-    assert!(matches!(n.take("n1", 0), Take::Dropped(_)));
+    n.send(Time::ZERO, "n0", "n1", json!({}), &mut rng)
+        .expect("ok");
+    assert!(matches!(n.take("n1", Time::ZERO), Take::Dropped(_)));
     n.heal(Cut::OneWay);
     assert!(!n.is_blocked("n1", "n0"));
 }
@@ -279,12 +300,19 @@ fn cut_layers_heal_independently_and_one_way_cuts_one_direction() {
 fn a_delayed_send_adds_its_extra_to_the_latency() {
     let mut rng = StdRng::seed_from_u64(1);
     let mut n = net(10, LatencyDist::Constant, &["n0", "n1"]);
-    n.send(0, "n0", "n1", json!({"k": 1}), &mut rng)
+    n.send(Time::ZERO, "n0", "n1", json!({"k": 1}), &mut rng)
         .expect("ok");
-    n.send_delayed(0, "n0", "n1", json!({"k": 1}), 5 * MS, &mut rng)
-        .expect("ok");
-    let deadlines: Vec<u64> = n.journal().iter().map(|e| e.deadline).collect();
-    assert_eq!(deadlines, [10 * MS, 15 * MS]);
+    n.send_delayed(
+        Time::ZERO,
+        "n0",
+        "n1",
+        json!({"k": 1}),
+        Duration::from_millis(5),
+        &mut rng,
+    )
+    .expect("ok");
+    let deadlines: Vec<Time> = n.journal().iter().map(|e| e.deadline).collect();
+    assert_eq!(deadlines, [ms(10), ms(15)]);
 }
 
 #[test]
@@ -294,7 +322,7 @@ fn journal_and_queue_bounds() {
         .with_journal_capacity(2)
         .with_queue_capacity(3);
     for _ in 0..5 {
-        n.send(0, "n0", "n1", json!({}), &mut rng)
+        n.send(Time::ZERO, "n0", "n1", json!({}), &mut rng)
             .expect("accepted");
     }
     assert_eq!(n.journal().len(), 2);
@@ -304,7 +332,7 @@ fn journal_and_queue_bounds() {
     assert_eq!(n.stats(0).servers.send_count, 5);
     // Delivery of unjournaled messages still counts.
     for _ in 0..3 {
-        take_deliver(&mut n, "n1", 0);
+        take_deliver(&mut n, "n1", Time::ZERO);
     }
     assert_eq!(n.stats(0).servers.recv_count, 3);
 }
@@ -313,12 +341,13 @@ fn journal_and_queue_bounds() {
 fn delivered_twice_counts_once() {
     let mut rng = StdRng::seed_from_u64(1);
     let mut n = net(7, LatencyDist::Constant, &["n0", "n1"]);
-    n.send(0, "n0", "n1", json!({}), &mut rng).expect("ok");
-    let m = take_deliver(&mut n, "n1", 0);
+    n.send(Time::ZERO, "n0", "n1", json!({}), &mut rng)
+        .expect("ok");
+    let m = take_deliver(&mut n, "n1", Time::ZERO);
     n.delivered(&m);
-    n.delivered_at(&m, 99);
+    n.delivered_at(&m, ns(99));
     assert_eq!(n.stats(0).all.recv_count, 1);
-    assert_eq!(n.journal()[0].fate, Fate::Delivered(7 * MS));
+    assert_eq!(n.journal()[0].fate, Fate::Delivered(ms(7)));
 }
 
 proptest! {
@@ -330,14 +359,14 @@ proptest! {
         let run = || {
             let mut rng = StdRng::seed_from_u64(seed);
             let mut n = net(mean, dist, &ids);
-            let mut now = 0;
+            let mut now = Time::ZERO;
             for &(dt, s, d) in &sends {
-                now += dt;
+                now += Duration::from_nanos(dt);
                 n.send(now, ids[s], ids[d], json!({"now": now}), &mut rng).expect("registered");
             }
             let mut out = Vec::new();
             for d in ids {
-                while let Take::Deliver(m) = n.take(d, u64::MAX) {
+                while let Take::Deliver(m) = n.take(d, Time::MAX) {
                     out.push((m.id, m.deadline));
                 }
             }
@@ -353,15 +382,15 @@ proptest! {
                                              sends in proptest::collection::vec(0u64..1000, 1..80)) {
         let mut rng = StdRng::seed_from_u64(seed);
         let mut n = net(20, LatencyDist::Exponential, &["n0", "n1"]);
-        let mut now = 0;
+        let mut now = Time::ZERO;
         for dt in sends {
-            now += dt * 1000;
+            now += Duration::from_micros(dt);
             n.send(now, "n0", "n1", json!({}), &mut rng).expect("ok");
         }
-        let mut last = (0, 0);
-        while let Take::Deliver(m) = n.take("n1", 0) {
+        let mut last = (Time::ZERO, 0);
+        while let Take::Deliver(m) = n.take("n1", Time::ZERO) {
             prop_assert!(m.deadline >= m.sent_at);
-            prop_assert!((m.deadline, m.id) > last || last == (0, 0));
+            prop_assert!((m.deadline, m.id) > last || last == (Time::ZERO, 0));
             last = (m.deadline, m.id);
         }
     }

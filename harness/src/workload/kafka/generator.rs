@@ -3,6 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
+use glomers_node::Time;
 use rand::rngs::StdRng;
 use rand::Rng;
 use serde_json::{json, Value};
@@ -12,6 +13,7 @@ use super::{
     UNPOLLED_EXTENSION_PROBABILITY,
 };
 use crate::history::{Op, OpType, Process};
+use crate::sim::draw::uniform_span;
 use crate::workload::txn::KeyPool;
 use crate::workload::{Generator, Next, OpSpec, Phase};
 
@@ -56,12 +58,12 @@ struct ThreadFinal {
     stage: Stage,
     /// Keys this thread has not yet polled up to their target offset.
     remaining: BTreeMap<u64, i64>,
-    next_poll_at: u64,
+    next_poll_at: Time,
 }
 
 #[derive(Debug, Clone)]
 struct FinalState {
-    started: u64,
+    started: Time,
     /// Highest offset seen per key when the final phase started.
     targets: BTreeMap<u64, i64>,
     threads: HashMap<usize, ThreadFinal>,
@@ -80,10 +82,6 @@ fn assign_op(keys: impl IntoIterator<Item = u64>, seek_to_beginning: bool) -> Op
         f: "assign".to_string(),
         value: json!({"keys": keys, "seek_to_beginning": seek_to_beginning}),
     }
-}
-
-fn nanos(d: Duration) -> u64 {
-    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
 /// The highest offset per (integer-named) key in a completed `send` or `poll` value;
@@ -137,7 +135,7 @@ pub struct KafkaGenerator {
     opts: KafkaOpts,
     pool: KeyPool,
     pending: Option<Pending>,
-    next_crash_at: Option<u64>,
+    next_crash_at: Option<Time>,
     /// Highest acknowledged send offset per key not yet caught up by an `ok` poll.
     sent: BTreeMap<u64, i64>,
     /// Highest polled offset per key among the keys in `sent`.
@@ -176,10 +174,11 @@ impl KafkaGenerator {
         &self.seen
     }
 
-    /// Twice the mean spacing between crashes, in nanoseconds (crashes are staggered
+    /// Twice the mean spacing between crashes, at least a nanosecond (crashes are staggered
     /// uniformly in `[0, 2 × mean)`, as Jepsen's `stagger` does).
-    fn crash_window(&self) -> u64 {
-        (2 * nanos(CRASH_INTERVAL) / self.opts.concurrency as u64).max(1)
+    fn crash_window(&self) -> Duration {
+        let threads = u32::try_from(self.opts.concurrency).unwrap_or(u32::MAX);
+        (2 * CRASH_INTERVAL / threads).max(Duration::from_nanos(1))
     }
 
     fn draw(&mut self, rng: &mut StdRng) -> Pending {
@@ -194,13 +193,13 @@ impl KafkaGenerator {
         }
     }
 
-    fn next_main(&mut self, now: u64, rng: &mut StdRng) -> Next {
+    fn next_main(&mut self, now: Time, rng: &mut StdRng) -> Next {
         let window = self.crash_window();
         let crash_at = *self
             .next_crash_at
-            .get_or_insert_with(|| now.saturating_add(rng.random_range(0..window)));
+            .get_or_insert_with(|| now + uniform_span(window, rng));
         if now >= crash_at {
-            self.next_crash_at = Some(now.saturating_add(rng.random_range(0..window)));
+            self.next_crash_at = Some(now + uniform_span(window, rng));
             return Next::Op(crash_op());
         }
         let pending = match self.pending.take() {
@@ -218,7 +217,7 @@ impl KafkaGenerator {
         Next::Op(pending.op())
     }
 
-    fn next_final(&mut self, thread: usize, now: u64, rng: &mut StdRng) -> Next {
+    fn next_final(&mut self, thread: usize, now: Time, rng: &mut StdRng) -> Next {
         let seen = &self.seen;
         let FinalState {
             started,
@@ -229,14 +228,14 @@ impl KafkaGenerator {
             targets: seen.clone(),
             threads: HashMap::new(),
         });
-        let deadline = started.saturating_add(nanos(FINAL_PHASE_LIMIT));
+        let deadline = *started + FINAL_PHASE_LIMIT;
         if now >= deadline {
             return Next::Done;
         }
         let t = threads.entry(thread).or_insert_with(|| ThreadFinal {
             stage: Stage::Crash,
             remaining: targets.clone(),
-            next_poll_at: 0,
+            next_poll_at: Time::ZERO,
         });
         if t.remaining.is_empty() {
             return Next::Done;
@@ -252,10 +251,10 @@ impl KafkaGenerator {
                 Next::Op(assign_op(targets.keys().copied(), true))
             }
             Stage::Poll if now < t.next_poll_at => {
-                Next::Wait(Duration::from_nanos(t.next_poll_at.min(deadline) - now))
+                Next::Wait(t.next_poll_at.min(deadline).saturating_since(now))
             }
             Stage::Poll => {
-                t.next_poll_at = now + rng.random_range(0..nanos(FINAL_POLL_SPACING));
+                t.next_poll_at = now + uniform_span(FINAL_POLL_SPACING, rng);
                 Next::Op(Pending::Poll { key: 0 }.op())
             }
         }
@@ -263,7 +262,7 @@ impl KafkaGenerator {
 }
 
 impl Generator for KafkaGenerator {
-    fn next(&mut self, phase: Phase, thread: usize, now: u64, rng: &mut StdRng) -> Next {
+    fn next(&mut self, phase: Phase, thread: usize, now: Time, rng: &mut StdRng) -> Next {
         match phase {
             Phase::Main => self.next_main(now, rng),
             Phase::Final => self.next_final(thread, now, rng),

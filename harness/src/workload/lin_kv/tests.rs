@@ -21,7 +21,7 @@ fn key(op: &OpSpec) -> u64 {
 fn entry(process: u64, kind: OpType) -> Op {
     Op {
         index: 0,
-        time: 0,
+        time: Time::ZERO,
         process: Process::Client(process),
         kind,
         f: "write".into(),
@@ -53,7 +53,7 @@ fn groups_work_on_distinct_keys_and_only_the_first_n_threads_read() {
     let (mut writes, mut cas) = (0u32, 0u32);
     for round in 0..300 {
         for t in 0..12 {
-            let op = op_of(g.next(Phase::Main, t, 0, &mut rng));
+            let op = op_of(g.next(Phase::Main, t, Time::ZERO, &mut rng));
             assert_eq!(key(&op), (t / 6) as u64, "round {round} thread {t}");
             match op.f.as_str() {
                 "read" => {
@@ -79,7 +79,7 @@ fn groups_work_on_distinct_keys_and_only_the_first_n_threads_read() {
     // 300 × 9 writer slots: write ⅓, cas ⅔.
     let share = f64::from(writes) / f64::from(writes + cas);
     assert!((share - 1.0 / 3.0).abs() < 0.03, "write share {share}");
-    assert_eq!(g.next(Phase::Final, 0, 0, &mut rng), Next::Done);
+    assert_eq!(g.next(Phase::Final, 0, Time::ZERO, &mut rng), Next::Done);
     assert!(!g.has_final_phase());
 }
 
@@ -93,7 +93,7 @@ fn a_group_rotates_to_a_fresh_key_past_twenty_processes() {
     for _ in 0..100 {
         for t in 0..4 {
             assert_eq!(
-                key(&op_of(g.next(Phase::Main, t, 0, &mut rng))),
+                key(&op_of(g.next(Phase::Main, t, Time::ZERO, &mut rng))),
                 (t / 2) as u64
             );
         }
@@ -106,20 +106,20 @@ fn a_group_rotates_to_a_fresh_key_past_twenty_processes() {
             &entry(process[3], OpType::Info),
         );
         process[3] += 4;
-        let k_now = key(&op_of(g.next(Phase::Main, 2, 0, &mut rng)));
+        let k_now = key(&op_of(g.next(Phase::Main, 2, Time::ZERO, &mut rng)));
         if k < 19 {
             assert_eq!(k_now, 1, "after {k} infos");
         } else {
             assert_eq!(k_now, 2, "the fresh key after {k} infos");
         }
         // Group 0 is unaffected.
-        assert_eq!(key(&op_of(g.next(Phase::Main, 0, 0, &mut rng))), 0);
+        assert_eq!(key(&op_of(g.next(Phase::Main, 0, Time::ZERO, &mut rng))), 0);
     }
     // Fails and oks do not change processes.
     for kind in [OpType::Ok, OpType::Fail] {
         g.observe(&entry(process[3], OpType::Invoke), &entry(process[3], kind));
     }
-    assert_eq!(key(&op_of(g.next(Phase::Main, 3, 0, &mut rng))), 2);
+    assert_eq!(key(&op_of(g.next(Phase::Main, 3, Time::ZERO, &mut rng))), 2);
     assert_eq!(g.key_of_group(1), Some(2));
     // The next rotation of any group takes key 3, never an old one.
     for _ in 0..20 {
@@ -128,7 +128,7 @@ fn a_group_rotates_to_a_fresh_key_past_twenty_processes() {
             &entry(process[1], OpType::Info),
         );
         process[1] += 4;
-        let _ = g.next(Phase::Main, 0, 0, &mut rng);
+        let _ = g.next(Phase::Main, 0, Time::ZERO, &mut rng);
     }
     assert_eq!(g.key_of_group(0), Some(3));
 }
@@ -137,9 +137,12 @@ fn a_group_rotates_to_a_fresh_key_past_twenty_processes() {
 fn threads_outside_whole_groups_get_nothing() {
     let mut g = LinKvGenerator::new(2, 5);
     let mut rng = rng();
-    assert!(matches!(g.next(Phase::Main, 3, 0, &mut rng), Next::Op(_)));
-    assert_eq!(g.next(Phase::Main, 4, 0, &mut rng), Next::Done);
-    assert_eq!(g.next(Phase::Main, 9, 0, &mut rng), Next::Done);
+    assert!(matches!(
+        g.next(Phase::Main, 3, Time::ZERO, &mut rng),
+        Next::Op(_)
+    ));
+    assert_eq!(g.next(Phase::Main, 4, Time::ZERO, &mut rng), Next::Done);
+    assert_eq!(g.next(Phase::Main, 9, Time::ZERO, &mut rng), Next::Done);
 }
 
 fn call(c: &mut LinKvClient, f: &str, value: Value) -> Value {

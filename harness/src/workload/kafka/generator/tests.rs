@@ -8,7 +8,7 @@ fn rng() -> StdRng {
     StdRng::seed_from_u64(11)
 }
 
-fn op(process: u64, kind: OpType, f: &str, value: Value, time: u64) -> Op {
+fn op(process: u64, kind: OpType, f: &str, value: Value, time: Time) -> Op {
     Op {
         index: 0,
         time,
@@ -23,8 +23,8 @@ fn op(process: u64, kind: OpType, f: &str, value: Value, time: u64) -> Op {
 }
 
 fn observe_ok(gen: &mut KafkaGenerator, process: u64, f: &str, value: Value) {
-    let inv = op(process, OpType::Invoke, f, Value::Null, 0);
-    gen.observe(&inv, &op(process, OpType::Ok, f, value, 0));
+    let inv = op(process, OpType::Invoke, f, Value::Null, Time::ZERO);
+    gen.observe(&inv, &op(process, OpType::Ok, f, value, Time::ZERO));
 }
 
 fn expect_op(next: Next) -> OpSpec {
@@ -34,7 +34,12 @@ fn expect_op(next: Next) -> OpSpec {
     }
 }
 
-const SEC: u64 = 1_000_000_000;
+const SEC: Duration = Duration::from_secs(1);
+
+/// The `i`-th tenth of a second of the run (10 ops/s).
+fn tenth(i: u64) -> Time {
+    Time::from_millis(i * 100)
+}
 
 #[test]
 fn main_phase_mix_and_unique_messages() {
@@ -48,7 +53,7 @@ fn main_phase_mix_and_unique_messages() {
     let mut last_key = None;
     // 64 000 ops at 10 ops/s: 6 400 s, a crash every 6 s on average.
     for i in 0..64_000u64 {
-        let op = expect_op(gen.next(Phase::Main, (i % 5) as usize, i * SEC / 10, &mut rng));
+        let op = expect_op(gen.next(Phase::Main, (i % 5) as usize, tenth(i), &mut rng));
         *counts.entry(op.f.clone()).or_insert(0) += 1;
         match op.f.as_str() {
             "send" => {
@@ -110,7 +115,7 @@ fn crash_spacing_follows_concurrency() {
         let mut crashes = 0;
         // 3 000 s at 10 ops/s.
         for i in 0..30_000u64 {
-            let op = expect_op(gen.next(Phase::Main, 0, i * SEC / 10, &mut rng));
+            let op = expect_op(gen.next(Phase::Main, 0, tenth(i), &mut rng));
             crashes += u32::from(op.f == "crash");
         }
         let lo = want * 8 / 10;
@@ -139,7 +144,7 @@ fn assigns_extend_with_unpolled_keys() {
     assert_eq!(gen.unpolled_keys(), vec![1_000_001]);
     let (mut assigns, mut extended) = (0u32, 0u32);
     for _ in 0..64_000 {
-        let op = expect_op(gen.next(Phase::Main, 0, 0, &mut rng));
+        let op = expect_op(gen.next(Phase::Main, 0, Time::ZERO, &mut rng));
         if op.f == "assign" {
             assigns += 1;
             let keys = op.value["keys"].as_array().expect("keys");
@@ -165,7 +170,7 @@ fn final_phase_stops_once_every_key_is_polled_to_its_highest_offset() {
     let mut rng = rng();
     observe_ok(&mut gen, 0, "send", json!([["send", "1", [4, 2]]]));
     observe_ok(&mut gen, 1, "poll", json!([["poll", {"2": [[7, 1]]}]]));
-    let t0 = 100 * SEC;
+    let t0 = Time::from_secs(100);
     let crash = expect_op(gen.next(Phase::Final, 0, t0, &mut rng));
     assert_eq!(crash.f, "crash");
     let assign = expect_op(gen.next(Phase::Final, 0, t0, &mut rng));
@@ -182,7 +187,7 @@ fn final_phase_stops_once_every_key_is_polled_to_its_highest_offset() {
         match gen.next(Phase::Final, 0, now, &mut rng) {
             Next::Wait(d) => {
                 assert!(d < FINAL_POLL_SPACING, "{d:?}");
-                now += nanos(d);
+                now += d;
             }
             Next::Op(op) => {
                 assert_eq!(op.f, "poll");
@@ -220,24 +225,21 @@ fn final_phase_is_cut_off_after_ten_seconds() {
     let mut gen = KafkaGenerator::new(KafkaOpts::default());
     let mut rng = rng();
     observe_ok(&mut gen, 0, "send", json!([["send", "1", [4, 2]]]));
-    let t0 = 5 * SEC;
+    let t0 = Time::from_secs(5);
     let mut now = t0;
     let mut ops = 0;
     loop {
         match gen.next(Phase::Final, 0, now, &mut rng) {
             Next::Op(_) => ops += 1,
             Next::Wait(d) => {
-                assert!(now + nanos(d) <= t0 + nanos(FINAL_PHASE_LIMIT));
-                now += nanos(d);
+                assert!(now + d <= t0 + FINAL_PHASE_LIMIT);
+                now += d;
             }
             Next::Done => break,
         }
-        now += 1_000_000;
+        now += Duration::from_millis(1);
     }
-    assert!(
-        now >= t0 + nanos(FINAL_PHASE_LIMIT),
-        "stopped early at {now}"
-    );
+    assert!(now >= t0 + FINAL_PHASE_LIMIT, "stopped early at {now}");
     assert!(ops > 20, "polled until the cutoff: {ops}");
     assert_eq!(gen.next(Phase::Final, 1, now, &mut rng), Next::Done);
 }
@@ -245,6 +247,9 @@ fn final_phase_is_cut_off_after_ten_seconds() {
 #[test]
 fn final_phase_with_nothing_seen_is_empty() {
     let mut gen = KafkaGenerator::new(KafkaOpts::default());
-    assert_eq!(gen.next(Phase::Final, 0, 0, &mut rng()), Next::Done);
+    assert_eq!(
+        gen.next(Phase::Final, 0, Time::ZERO, &mut rng()),
+        Next::Done
+    );
     assert!(gen.has_final_phase());
 }
