@@ -14,6 +14,11 @@
 //! that become identical once their faults are replaced (3d and 3e, 5b and 5c, the two
 //! runs of 6b) run once.
 //!
+//! `--quick` (5 s runs) does not suit kills: a request to a node that is dead or paused
+//! from the start times out only after the clients' 5 s, so some seeds (seed 1 is one) see
+//! no operation succeed whatever the node. A short process-mode run for CI is `--seeds 1`
+//! (full-length runs, about ten minutes for every line).
+//!
 //! Every seed of every line also runs without faults (unless `--no-baseline`), so each
 //! line's msgs-per-op under faults is given as a ratio to its fault-free figure of the
 //! same seeds. Exit status: the worst of every faulted run's (0 when all are valid).
