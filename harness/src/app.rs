@@ -22,6 +22,12 @@ pub struct TestRun {
 /// Runs `cfg`, prints the summary, writes the run folder. Never leaves a node running:
 /// teardown kills them on every path, and on Ctrl-C the run is dropped, which kills them.
 pub async fn run_test(cfg: TestConfig) -> TestRun {
+    run_test_with(cfg, true).await
+}
+
+/// [`run_test`], printing the summary only when `summary` is set (the run folder is
+/// written either way).
+pub async fn run_test_with(cfg: TestConfig, summary: bool) -> TestRun {
     let dir = match report::make_run_dir(&cfg.store, cfg.workload.name()) {
         Ok(d) => d,
         Err(e) => {
@@ -47,7 +53,7 @@ pub async fn run_test(cfg: TestConfig) -> TestRun {
         _ = tokio::signal::ctrl_c() => Err(RunError::Interrupted),
     };
     let (run, out) = conclude(&cfg, dir, result);
-    if let (Some(outcome), Some(dir), Some(out)) = (&run.outcome, &run.dir, &out) {
+    if let (true, Some(outcome), Some(dir), Some(out)) = (summary, &run.outcome, &run.dir, &out) {
         print!("{}", report::summary(&cfg, outcome, out, dir));
     }
     run

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use clap::Parser;
 use serde_json::Value;
 
-use crate::app::{run_test, TestRun};
+use crate::app::{run_test_with, TestRun};
 use crate::cli::{self, ChallengeArgs, ChallengeCommon, ChallengesArgs, Cli, Command};
 
 /// The challenge ids in order.
@@ -80,7 +80,17 @@ struct Row {
     results: Option<Value>,
 }
 
-async fn run_one(id: &str, bin: &str, flags: &[&str], c: &ChallengeCommon, bins: &Path) -> TestRun {
+/// Runs one command line of challenge `id`: `bin` (in `bins`) with the test flags `flags`,
+/// then `node_args` for the node after `--`, under the shared flags `c`; prints the run's
+/// summary unless `quiet`.
+pub(crate) async fn run_one(
+    id: &str,
+    bin: &str,
+    (flags, node_args): (&[&str], &[&str]),
+    c: &ChallengeCommon,
+    bins: &Path,
+    quiet: bool,
+) -> TestRun {
     let bin_path = bins.join(bin);
     let verb = if c.sim { "sim" } else { "test" };
     let mut argv: Vec<String> = vec!["glomers".into(), verb.into()];
@@ -104,6 +114,10 @@ async fn run_one(id: &str, bin: &str, flags: &[&str], c: &ChallengeCommon, bins:
     if c.log_stderr {
         argv.push("--log-stderr".into());
     }
+    if !node_args.is_empty() {
+        argv.push("--".into());
+        argv.extend(node_args.iter().map(|a| a.to_string()));
+    }
     eprintln!("glomers: challenge {id}: {}", argv[1..].join(" "));
     let (args, mode) = match Cli::try_parse_from(&argv) {
         Ok(Cli {
@@ -121,7 +135,7 @@ async fn run_one(id: &str, bin: &str, flags: &[&str], c: &ChallengeCommon, bins:
         }
     };
     match cli::validate(&args, mode, argv.clone()) {
-        Ok(cfg) => run_test(cfg).await,
+        Ok(cfg) => run_test_with(cfg, !quiet).await,
         Err(e) => {
             eprintln!("glomers: challenge {id}: {e}");
             TestRun {
@@ -133,7 +147,9 @@ async fn run_one(id: &str, bin: &str, flags: &[&str], c: &ChallengeCommon, bins:
     }
 }
 
-fn prepare(c: &ChallengeCommon) -> Result<PathBuf, i32> {
+/// Builds the node binaries (unless `--no-build` or `--sim`) and returns the folder they are
+/// in; `Err` holds the exit status.
+pub(crate) fn prepare(c: &ChallengeCommon) -> Result<PathBuf, i32> {
     let Some(root) = workspace_root() else {
         eprintln!("glomers: cannot find the workspace root (a Cargo.toml with [workspace]) above the executable or the current folder");
         return Err(255);
@@ -161,7 +177,7 @@ pub async fn challenge(a: &ChallengeArgs) -> i32 {
     };
     let mut code = 0;
     for (bin, flags) in rs {
-        let r = run_one(&a.id, bin, &flags, &a.common, &bins).await;
+        let r = run_one(&a.id, bin, (&flags, &[]), &a.common, &bins, false).await;
         code = code.max(r.code);
     }
     code
@@ -182,7 +198,7 @@ pub async fn all(a: &ChallengesArgs) -> i32 {
     let mut rows = Vec::new();
     for id in IDS {
         for (k, (bin, flags)) in runs(id).unwrap_or_default().into_iter().enumerate() {
-            let r = run_one(id, bin, &flags, &a.common, &bins).await;
+            let r = run_one(id, bin, (&flags, &[]), &a.common, &bins, false).await;
             let label = if k == 0 {
                 id.to_owned()
             } else {

@@ -1,5 +1,5 @@
 //! The command line of `glomers`: `test` (Maelstrom's `maelstrom test` flags and meanings,
-//! plus `--store`, `--recovery`, `--seed`, `--durable` and faults beyond Maelstrom's), `challenge ID`, `challenges`, `serve [STORE]`
+//! plus `--store`, `--recovery`, `--seed`, `--durable` and faults beyond Maelstrom's), `challenge ID`, `challenges`, `fault-sweep`, `serve [STORE]`
 //! (the store's run pages over HTTP) and `report DIR` (rewrite a run folder's page).
 //!
 //! Parsing never panics: clap errors and invalid values become [`CliError`], which the
@@ -33,6 +33,10 @@ pub enum Command {
     Challenge(ChallengeArgs),
     /// Run every challenge and print a table.
     Challenges(ChallengesArgs),
+    /// Run every challenge binary on its challenge line with faults added (kill, pause and
+    /// partitions, durable data directories by default) on several seeds; print each
+    /// line's verdicts and msgs-per-op against its fault-free figure.
+    FaultSweep(crate::sweep::SweepArgs),
     /// Measure the broadcast node's modes and interval frontier on the 3d/3e line.
     BroadcastFrontier(crate::frontier::FrontierArgs),
     /// Measure the g-set node's replication-period frontier on the CRDT guide's line.

@@ -18,5 +18,6 @@ pub mod report;
 pub mod runner;
 pub mod serve;
 pub mod sim;
+pub mod sweep;
 pub mod workload;
 pub mod world;

@@ -64,6 +64,7 @@ async fn dispatch(cli: Cli) -> i32 {
         }
         Command::Challenge(a) => glomers_harness::challenges::challenge(&a).await,
         Command::Challenges(a) => glomers_harness::challenges::all(&a).await,
+        Command::FaultSweep(a) => glomers_harness::sweep::run(&a).await,
         Command::BroadcastFrontier(a) => glomers_harness::frontier::run(&a).await,
         Command::CrdtFrontier(a) => glomers_harness::crdt_frontier::run(&a).await,
         Command::Serve(a) => glomers_harness::serve::run(&a).await,

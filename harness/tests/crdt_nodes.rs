@@ -86,6 +86,31 @@ fn both_nodes_stay_valid_under_partitions_on_every_seed_and_topology() {
 }
 
 #[test]
+fn both_nodes_survive_kills_with_their_data_directory_and_not_without() {
+    for workload in ["g-set", "pn-counter"] {
+        let s = store(&format!("kill-{workload}"));
+        let mut args = partition_line(workload);
+        for (flag, value) in [
+            ("--nemesis", "partition,kill,pause"),
+            ("--nemesis-interval", "3"),
+        ] {
+            let at = args.iter().position(|a| *a == flag).expect("in the line");
+            args[at + 1] = value;
+        }
+        args.extend(["--seeds", "1..21"]);
+        let mut durable = args.clone();
+        durable.push("--durable");
+        let (code, out) = glomers("sim", &s, &durable);
+        assert_eq!(code, 0, "{durable:?}: {out}");
+        assert!(out.contains("20 seeds, 0 failing"), "{out}");
+        // Maelstrom's kill wipes what a node acknowledged and had not gossiped yet.
+        let (code, out) = glomers("sim", &s, &args);
+        assert_eq!(code, 1, "{args:?}: {out}");
+        let _ = std::fs::remove_dir_all(&s);
+    }
+}
+
+#[test]
 fn a_g_set_that_never_resends_loses_elements_and_is_rejected() {
     let s = store("g-set-broken");
     let mut args = partition_line("g-set");

@@ -15,6 +15,8 @@
 //! - [`store`]: the file store of a durable node's state (segmented logs, atomic values,
 //!   group commit, recovery, retention) on the segment format of `glomers-segment`.
 //! - [`kv`]: the bodies of Maelstrom's `lin-kv`/`seq-kv`/`lww-kv` services.
+//! - [`durable`]: records kept across a kill (JSON, read back without panicking) and
+//!   node-life numbers, shared by the nodes that keep state.
 //! - [`replica`]: the replicator shared by the kafka and txn nodes (origin log,
 //!   acknowledged cursors, resends through the core retry ring).
 //! - [`crdt`]: delta-state gossip of a CRDT, shared by the g-counter (CRDT mode),
@@ -56,6 +58,7 @@
 //! ```
 
 pub mod driver;
+pub mod durable;
 pub mod kv;
 pub mod logging;
 pub mod stdio;

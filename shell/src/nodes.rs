@@ -78,7 +78,10 @@ pub fn build(name: &str, args: &[String], boot: Boot) -> Result<Box<dyn LineMach
         "g-counter" => {
             let args = CounterArgs::try_parse_from(argv)?;
             match args.mode {
-                CounterMode::Kv => boxed(|s| KvCounter::new(s.info, fence_base(&s)), boot),
+                CounterMode::Kv => boxed(
+                    |s| KvCounter::new(s.info, fence_base(&s)).recovering(),
+                    boot,
+                ),
                 CounterMode::Crdt => {
                     let config = args.gossip.config();
                     boxed(move |s| CrdtCounter::new(&s, config), boot)
@@ -163,18 +166,21 @@ fn unique_ids(start: Start<'_>) -> UniqueIds<Flake> {
         Flake::with_max_lead(index, MAX_LEAD_MS),
         start.epoch_unix_ms(),
     )
+    .with_lease(start.recovered)
 }
 
 /// Challenges 3a-3e: flush instants are aligned to the wall clock, which all nodes of a
 /// host (or of the simulator) share.
 fn broadcast(config: BroadcastConfig, start: Start<'_>) -> BroadcastNode {
-    BroadcastNode::new(
+    let mut node = BroadcastNode::new(
         &start.info.id,
         &start.info.ids,
         config,
         start.epoch_unix_ms(),
         start.seed,
-    )
+    );
+    node.recover(start.recovered);
+    node
 }
 
 /// Fence values must never repeat, even across restarts: they start from the wall clock,

@@ -14,17 +14,36 @@
 //! checker compares them as numbers. When the generator cannot issue (clock before 2024,
 //! the lead bound reached, the 41-bit range spent) the request gets a definite error 11 and
 //! no id is consumed.
+//!
+//! # Kills
+//!
+//! Without a data directory (Maelstrom's own `kill`) uniqueness across restarts rests on
+//! the clock and the node bits, as above: a node that was down for longer than its lead
+//! (at most [`MAX_LEAD_MS`], nothing at this workload's rates) and whose clock did not go
+//! back cannot repeat an id. With one, it rests on nothing but the disk: the node keeps a
+//! lease, a wall-clock millisecond above every id it may have issued ([`LEASE`]), written
+//! before the first reply that needs it and renewed [`LEASE_AHEAD_MS`] ahead (one write a
+//! second at most), and a restarted node issues from the lease it recovers on, whatever
+//! its clock says and however fast it came back.
 
 use glomers_flake::{Flake, FlakeError, NodeIndex};
 use serde::{Deserialize, Serialize};
 
-use glomers_node::{ErrorBody, ErrorCode, Incoming, Machine, Outbox, Time};
+use crate::durable;
+use glomers_node::{ErrorBody, ErrorCode, Incoming, Machine, Outbox, Recovered, Time};
 
 /// How far the binary's generator may run ahead of the wall clock, in milliseconds: it
 /// keeps minting through a clock step back of up to this much (and through bursts above
 /// 4096 ids per millisecond), then refuses with error 11 until the clock catches up. A node
 /// that restarts after being down longer than this can never repeat an id.
 pub const MAX_LEAD_MS: u64 = 1_000;
+
+/// The durable value of the id lease: a Unix millisecond above every id issued.
+pub const LEASE: &str = "unique-ids-lease";
+
+/// How far past what it needs a lease is taken, in milliseconds (one write per this much
+/// time at most).
+pub const LEASE_AHEAD_MS: u64 = 1_000;
 
 /// Something that mints ids unique across the cluster and across restarts.
 pub trait IdSource {
@@ -69,13 +88,53 @@ pub struct UniqueIds<S> {
     source: S,
     /// Wall-clock milliseconds at the driver's time zero; `now_ms` is added to it.
     epoch_ms: u64,
+    /// The lease, when the node keeps one (see the module documentation).
+    lease: Option<Lease>,
+}
+
+/// An id lease: ids are issued from `floor` on, and every id issued is below `kept`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Lease {
+    floor: u64,
+    kept: u64,
 }
 
 impl<S: IdSource> UniqueIds<S> {
     /// A node minting from `source`; `epoch_ms` is the wall-clock time (Unix milliseconds)
     /// at which the driver's monotonic `now_ms` was 0.
     pub fn new(source: S, epoch_ms: u64) -> Self {
-        Self { source, epoch_ms }
+        Self {
+            source,
+            epoch_ms,
+            lease: None,
+        }
+    }
+
+    /// This node keeping an id lease in its data directory, resuming from the one
+    /// `recovered` holds (nothing changes without a data directory).
+    pub fn with_lease(mut self, recovered: &Recovered) -> Self {
+        if recovered.durable {
+            let kept: u64 = durable::value(recovered, LEASE).unwrap_or(0);
+            self.lease = Some(Lease { floor: kept, kept });
+        }
+        self
+    }
+
+    /// The clock reading to mint at: the wall clock, never below the lease's floor; queues
+    /// a longer lease when the id could reach past the one kept.
+    fn reading(&mut self, now: Time, out: &mut Outbox<UniqueOut>) -> u64 {
+        let clock = self.epoch_ms.saturating_add(now.as_millis());
+        let Some(lease) = self.lease.as_mut() else {
+            return clock;
+        };
+        let reading = clock.max(lease.floor);
+        // An id issued at `reading` lies below `reading + MAX_LEAD_MS + 1`.
+        let needed = reading.saturating_add(MAX_LEAD_MS + 1);
+        if needed > lease.kept {
+            lease.kept = needed.saturating_add(LEASE_AHEAD_MS);
+            out.put(LEASE, durable::encode(&lease.kept));
+        }
+        reading
     }
 }
 
@@ -86,10 +145,8 @@ impl<S: IdSource> Machine for UniqueIds<S> {
     fn on_message(&mut self, now: Time, msg: Incoming<UniqueIn>, out: &mut Outbox<UniqueOut>) {
         match msg.body {
             UniqueIn::Generate => {
-                match self
-                    .source
-                    .next_id(self.epoch_ms.saturating_add(now.as_millis()))
-                {
+                let reading = self.reading(now, out);
+                match self.source.next_id(reading) {
                     Ok(id) => out.reply(&msg.origin, UniqueOut::GenerateOk { id }),
                     Err(e) => {
                         tracing::warn!(error = %e, "no id available");
@@ -298,5 +355,36 @@ mod tests {
             Some(ErrorCode::TemporarilyUnavailable)
         );
         assert_eq!(sent[2].in_reply_to, Some(3));
+    }
+
+    #[test]
+    fn a_kept_lease_never_repeats_an_id_after_a_fast_restart_or_a_clock_step_back() {
+        let mut disk = Recovered {
+            durable: true,
+            ..Recovered::default()
+        };
+        let flake = || Flake::with_max_lead(idx(3), MAX_LEAD_MS);
+        let mut m = UniqueIds::new(flake(), T0).with_lease(&disk);
+        let mut out = Outbox::new();
+        for i in 0..2000 {
+            m.on_message(Time::from_millis(i / 10), generate(i + 1), &mut out);
+        }
+        let before = ids(&out.drain().collect::<Vec<_>>());
+        let writes: Vec<_> = out.drain_writes().collect();
+        assert_eq!(writes.len(), 1, "one lease write for 200 ms of ids");
+        disk.apply(writes);
+        // Started again at once, on a clock set back half a second.
+        let mut again = UniqueIds::new(flake(), T0 - 500).with_lease(&disk);
+        let after = ids(&mint(&mut again, 0, 2000));
+        let seen: HashSet<u64> = before.iter().copied().collect();
+        assert!(after.iter().all(|id| !seen.contains(id)), "no id repeated");
+        // Without the lease the same restart repeats ids.
+        let mut bare = UniqueIds::new(flake(), T0 - 500);
+        let repeated = ids(&mint(&mut bare, 500, 2000));
+        assert!(repeated.iter().any(|id| seen.contains(id)));
+        // Without a data directory there is no lease to keep.
+        let mut plain = UniqueIds::new(flake(), T0).with_lease(&Recovered::ephemeral());
+        plain.on_message(Time::ZERO, generate(1), &mut out);
+        assert!(out.writes().is_empty());
     }
 }

@@ -23,10 +23,26 @@ fn next_to(n: &mut NodeProc, dest: &str) -> Value {
     panic!("no message to {dest}");
 }
 
+/// Answers the read of its own total a kv-mode node `me` makes at start (a life that may
+/// follow another) with `total` (`None`: the key does not exist).
+fn started(n: &mut NodeProc, me: &str, total: Option<u64>) {
+    let r = next_to(n, "seq-kv");
+    assert_eq!(r["body"]["type"], "read");
+    assert_eq!(r["body"]["key"], format!("counter-{me}"));
+    let reply = match total {
+        Some(v) => json!({"type": "read_ok", "value": v, "in_reply_to": r["body"]["msg_id"]}),
+        None => {
+            json!({"type": "error", "code": 20, "text": "key does not exist", "in_reply_to": r["body"]["msg_id"]})
+        }
+    };
+    n.send("seq-kv", me, reply);
+}
+
 #[test]
 fn kv_mode_writes_totals_and_fences_reads() {
     let mut n = counter("kv");
     n.init("n0", &["n0", "n1"]);
+    started(&mut n, "n0", None);
 
     n.send("c1", "n0", json!({"type": "add", "msg_id": 2, "delta": 3}));
     let w = next_to(&mut n, "seq-kv");
@@ -109,6 +125,7 @@ fn kv_mode_writes_totals_and_fences_reads() {
 fn kv_mode_failed_write_is_indefinite_and_retried() {
     let mut n = counter("kv");
     n.init("n0", &["n0"]);
+    started(&mut n, "n0", None);
     n.send("c1", "n0", json!({"type": "add", "msg_id": 2, "delta": 2}));
     let w = next_to(&mut n, "seq-kv");
     n.send(
@@ -138,7 +155,7 @@ fn crdt_mode_answers_locally_and_gossips_integers() {
     n.send(
         "n1",
         "n0",
-        json!({"type": "gossip", "seq": 1, "delta": {"n1": 5, "n2": 1}}),
+        json!({"type": "gossip", "seq": 1, "delta": {"n1.1": 5, "n2.1": 1, "n2": 9}}),
     );
     n.send("c1", "n0", json!({"type": "read", "msg_id": 3}));
     let (ok, others) = n.recv_reply("c1", 3);
@@ -158,7 +175,16 @@ fn crdt_mode_answers_locally_and_gossips_integers() {
         }
     }
     let g = gossip.iter().rev().find(|g| g["dest"] == "n2").unwrap();
-    assert_eq!(g["body"]["delta"], json!({"n0": 4, "n1": 5, "n2": 1}));
+    // Slots per node life: `<node>.<life>`; a key that names no life is ignored.
+    let delta = g["body"]["delta"].as_object().expect("slots");
+    let own: Vec<_> = delta.keys().filter(|k| k.starts_with("n0.")).collect();
+    assert_eq!(own.len(), 1, "{delta:?}");
+    assert_eq!(delta[own[0].as_str()], 4);
+    assert_eq!(
+        (delta["n1.1"].clone(), delta["n2.1"].clone()),
+        (json!(5), json!(1))
+    );
+    assert_eq!(delta.len(), 3, "{delta:?}");
     assert_eq!(
         g["body"]["full"], true,
         "the first message to n2 carries the whole state"

@@ -54,4 +54,4 @@ pub mod codec;
 #[cfg(feature = "std")]
 mod runtime;
 #[cfg(feature = "std")]
-pub use runtime::{Boot, LineMachine, Runtime, EARLY_CAPACITY};
+pub use runtime::{Boot, LineMachine, Runtime, EARLY_CAPACITY, HEARTBEAT, SHED_AFTER, SHED_WINDOW};

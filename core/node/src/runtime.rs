@@ -30,6 +30,15 @@
 //! - Every write the machine queued goes to [`Runtime::writes`]; the driver makes them
 //!   durable (one sync for a whole batch of input) before it releases the output that came
 //!   with them, or drops them when it has nowhere to keep them (see [`crate::persist`]).
+//! - No late replies after a stop. A client that timed out is closed, and in Maelstrom a
+//!   reply to a closed client stops the reading of the node's stdout for the rest of the
+//!   run (reference 2.8). A stopped node (SIGSTOP, the nemesis's `pause`) finds on resuming
+//!   the requests that waited for it, possibly older than the clients' 5 s timeout, so the
+//!   runtime wakes at least every [`HEARTBEAT`] (the machine is not called for it), and
+//!   when it was not called for [`SHED_AFTER`] or more it drops, unanswered and unseen by
+//!   the machine, the client requests that come within [`SHED_WINDOW`] of waking (logged):
+//!   the clients time out as they would have anyway. Peers' messages and services'
+//!   replies are handled as ever.
 
 use core::any::Any;
 use std::collections::VecDeque;
@@ -53,6 +62,17 @@ pub const EARLY_CAPACITY: usize = 1024;
 
 /// Longest excerpt of a bad line that goes to the log.
 const LOG_EXCERPT: usize = 2048;
+
+/// The longest the runtime sleeps, so that it notices having been stopped.
+pub const HEARTBEAT: core::time::Duration = core::time::Duration::from_millis(500);
+
+/// A gap between two calls from which the node counts as having been stopped: requests
+/// that waited through it may be older than a client's 5 s timeout.
+pub const SHED_AFTER: core::time::Duration = core::time::Duration::from_secs(3);
+
+/// How long after such a gap client requests are dropped unanswered: the ones that
+/// waited during the stop arrive at once.
+pub const SHED_WINDOW: core::time::Duration = core::time::Duration::from_millis(100);
 
 /// A node seen from outside: lines in, lines out, and a wake-up deadline. Object-safe, so
 /// a host can keep nodes of different machine types side by side.
@@ -122,6 +142,10 @@ pub struct Runtime<M: Machine, F> {
     boot: Boot,
     /// When `handle_timeout` last ran the machine's `on_timeout`.
     last_timeout: Option<Time>,
+    /// When the runtime was last called (after `init`).
+    last_call: Option<Time>,
+    /// Until when client requests are dropped (after a stop).
+    shed_until: Option<Time>,
 }
 
 impl<M, F> Runtime<M, F>
@@ -142,7 +166,39 @@ where
             writes: Vec::new(),
             boot,
             last_timeout: None,
+            last_call: None,
+            shed_until: None,
         }
+    }
+
+    /// Notes a call at `now`; after a gap of [`SHED_AFTER`] starts a shedding window.
+    fn note_call(&mut self, now: Time) {
+        if let Some(last) = self.last_call {
+            if now >= last + SHED_AFTER {
+                tracing::warn!(
+                    stopped_ms = (now - last).as_millis(),
+                    "not run for a while (stopped?); client requests that waited are dropped"
+                );
+                self.shed_until = Some(now + SHED_WINDOW);
+            }
+        }
+        self.last_call = Some(self.last_call.map_or(now, |l| l.max(now)));
+    }
+
+    /// Notes a call at `now` with a message from `src` (a request when it has a `msg_id`
+    /// and no `in_reply_to`), and tells whether it is dropped: a client request in the
+    /// window after a stop (see [`SHED_AFTER`]). Logged when dropped.
+    fn sheds(&mut self, now: Time, src: &str, request: bool) -> bool {
+        let Phase::Running { info, .. } = &self.phase else {
+            return false;
+        };
+        let client = !info.ids.iter().any(|id| id == src);
+        self.note_call(now);
+        let drop = request && client && self.shed_until.is_some_and(|until| now < until);
+        if drop {
+            tracing::warn!(%src, "request dropped unanswered after a stop");
+        }
+        drop
     }
 
     /// The node identity, once initialised.
@@ -177,10 +233,16 @@ where
         };
         // A well-formed message for the machine, read in one pass; everything else takes
         // the full read below, which tells what is wrong with it.
-        if let Phase::Running { me, machine, .. } = &mut self.phase {
+        if matches!(self.phase, Phase::Running { .. }) {
             if let Some(msg) = codec::decode_line::<M::In>(text) {
-                machine.on_message(now, msg, &mut self.outbox);
-                flush(&mut self.output, &mut self.writes, me, &mut self.outbox);
+                let request = msg.origin.msg_id.is_some() && msg.in_reply_to.is_none();
+                if self.sheds(now, &msg.origin.src, request) {
+                    return;
+                }
+                if let Phase::Running { me, machine, .. } = &mut self.phase {
+                    machine.on_message(now, msg, &mut self.outbox);
+                    flush(&mut self.output, &mut self.writes, me, &mut self.outbox);
+                }
                 return;
             }
         }
@@ -193,6 +255,10 @@ where
         };
         if env.kind() == Some("init") {
             self.handle_init(now, &env);
+            return;
+        }
+        let request = env.head.in_reply_to.is_none() && env.head.msg_id.is_some();
+        if self.sheds(now, &env.src, request) {
             return;
         }
         match &mut self.phase {
@@ -268,6 +334,7 @@ where
         });
         // What was recovered is the machine's now; keep no second copy.
         self.boot.recovered = Recovered::default();
+        self.last_call = Some(now);
         tracing::info!(node = %me, nodes = info.ids.len(), early = early.len(), "initialised");
         self.phase = Phase::Running { me, info, machine };
         for line in early {
@@ -277,7 +344,10 @@ where
 
     /// Runs the machine's `on_timeout` when its deadline has come.
     pub fn handle_timeout(&mut self, now: Time) {
-        if self.poll_timeout().is_none_or(|due| due > now) {
+        if matches!(self.phase, Phase::Running { .. }) {
+            self.note_call(now);
+        }
+        if self.machine_due().is_none_or(|due| due > now) {
             return;
         }
         if let Phase::Running { me, machine, .. } = &mut self.phase {
@@ -287,11 +357,17 @@ where
         }
     }
 
-    /// When [`Runtime::handle_timeout`] should next be called: the machine's deadline, but
-    /// never within a millisecond of the last time it ran (as of the clock's latest
+    /// When [`Runtime::handle_timeout`] should next be called: the machine's deadline
+    /// (never within a millisecond of the last time it ran, as of the clock's latest
     /// reading: a line read at an earlier time than that run, after the clock went back,
-    /// moves the mark back with it).
+    /// moves the mark back with it), and at the latest a [`HEARTBEAT`] after the last call.
     pub fn poll_timeout(&self) -> Option<Time> {
+        let heartbeat = self.last_call.map(|last| last + HEARTBEAT);
+        [self.machine_due(), heartbeat].into_iter().flatten().min()
+    }
+
+    /// The machine's deadline, never within a millisecond of the last time it ran.
+    fn machine_due(&self) -> Option<Time> {
         let Phase::Running { machine, .. } = &self.phase else {
             return None;
         };

@@ -2,7 +2,10 @@
 
 use std::time::Duration;
 
-use glomers_node::{Boot, ErrorBody, Incoming, Machine, Outbox, Recovered, Runtime, Start, Time};
+use glomers_node::{
+    Boot, ErrorBody, Incoming, Machine, Outbox, Recovered, Runtime, Start, Time, HEARTBEAT,
+    SHED_AFTER, SHED_WINDOW,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -312,7 +315,16 @@ fn deadlines_fire_once_when_due_and_a_stuck_deadline_at_most_once_a_millisecond(
     rt.handle_timeout(Time::from_millis(111));
     let out = take(&mut rt);
     assert_eq!(out[0]["body"], json!({"type": "fired", "at_ms": 111}));
-    assert_eq!(rt.poll_timeout(), None);
+    assert_eq!(
+        rt.poll_timeout(),
+        Some(Time::from_millis(111) + HEARTBEAT),
+        "nothing due: only the runtime's heartbeat"
+    );
+    rt.handle_timeout(Time::from_millis(611));
+    assert!(
+        take(&mut rt).is_empty(),
+        "a heartbeat does not call the machine"
+    );
 
     let mut stuck = node(true);
     feed(
@@ -330,6 +342,37 @@ fn deadlines_fire_once_when_due_and_a_stuck_deadline_at_most_once_a_millisecond(
     assert!(take(&mut stuck).is_empty(), "at most once per millisecond");
     stuck.handle_timeout(t0 + Duration::from_millis(1));
     assert_eq!(take(&mut stuck).len(), 1);
+}
+
+#[test]
+fn after_a_stop_waiting_client_requests_are_dropped_but_peers_are_heard() {
+    let mut rt = node(false);
+    let t0 = Time::from_millis(10);
+    let echo = |id: u64| line("c1", json!({"type": "echo", "msg_id": id, "echo": id}));
+    feed(&mut rt, t0, &[init_line()]);
+    assert_eq!(feed(&mut rt, t0 + HEARTBEAT, &[echo(1)]).len(), 1);
+    // Not run for a little less than SHED_AFTER: still answered.
+    let t1 = t0 + HEARTBEAT + (SHED_AFTER - Duration::from_millis(1));
+    assert_eq!(feed(&mut rt, t1, &[echo(2)]).len(), 1);
+    // Stopped for SHED_AFTER: what comes in at once is dropped, unseen by the machine,
+    // except a peer's message and a service's reply.
+    let t2 = t1 + SHED_AFTER;
+    let peer = line("n1", json!({"type": "add", "delta": 5}));
+    let service = line(
+        "seq-kv",
+        json!({"type": "error", "in_reply_to": 3, "code": 20}),
+    );
+    assert!(feed(&mut rt, t2, &[echo(3), peer, service]).is_empty());
+    assert_eq!(rt.machine().map(|m| m.total), Some(5));
+    assert_eq!(rt.machine().map(|m| m.seen_errors.clone()), Some(vec![20]));
+    let late = t2 + (SHED_WINDOW - Duration::from_millis(1));
+    assert!(feed(&mut rt, late, &[echo(4)]).is_empty());
+    let out = feed(&mut rt, t2 + SHED_WINDOW, &[echo(5)]);
+    assert_eq!(out[0]["body"]["echo"], 5, "answered again after the window");
+    // A stop noticed by a heartbeat opens the window too.
+    let t3 = t2 + SHED_WINDOW + SHED_AFTER;
+    rt.handle_timeout(t3);
+    assert!(feed(&mut rt, t3, &[echo(6)]).is_empty());
 }
 
 #[test]

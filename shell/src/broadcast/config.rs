@@ -149,6 +149,13 @@ impl BroadcastConfig {
     pub fn hub_timeout_ms(&self) -> u64 {
         2 * self.hop_ms + self.interval_ms + self.leaf_interval_ms + 200
     }
+
+    /// With piggybacked digests, the least time between two repair requests of a node:
+    /// one round trip plus slack, so the answer to one request has arrived (and its values
+    /// are in the node's digest) before it asks again.
+    pub fn ask_gap_ms(&self) -> u64 {
+        2 * self.hop_ms + 100
+    }
 }
 
 impl Default for BroadcastConfig {

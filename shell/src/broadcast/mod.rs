@@ -19,11 +19,13 @@
 //!
 //! - [`config`]: modes and knobs.
 //! - [`store`]: known values with first-seen times; range digests.
+//! - [`saved`]: the values a node keeps in its data directory across a kill.
 //! - [`wire`]: message bodies.
 //! - [`node`]: [`BroadcastNode`], the [`glomers_node::Machine`].
 
 pub mod config;
 pub mod node;
+pub mod saved;
 pub mod store;
 pub mod wire;
 

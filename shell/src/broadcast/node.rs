@@ -14,11 +14,31 @@
 //!    disseminates like a new broadcast, since a value lost once is likely missing
 //!    elsewhere too), and answers with its own digest when the sender knows
 //!    values it lacks. In a healthy run digests cause no other traffic.
+//! 4. With digests piggybacked on every delivery batch (the latency mode), repair is pulled,
+//!    not pushed: a node that sees a batch's digest list values it lacks asks that sender
+//!    (its own digest, as a reply) at most once per [`BroadcastConfig::ask_gap_ms`], the
+//!    sender pushes what it lacks, and a repaired value is kept, not disseminated again
+//!    (every peer sees the digests of those that hold it and asks for it the same way).
+//!    So a partition that is not transitive (Maelstrom's majorities ring: `b` hears both
+//!    `a` and `c`, which do not hear each other) costs each node lacking values one ask
+//!    and one push per gap, instead of a push from every node that holds them on every
+//!    batch and a fan-out to every peer of every value repaired.
 //!
 //! Hub failover: a node that sent to its hub and heard nothing from it within
 //! [`BroadcastConfig::hub_timeout_ms`] moves to the next hub candidate and re-sends the
 //! values the silent hub may have lost (kept in a bounded set). So no single node being cut
 //! off stops delivery.
+//!
+//! Kills: every value a node learns is written to its data directory in the call that
+//! learns it, before the `broadcast_ok` that acknowledges it leaves ([`super::saved`]), and
+//! read back at start ([`BroadcastNode::recover`]); what the node missed while it was down,
+//! and anything still queued for its hub or its peers when it died, reaches every node
+//! through anti-entropy (its peers' digests list values it lacks, its own list values they
+//! lack). Without a data directory (Maelstrom's own `kill`) a restarted node starts empty
+//! and gets every value back from its peers the same way; what it alone held is lost: a
+//! value acknowledged in the window before its first relay left (none in the latency and
+//! balanced modes, whose origins relay in the same call that acknowledges; up to one
+//! `leaf_interval_ms` in the messages mode), or relayed only to a hub that died with it.
 //!
 //! Memory bound: besides the values themselves, a node keeps one pending set per peer and
 //! one unconfirmed set, each capped at [`BroadcastConfig::pending_capacity`]. A full pending
@@ -33,9 +53,10 @@ use rand::seq::{IndexedRandom, SliceRandom};
 use rand::{Rng, SeedableRng};
 
 use super::config::BroadcastConfig;
+use super::saved::Saved;
 use super::store::{Ranges, ValueStore};
 use super::wire::{BroadcastIn, BroadcastOut};
-use glomers_node::{ErrorBody, ErrorCode, Incoming, Machine, Outbox, Time};
+use glomers_node::{ErrorBody, ErrorCode, Incoming, Machine, Outbox, Recovered, Time};
 
 /// Counters for tests and logs.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -75,8 +96,29 @@ pub struct BroadcastNode {
     last_heard: BTreeMap<String, u64>,
     /// When this node last sent a delivery batch with a piggybacked digest.
     last_spread_ms: Option<u64>,
+    /// Until when this node does not ask for a repair again (pulled repair).
+    no_ask_until: u64,
+    /// What this call learned, for the data directory.
+    saved: Saved,
+    /// Greet every peer at the next call (values were recovered).
+    greet: bool,
     rng: StdRng,
     stats: NodeStats,
+}
+
+/// Which digest a node is answering.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DigestKind {
+    /// Piggybacked on a delivery batch (a `spread`).
+    Piggybacked,
+    /// An anti-entropy round's digest.
+    Explicit,
+    /// A digest sent in answer to another (never answered with a digest); `pull` when it
+    /// asks for a repair that is not to be disseminated further.
+    Reply {
+        /// See [`BroadcastIn::Digest`]'s `pull`.
+        pull: bool,
+    },
 }
 
 /// The first instant after `after` that is `phase` modulo `period` (`period > 0`).
@@ -127,10 +169,59 @@ impl BroadcastNode {
             next_digest: first_digest,
             last_heard: BTreeMap::new(),
             last_spread_ms: None,
+            no_ask_until: 0,
+            saved: Saved::default(),
+            greet: false,
             rng,
             stats: NodeStats::default(),
             config,
         }
+    }
+
+    /// Takes in what earlier lives of this node kept (see [`super::saved`]): every value,
+    /// as known since long ago (settled: digests list it and repairs send it at once). A
+    /// node that recovered values greets every peer with a digest of them in its first
+    /// call, so that it gets what it missed while it was down and its peers get what only
+    /// it held (values it acknowledged just before it died), without waiting for
+    /// anti-entropy rounds.
+    pub fn recover(&mut self, recovered: &Recovered) {
+        let (saved, values) = Saved::recover(recovered);
+        for v in values {
+            self.store.insert(v, 0);
+        }
+        if !self.store.is_empty() {
+            tracing::info!(values = self.store.len(), "values recovered");
+            self.greet = true;
+        }
+        self.saved = saved;
+    }
+
+    /// After a restart with recovered values: a digest of them to every peer (a first
+    /// digest: each answers with what this node lacks, and asks for what it lacks).
+    fn greet_peers(&mut self, now_ms: u64, out: &mut Outbox<BroadcastOut>) {
+        if !std::mem::take(&mut self.greet) {
+            return;
+        }
+        let have = self.store.ranges_held(self.global(now_ms), 0).into_wire();
+        for peer in &self.peers {
+            out.send(
+                peer.clone(),
+                BroadcastOut::Digest {
+                    have: have.clone(),
+                    reply: false,
+                    pull: false,
+                },
+            );
+        }
+    }
+
+    /// Records `v` as known since `now_ms`, for the data directory too; whether it was new.
+    fn learn(&mut self, v: u64, now_ms: u64) -> bool {
+        let new = self.store.insert(v, self.global(now_ms));
+        if new {
+            self.saved.learned(v);
+        }
+        new
     }
 
     /// Every value this node knows, ascending (what `read` returns).
@@ -252,7 +343,7 @@ impl BroadcastNode {
         }
         let have = self.config.piggyback_digests.then(|| {
             self.store
-                .ranges_held(now_ms, self.config.settle_ms)
+                .ranges_held(self.global(now_ms), self.config.settle_ms)
                 .into_wire()
         });
         if have.is_some() {
@@ -320,7 +411,7 @@ impl BroadcastNode {
         }
         let have = self
             .store
-            .ranges_held(now_ms, self.config.settle_ms)
+            .ranges_held(self.global(now_ms), self.config.settle_ms)
             .into_wire();
         let chosen: Vec<String> = if self.config.piggyback_digests {
             // The peers heard from longest ago: after a partition heals, those on the far
@@ -342,6 +433,7 @@ impl BroadcastNode {
                 BroadcastOut::Digest {
                     have: have.clone(),
                     reply: false,
+                    pull: false,
                 },
             );
         }
@@ -352,34 +444,62 @@ impl BroadcastNode {
         now_ms: u64,
         src: &str,
         have: Vec<(u64, u64)>,
-        reply: bool,
+        kind: DigestKind,
         out: &mut Outbox<BroadcastOut>,
     ) {
         let have = Ranges::from_wire(have);
+        if kind == DigestKind::Piggybacked && self.config.piggyback_digests {
+            // Pulled repair: ask the sender for what we lack, once per gap; push nothing.
+            if now_ms >= self.no_ask_until && self.store.lacks_any_of(&have) {
+                self.no_ask_until = now_ms + self.config.ask_gap_ms();
+                self.send_reply_digest(now_ms, src, true, out);
+            }
+            return;
+        }
         // A first digest lists only the sender's settled values, so only push values held
         // long enough that the sender would have them by now if nothing was lost. A reply
         // digest lists everything the sender holds.
-        let gate = if reply {
+        let gate = if matches!(kind, DigestKind::Reply { .. }) {
             self.config.settle_ms
         } else {
             2 * self.config.settle_ms
         };
-        let push = self
-            .store
-            .missing_from(&have, now_ms, gate, self.config.repair_batch);
+        let push =
+            self.store
+                .missing_from(&have, self.global(now_ms), gate, self.config.repair_batch);
         if !push.is_empty() {
             self.stats.repaired += push.len() as u64;
-            out.send(src, BroadcastOut::Repair { messages: push });
-        }
-        if !reply && self.store.lacks_any_of(&have) {
+            let spread = kind != DigestKind::Reply { pull: true };
             out.send(
                 src,
-                BroadcastOut::Digest {
-                    have: self.store.ranges_held(now_ms, 0).into_wire(),
-                    reply: true,
+                BroadcastOut::Repair {
+                    messages: push,
+                    spread,
                 },
             );
         }
+        if !matches!(kind, DigestKind::Reply { .. }) && self.store.lacks_any_of(&have) {
+            self.send_reply_digest(now_ms, src, false, out);
+        }
+    }
+
+    /// Asks `src` for what this node lacks: a digest of everything it holds, as a reply
+    /// (`pull`: the repair is not to be disseminated further).
+    fn send_reply_digest(
+        &self,
+        now_ms: u64,
+        src: &str,
+        pull: bool,
+        out: &mut Outbox<BroadcastOut>,
+    ) {
+        out.send(
+            src,
+            BroadcastOut::Digest {
+                have: self.store.ranges_held(self.global(now_ms), 0).into_wire(),
+                reply: true,
+                pull,
+            },
+        );
     }
 
     /// Whether `msg` from `src` may be acted on: client bodies always; node-to-node bodies
@@ -424,7 +544,7 @@ impl BroadcastNode {
         // it was lost on its way (failover, repair), so others likely lack it too.
         self.heard_from(src);
         for v in messages {
-            self.store.insert(v, now_ms);
+            self.learn(v, now_ms);
             self.queue_deliver(v, Some(src));
         }
         // The sender hears back at the next flush even when nothing else is due for
@@ -445,6 +565,7 @@ impl Machine for BroadcastNode {
         out: &mut Outbox<BroadcastOut>,
     ) {
         let now_ms = now.as_millis();
+        self.greet_peers(now_ms, out);
         self.catch_up(now_ms);
         let src = msg.origin.src.to_string();
         if !self.admit(now_ms, &src, &msg, out) {
@@ -454,7 +575,7 @@ impl Machine for BroadcastNode {
             BroadcastIn::Topology { .. } => out.reply(&msg.origin, BroadcastOut::TopologyOk),
             BroadcastIn::Broadcast { message } => {
                 out.reply(&msg.origin, BroadcastOut::BroadcastOk);
-                if self.store.insert(message, now_ms) {
+                if self.learn(message, now_ms) {
                     self.originate(message, None);
                 }
             }
@@ -465,10 +586,10 @@ impl Machine for BroadcastNode {
                 },
             ),
             BroadcastIn::Relay { messages } => self.on_relay(now_ms, &src, messages),
-            BroadcastIn::Repair { messages } => {
+            BroadcastIn::Repair { messages, spread } => {
                 self.heard_from(&src);
                 for v in messages {
-                    if self.store.insert(v, now_ms) {
+                    if self.learn(v, now_ms) && spread {
                         self.originate(v, Some(&src));
                     }
                 }
@@ -476,27 +597,34 @@ impl Machine for BroadcastNode {
             BroadcastIn::Deliver { messages } => {
                 self.heard_from(&src);
                 for v in messages {
-                    self.store.insert(v, now_ms);
+                    self.learn(v, now_ms);
                 }
             }
             BroadcastIn::Spread { messages, have } => {
                 self.heard_from(&src);
                 for v in messages {
-                    self.store.insert(v, now_ms);
+                    self.learn(v, now_ms);
                 }
-                self.on_digest(now_ms, &src, have, false, out);
+                self.on_digest(now_ms, &src, have, DigestKind::Piggybacked, out);
             }
-            BroadcastIn::Digest { have, reply } => {
+            BroadcastIn::Digest { have, reply, pull } => {
                 self.heard_from(&src);
-                self.on_digest(now_ms, &src, have, reply, out);
+                let kind = if reply {
+                    DigestKind::Reply { pull }
+                } else {
+                    DigestKind::Explicit
+                };
+                self.on_digest(now_ms, &src, have, kind, out);
             }
         }
         self.flush_due(now_ms, out);
+        self.saved.write(&self.store, out);
     }
 
     /// Adds at most one message per peer per due flush, plus `fanout` digests.
     fn on_timeout(&mut self, now: Time, out: &mut Outbox<BroadcastOut>) {
         let now_ms = now.as_millis();
+        self.greet_peers(now_ms, out);
         self.catch_up(now_ms);
         self.check_hub(now_ms);
         self.flush_due(now_ms, out);
@@ -515,7 +643,7 @@ impl Machine for BroadcastNode {
     }
 
     /// The earliest of: the next flush with something queued, the hub's failover
-    /// deadline, the next digest round.
+    /// deadline, the next digest round, a greeting after a restart.
     fn poll_timeout(&self) -> Option<Time> {
         let leaf = (self.config.leaf_interval_ms > 0 && !self.to_hub.is_empty())
             .then(|| self.local(self.next_leaf_flush));
@@ -527,7 +655,12 @@ impl Machine for BroadcastNode {
             .map(|since| Time::from_millis(since.saturating_add(self.config.hub_timeout_ms())));
         let digest = (!self.peers.is_empty() && self.config.fanout > 0)
             .then(|| Time::from_millis(self.next_digest));
-        [leaf, hub, failover, digest].into_iter().flatten().min()
+        // A greeting is due at once.
+        let greet = self.greet.then_some(Time::ZERO);
+        [leaf, hub, failover, digest, greet]
+            .into_iter()
+            .flatten()
+            .min()
     }
 }
 

@@ -43,11 +43,15 @@ pub enum BroadcastIn {
         have: Vec<(u64, u64)>,
     },
     /// Anti-entropy push: values the recipient's digest lacked. They were lost on their
-    /// normal path, so others likely lack them too: the recipient disseminates the ones new
-    /// to it as if a client had broadcast them there.
+    /// normal path, so others likely lack them too: unless `spread` is false, the recipient
+    /// disseminates the ones new to it as if a client had broadcast them there.
     Repair {
         /// The values.
         messages: Vec<u64>,
+        /// Whether the recipient disseminates them (false for the answer to a pulled
+        /// request, see [`BroadcastIn::Digest::pull`]); absent means true.
+        #[serde(default = "yes")]
+        spread: bool,
     },
     /// Anti-entropy: the sender's values as ranges. The recipient pushes what the sender
     /// lacks with a [`BroadcastIn::Repair`], and when the digest is not itself a reply and
@@ -58,7 +62,23 @@ pub enum BroadcastIn {
         /// True for a digest sent in answer to another digest (never answered again).
         #[serde(default)]
         reply: bool,
+        /// True for a reply that pulls a repair after a piggybacked digest showed values
+        /// the sender lacks: the repair it asks for is not disseminated further.
+        #[serde(default)]
+        pull: bool,
     },
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn is_true(b: &bool) -> bool {
+    *b
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// Every body a broadcast node sends, tagged by `type`.
@@ -95,6 +115,9 @@ pub enum BroadcastOut {
     Repair {
         /// The values.
         messages: Vec<u64>,
+        /// Whether the recipient disseminates them (written only when false).
+        #[serde(default = "yes", skip_serializing_if = "is_true")]
+        spread: bool,
     },
     /// See [`BroadcastIn::Digest`].
     Digest {
@@ -102,6 +125,9 @@ pub enum BroadcastOut {
         have: Vec<(u64, u64)>,
         /// True when answering a digest.
         reply: bool,
+        /// True when pulling a repair (written only when true).
+        #[serde(default, skip_serializing_if = "is_false")]
+        pull: bool,
     },
 }
 
@@ -146,10 +172,29 @@ mod tests {
         assert_eq!(
             serde_json::to_value(BroadcastOut::Digest {
                 have: vec![(0, 4)],
-                reply: false
+                reply: false,
+                pull: false,
             })
             .expect("json"),
             json!({"type": "digest", "have": [[0, 4]], "reply": false})
+        );
+        assert_eq!(
+            serde_json::to_value(BroadcastOut::Repair {
+                messages: vec![3],
+                spread: false,
+            })
+            .expect("json"),
+            json!({"type": "repair", "messages": [3], "spread": false})
+        );
+        let pushed: BroadcastIn =
+            serde_json::from_value(json!({"type": "repair", "messages": [3]})).expect("repair");
+        assert_eq!(
+            pushed,
+            BroadcastIn::Repair {
+                messages: vec![3],
+                spread: true
+            },
+            "a repair without the field is disseminated"
         );
     }
 }

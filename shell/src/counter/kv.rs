@@ -37,6 +37,19 @@
 //! subset is acceptable to the checker). Partitions do not matter: services are never
 //! partitioned.
 //!
+//! # Kills
+//!
+//! The store is the durable copy: an `add` is acknowledged only once a write of a total
+//! that includes it is, so nothing acknowledged is lost with the node's memory, with or
+//! without a data directory. What a restarted node must not do is count again from zero:
+//! its first write would lower its key below what its previous life acknowledged. So a
+//! node life starts by reading its own key ([`KvCounter::recovering`]; this node's reads of
+//! `seq-kv` never go backwards, and its previous life used the same id, so the read sees
+//! that life's last write), and answers adds and reads only once it knows its total (they
+//! wait, at most [`MAX_EARLY`] of them, in order). The one write this cannot order is one
+//! the previous life sent just before it died and that reaches the store after the new
+//! life's read: that needs a store slower than a restart.
+//!
 //! # Bounds
 //!
 //! At most [`MAX_READS`] reads run at once (a further one is refused with error 11,
@@ -62,6 +75,9 @@ pub const KV_TIMEOUT: Duration = Duration::from_millis(1000);
 
 /// Reads running at once.
 pub const MAX_READS: usize = 1024;
+
+/// Client requests that wait for a starting node to know its total; beyond, error 11.
+pub const MAX_EARLY: usize = 1024;
 
 /// The store key a node's total lives under.
 pub fn counter_key(node: &str) -> String {
@@ -92,6 +108,26 @@ enum Call {
     Fence(u64),
     /// A read of one peer's total for a read.
     Peer(u64),
+    /// The read of this node's own total at start.
+    Own,
+}
+
+/// Where a starting node is in learning its own total from the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Start {
+    /// The read of the own key is due at this time.
+    Due(Time),
+    /// The read is in flight.
+    Reading,
+    /// The total is known.
+    Known,
+}
+
+/// A client request that came before the node knew its total.
+#[derive(Debug)]
+enum Early {
+    Add(u64),
+    Read,
 }
 
 /// A client read in progress.
@@ -123,6 +159,8 @@ pub struct KvCounter {
     next_read: u64,
     reads: BTreeMap<u64, ReadState>,
     calls: Calls<Call>,
+    start: Start,
+    early: Vec<(Origin, Early)>,
 }
 
 impl KvCounter {
@@ -141,8 +179,82 @@ impl KvCounter {
             fence: fence_base,
             next_read: 0,
             reads: BTreeMap::new(),
-            calls: Calls::new(MAX_READS * (1 + info.ids.len()) + 1),
+            calls: Calls::new(MAX_READS * (1 + info.ids.len()) + 2),
+            start: Start::Known,
+            early: Vec::new(),
         }
+    }
+
+    /// This counter, first learning its own total from the store (a node life that may
+    /// follow another, see the module documentation): requests wait until it knows.
+    pub fn recovering(mut self) -> Self {
+        self.start = Start::Due(Time::ZERO);
+        self
+    }
+
+    /// Sends the read of the own key when it is due.
+    fn read_own(&mut self, now: Time, out: &mut Outbox<KvCounterOut>) {
+        if !matches!(self.start, Start::Due(at) if at <= now) {
+            return;
+        }
+        let req = KvRequest::Read {
+            key: counter_key(&self.me),
+        };
+        self.start = if self.kv(now, out, req, Call::Own) {
+            Start::Reading
+        } else {
+            Start::Due(now + FLUSH_PERIOD)
+        };
+    }
+
+    /// The own key's read ended: the total is known (then the waiting requests run), or
+    /// the read is tried again.
+    fn own_read(
+        &mut self,
+        now: Time,
+        result: Result<Option<u64>, KvError>,
+        out: &mut Outbox<KvCounterOut>,
+    ) {
+        let total = match result {
+            Ok(v) => v.unwrap_or(0),
+            Err(KvError::KeyDoesNotExist) => 0,
+            Err(e) => {
+                tracing::debug!(error = %e, "own total not read; trying again");
+                self.start = Start::Due(now + FLUSH_PERIOD);
+                return;
+            }
+        };
+        tracing::info!(total, "own total read from the store");
+        self.total = total;
+        self.written = total;
+        self.start = Start::Known;
+        for (origin, op) in std::mem::take(&mut self.early) {
+            match op {
+                Early::Add(delta) => self.add(now, origin, delta, out),
+                Early::Read => self.read(now, origin, out),
+            }
+        }
+    }
+
+    /// Holds a request until the total is known; `false` when it may run now.
+    fn wait_for_start(
+        &mut self,
+        origin: &Origin,
+        op: Early,
+        out: &mut Outbox<KvCounterOut>,
+    ) -> bool {
+        if self.start == Start::Known {
+            return false;
+        }
+        if self.early.len() >= MAX_EARLY {
+            out.reply_error(
+                origin,
+                ErrorBody::new(ErrorCode::TemporarilyUnavailable, "starting"),
+            );
+        } else {
+            self.early.push((origin.clone(), op));
+        }
+        true
     }
 
     /// This node's total as known locally.
@@ -308,7 +420,7 @@ impl KvCounter {
                     state.pending = state.pending.saturating_sub(1);
                 }
             }
-            Call::Total(_) => return,
+            Call::Total(_) | Call::Own => return,
         }
         if self.reads.get(&id).is_some_and(|s| s.pending == 0) {
             if let Some(state) = self.reads.remove(&id) {
@@ -340,6 +452,7 @@ impl KvCounter {
         out: &mut Outbox<KvCounterOut>,
     ) {
         match call {
+            Call::Own => self.own_read(now, result, out),
             Call::Total(total) => self.total_written(now, total, result.map(|_| ()), out),
             Call::Fence(id) | Call::Peer(id) => {
                 let result = match result {
@@ -359,8 +472,18 @@ impl Machine for KvCounter {
     /// Adds at most one reply per waiting client, plus one store call per peer.
     fn on_message(&mut self, now: Time, msg: Incoming<CounterIn>, out: &mut Outbox<KvCounterOut>) {
         let result = match msg.body {
-            CounterIn::Add { delta } => return self.add(now, msg.origin, delta, out),
-            CounterIn::Read => return self.read(now, msg.origin, out),
+            CounterIn::Add { delta } => {
+                if !self.wait_for_start(&msg.origin, Early::Add(delta), out) {
+                    self.add(now, msg.origin, delta, out);
+                }
+                return;
+            }
+            CounterIn::Read => {
+                if !self.wait_for_start(&msg.origin, Early::Read, out) {
+                    self.read(now, msg.origin, out);
+                }
+                return;
+            }
             CounterIn::Gossip(_) => {
                 let e = ErrorBody::new(ErrorCode::NotSupported, "gossip is not used in kv mode");
                 return out.reply_error(&msg.origin, e);
@@ -380,6 +503,7 @@ impl Machine for KvCounter {
         while let Some((_, call)) = self.calls.expire(now) {
             self.call_ended(now, call, Err(KvError::Timeout), out);
         }
+        self.read_own(now, out);
         if self.next_flush.is_some_and(|t| t <= now) {
             self.next_flush = None;
             self.write_total(now, out);
@@ -387,7 +511,11 @@ impl Machine for KvCounter {
     }
 
     fn poll_timeout(&self) -> Option<Time> {
-        [self.calls.next_deadline(), self.next_flush]
+        let start = match self.start {
+            Start::Due(at) => Some(at),
+            Start::Reading | Start::Known => None,
+        };
+        [self.calls.next_deadline(), self.next_flush, start]
             .into_iter()
             .flatten()
             .min()

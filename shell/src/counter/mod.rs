@@ -2,7 +2,8 @@
 //!
 //! - [`kv`]: on `seq-kv`, one key per node written only by its owner, reads fenced by a
 //!   unique write so that final reads are exact despite stale reads (the default).
-//! - [`crdt`]: no store at all; a state-based G-counter CRDT gossiped between nodes.
+//! - [`crdt`]: no store at all; a state-based G-counter CRDT gossiped between nodes
+//!   ([`crate::crdt`]), one slot per node life.
 //!
 //! Both speak the workload's messages from [`wire`].
 

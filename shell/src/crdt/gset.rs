@@ -2,8 +2,8 @@
 //!
 //! `add {element}` inserts into the local set and answers `add_ok` at once; `read` answers
 //! `read_ok {value}` with every element of the local set, in increasing order. Peers
-//! exchange [`GossipMsg`]s whose `delta` is a list of `[lo, hi]` runs. Design and bounds:
-//! [`crate::crdt`].
+//! exchange [`GossipMsg`]s whose `delta` is a list of `[lo, hi]` runs. Design, bounds,
+//! and what survives a kill: [`crate::crdt`].
 
 use glomers_gset::{Element, Elements, VecGSet, VecRuns};
 use glomers_node::{ErrorBody, ErrorCode, Incoming, Machine, Outbox, Start, Time};
@@ -61,6 +61,14 @@ impl GSetNode {
     }
 }
 
+/// The set of `x` alone.
+fn single(x: Element) -> VecGSet {
+    let mut one = VecGSet::new();
+    // Cannot fail: Vec storage has no capacity limit.
+    let _ = one.insert(x);
+    one
+}
+
 /// Inserts `x` unless it needs a new run beyond [`MAX_SET_RUNS`]; `Ok(true)` if new.
 fn add_bounded(set: &mut VecGSet, x: Element) -> Result<bool, SetFull> {
     let near = |y: Option<Element>| y.is_some_and(|y| set.contains(y));
@@ -80,7 +88,11 @@ impl Machine for GSetNode {
     fn on_message(&mut self, now: Time, msg: Incoming<GSetIn>, out: &mut Outbox<GSetOut>) {
         match msg.body {
             GSetIn::Add { element } => {
-                match self.gossip.update(now, |s| add_bounded(s, element)) {
+                let added = self.gossip.update(now, out, |s, _| {
+                    add_bounded(s, element)?;
+                    Ok::<_, SetFull>(single(element))
+                });
+                match added {
                     Ok(_) => out.reply(&msg.origin, GSetOut::AddOk),
                     // Definite: the set is unchanged.
                     Err(e) => out

@@ -9,6 +9,8 @@ use glomers_gset::VecGSet;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use super::Slots;
+
 /// A join-semilattice the gossip engine replicates: states only grow (by local updates
 /// and joins), and the join is commutative, associative and idempotent.
 pub trait Crdt: Clone + Default + PartialEq + fmt::Debug {
@@ -24,11 +26,12 @@ pub trait Crdt: Clone + Default + PartialEq + fmt::Debug {
     fn delta_since(&self, known: &Self) -> Self;
     /// Whether this is the bottom element (the empty state): nothing to send.
     fn is_bottom(&self) -> bool;
-    /// The wire form; `ids` is the node list (slot `i` belongs to `ids[i]`).
-    fn to_wire(&self, ids: &[String]) -> Self::Wire;
-    /// The state of a wire form; parts naming nodes outside `ids` are dropped (logged), so
-    /// a state never holds more slots than there are nodes.
-    fn from_wire(wire: Self::Wire, ids: &[String]) -> Self;
+    /// The wire form; `slots` names the counter slots (slot `i` is `slots.name(i)`).
+    fn to_wire(&self, slots: &Slots) -> Self::Wire;
+    /// The state of a wire form; slots it names that `slots` does not know are added to
+    /// it, and slots of nodes outside the node list (or beyond the slot bound) are dropped
+    /// (logged).
+    fn from_wire(wire: Self::Wire, slots: &mut Slots) -> Self;
 
     /// Whether `self` holds nothing that `other` lacks.
     fn is_within(&self, other: &Self) -> bool {
@@ -36,40 +39,48 @@ pub trait Crdt: Clone + Default + PartialEq + fmt::Debug {
     }
 }
 
-/// G-counter slots on the wire: node id → count, never a zero count.
+/// G-counter slots on the wire: slot name (`<node>.<life>`) → count, never a zero count.
 pub type Counts = BTreeMap<String, u64>;
 
-fn counts_of(c: &MapGCounter, ids: &[String]) -> Counts {
+fn counts_of(c: &MapGCounter, slots: &Slots) -> Counts {
     c.slots()
-        .filter_map(|(node, count)| {
-            let id = usize::try_from(node).ok().and_then(|i| ids.get(i))?;
-            Some((id.clone(), count))
-        })
+        .filter_map(|(slot, count)| Some((slots.name(slot)?.to_owned(), count)))
         .collect()
 }
 
-/// The slots of `counts` (ids outside the node list are ignored) added to `into` through
-/// `add(node, count)`.
+/// The slots of `counts` (those `slots` refuses are ignored) added to `into` through
+/// `add(slot, count)`.
 fn add_counts(
     counts: &Counts,
-    ids: &[String],
+    slots: &mut Slots,
     mut add: impl FnMut(NodeId, u64) -> Result<(), glomers_gcounter::Error>,
 ) {
-    for (id, count) in counts {
-        let node = ids
-            .iter()
-            .position(|x| x == id)
-            .and_then(|i| NodeId::try_from(i).ok());
-        match node {
-            // A fresh slot starts at 0, so the add sets it to `count` and cannot overflow.
-            Some(node) => {
-                if let Err(e) = add(node, *count) {
-                    tracing::error!(error = %e, node = %id, "gossip slot refused");
-                }
-            }
-            None => tracing::debug!(node = %id, "gossip slot for an unknown node ignored"),
+    for (name, count) in counts {
+        let Some(slot) = slots.index_of(name) else {
+            continue;
+        };
+        // A fresh slot starts at 0, so the add sets it to `count` and cannot overflow.
+        if let Err(e) = add(slot, *count) {
+            tracing::error!(error = %e, slot = %name, "gossip slot refused");
         }
     }
+}
+
+/// The part of `c` in slot `slot` alone.
+pub fn slot_part(c: &MapGCounter, slot: NodeId) -> MapGCounter {
+    let mut part = MapGCounter::new();
+    // A fresh slot starts at 0, so this sets it and cannot overflow.
+    let _ = part.increment(slot, c.get(slot));
+    part
+}
+
+/// The part of `c` in slot `slot` alone (its increments and decrements).
+pub fn pn_slot_part(c: &MapPnCounter, slot: NodeId) -> MapPnCounter {
+    let mut part = MapPnCounter::new();
+    // Fresh slots start at 0, so these set them and cannot overflow.
+    let _ = part.increment(slot, c.positive().get(slot));
+    let _ = part.decrement(slot, c.negative().get(slot));
+    part
 }
 
 impl Crdt for MapGCounter {
@@ -91,13 +102,13 @@ impl Crdt for MapGCounter {
         self.slots().next().is_none()
     }
 
-    fn to_wire(&self, ids: &[String]) -> Counts {
-        counts_of(self, ids)
+    fn to_wire(&self, slots: &Slots) -> Counts {
+        counts_of(self, slots)
     }
 
-    fn from_wire(wire: Counts, ids: &[String]) -> Self {
+    fn from_wire(wire: Counts, slots: &mut Slots) -> Self {
         let mut c = MapGCounter::new();
-        add_counts(&wire, ids, |n, v| c.increment(n, v));
+        add_counts(&wire, slots, |n, v| c.increment(n, v));
         c
     }
 }
@@ -132,17 +143,17 @@ impl Crdt for MapPnCounter {
         self.positive().slots().next().is_none() && self.negative().slots().next().is_none()
     }
 
-    fn to_wire(&self, ids: &[String]) -> PnCounts {
+    fn to_wire(&self, slots: &Slots) -> PnCounts {
         PnCounts {
-            inc: counts_of(self.positive(), ids),
-            dec: counts_of(self.negative(), ids),
+            inc: counts_of(self.positive(), slots),
+            dec: counts_of(self.negative(), slots),
         }
     }
 
-    fn from_wire(wire: PnCounts, ids: &[String]) -> Self {
+    fn from_wire(wire: PnCounts, slots: &mut Slots) -> Self {
         let mut c = MapPnCounter::new();
-        add_counts(&wire.inc, ids, |n, v| c.increment(n, v));
-        add_counts(&wire.dec, ids, |n, v| c.decrement(n, v));
+        add_counts(&wire.inc, slots, |n, v| c.increment(n, v));
+        add_counts(&wire.dec, slots, |n, v| c.decrement(n, v));
         c
     }
 }
@@ -185,11 +196,11 @@ impl Crdt for VecGSet {
         self.is_empty()
     }
 
-    fn to_wire(&self, _ids: &[String]) -> VecGSet {
+    fn to_wire(&self, _slots: &Slots) -> VecGSet {
         self.clone()
     }
 
-    fn from_wire(wire: VecGSet, _ids: &[String]) -> Self {
+    fn from_wire(wire: VecGSet, _slots: &mut Slots) -> Self {
         wire
     }
 }
@@ -198,33 +209,49 @@ impl Crdt for VecGSet {
 mod tests {
     use super::*;
 
-    fn ids() -> Vec<String> {
-        vec!["n0".into(), "n1".into()]
+    /// Slots of nodes `n0` and `n1`, with `n0.5` and `n1.5` known as 0 and 1.
+    fn slots() -> Slots {
+        let mut s = Slots::new(vec!["n0".into(), "n1".into()]);
+        assert_eq!(s.index_of("n0.5"), Some(0));
+        assert_eq!(s.index_of("n1.5"), Some(1));
+        s
     }
 
     #[test]
-    fn counters_travel_by_node_id_and_unknown_ids_are_dropped() {
+    fn counters_travel_by_slot_name_and_unknown_nodes_are_dropped() {
+        let mut slots = slots();
         let mut pn = MapPnCounter::new();
         pn.increment(1, 4).unwrap();
         pn.decrement(0, 3).unwrap();
-        let wire = pn.to_wire(&ids());
+        let wire = pn.to_wire(&slots);
         assert_eq!(
             serde_json::to_value(&wire).unwrap(),
-            serde_json::json!({"inc": {"n1": 4}, "dec": {"n0": 3}})
+            serde_json::json!({"inc": {"n1.5": 4}, "dec": {"n0.5": 3}})
         );
-        assert_eq!(MapPnCounter::from_wire(wire.clone(), &ids()), pn);
+        assert_eq!(MapPnCounter::from_wire(wire.clone(), &mut slots), pn);
         let mut stray = wire;
-        stray.inc.insert("n9".into(), 100);
-        assert_eq!(MapPnCounter::from_wire(stray, &ids()).value(), 1);
+        stray.inc.insert("n9.5".into(), 100);
+        stray.inc.insert("n1".into(), 100);
+        assert_eq!(MapPnCounter::from_wire(stray, &mut slots).value(), 1);
+        let mut later = Counts::new();
+        later.insert("n1.8".into(), 10);
+        let grown = MapGCounter::from_wire(later, &mut slots);
+        assert_eq!(
+            (grown.get(2), slots.name(2)),
+            (10, Some("n1.8")),
+            "a new life's slot"
+        );
         let known = MapPnCounter::from_wire(
             PnCounts {
-                inc: [("n1".to_string(), 4)].into(),
+                inc: [("n1.5".to_string(), 4)].into(),
                 dec: Counts::new(),
             },
-            &ids(),
+            &mut slots,
         );
         let d = Crdt::delta_since(&pn, &known);
-        assert_eq!(d.to_wire(&ids()).inc, Counts::new(), "n1's 4 is known");
+        assert_eq!(d.to_wire(&slots).inc, Counts::new(), "n1's 4 is known");
+        assert_eq!(pn_slot_part(&pn, 0).value(), -3);
+        assert_eq!(slot_part(pn.positive(), 1).value(), 4);
         assert!(known.is_within(&pn) && !pn.is_within(&known));
     }
 

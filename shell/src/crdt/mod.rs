@@ -10,6 +10,9 @@
 //!   `glomers_gcounter::MapPnCounter`, `glomers_gcounter::MapGCounter`. Joins are
 //!   commutative, associative and idempotent, so gossip may be lost, reordered or
 //!   duplicated.
+//! - **Slots.** A counter has one grow-only slot per node *life*, named `<node>.<life>`
+//!   on the wire ([`slots`]): a node that restarted without its state counts in a new
+//!   slot, so its new adds are never hidden under the maximum its peers hold of the old.
 //! - **Known state.** Per peer, a node keeps `known`, a lower bound of the peer's state:
 //!   the join of everything the peer sent and of every message of ours it acknowledged. It
 //!   sends the peer only `state.delta_since(known)`, the part the peer lacks.
@@ -37,20 +40,37 @@
 //!   with less than before is sent again what it lost. A full state rides on a message
 //!   that is sent anyway: it never causes a message of its own.
 //!
+//! # Kills
+//!
+//! - **With a data directory** (`--durable`): every local update writes the part it made
+//!   (a counter's own slot, a set's element) before its `add_ok` leaves, and the node
+//!   counts on in the slot it recovers ([`kept`]). At start it joins what it kept into its
+//!   state and spreads it in its first round. Nothing acknowledged is lost.
+//! - **Without one** (Maelstrom's wiping `kill`): a restarted node starts empty in a new
+//!   slot. Its peers send back what they hold of its earlier lives (its first message is a
+//!   full state, so they learn what it lacks). Lost: the updates its earlier life
+//!   acknowledged that no peer received, at most one period's worth (more while it was cut
+//!   off). Two wiped lives started within one millisecond share a slot.
+//!
 //! # Bounds
 //!
 //! - Peers: the node list of `init`. Per peer: `known` (at most the state) and at most
 //!   [`gossip::WINDOW`] unacknowledged payloads (each at most the state). A node holds at
 //!   most `1 + peers · (1 + WINDOW)` states' worth.
-//! - States: a counter has at most one slot per node (slots of ids outside the node list
-//!   are dropped on receipt); a set at most [`MAX_SET_RUNS`] runs (an add that needs a new
+//! - States: a counter has at most one slot per node life, at most [`slots::MAX_SLOTS`]
+//!   (slots of nodes outside the node list are dropped on receipt); a set at most [`MAX_SET_RUNS`] runs (an add that needs a new
 //!   run beyond it is refused with error 14, a join beyond it is refused and logged).
 //! - Messages: a request adds one reply; a round adds at most one message per peer.
+//! - Disk: the log of updates holds at most [`kept::SNAPSHOT_EVERY`] records besides one
+//!   snapshot of the state.
 
 pub mod gossip;
 pub mod gset;
+pub mod kept;
 mod lattice;
 pub mod pn_counter;
+pub mod slots;
 
 pub use gossip::{Gossip, GossipConfig, GossipMsg, Topology};
-pub use lattice::{Counts, Crdt, PnCounts, SetFull, MAX_SET_RUNS};
+pub use lattice::{pn_slot_part, slot_part, Counts, Crdt, PnCounts, SetFull, MAX_SET_RUNS};
+pub use slots::Slots;

@@ -6,13 +6,14 @@
 //! answers `read_ok {value}` with the local value (the increments' sum minus the
 //! decrements'). A delta that would overflow the node's `u64` slot is refused with the
 //! definite error 14 and changes nothing. Peers exchange [`GossipMsg`]s whose `delta` is
-//! `{"inc": {"n0": 4}, "dec": {"n1": 2}}`. Design and bounds: [`crate::crdt`].
+//! `{"inc": {"n0.1767225600000": 4}, "dec": {"n1.1767225600000": 2}}` (slots per node life).
+//! Design, bounds, and what survives a kill: [`crate::crdt`].
 
-use glomers_gcounter::{MapPnCounter, NodeId};
+use glomers_gcounter::MapPnCounter;
 use glomers_node::{ErrorBody, ErrorCode, Incoming, Machine, Outbox, Start, Time};
 use serde::{Deserialize, Serialize};
 
-use super::{Gossip, GossipConfig, GossipMsg, PnCounts};
+use super::{pn_slot_part, Gossip, GossipConfig, GossipMsg, PnCounts};
 
 /// Messages a pn-counter node accepts.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
@@ -48,16 +49,13 @@ pub enum PnOut {
 #[derive(Debug)]
 pub struct PnCounterNode {
     gossip: Gossip<MapPnCounter>,
-    me: NodeId,
 }
 
 impl PnCounterNode {
-    /// The node of `start`, at value 0.
+    /// The node of `start`, with what its earlier lives kept.
     pub fn new(start: &Start<'_>, config: GossipConfig) -> Self {
-        let gossip = Gossip::new(start, config);
         Self {
-            me: NodeId::try_from(gossip.me()).unwrap_or(NodeId::MAX),
-            gossip,
+            gossip: Gossip::new(start, config),
         }
     }
 
@@ -75,10 +73,12 @@ impl Machine for PnCounterNode {
     fn on_message(&mut self, now: Time, msg: Incoming<PnIn>, out: &mut Outbox<PnOut>) {
         match msg.body {
             PnIn::Add { delta } => {
-                let me = self.me;
-                let added = self.gossip.update(now, |c| match u64::try_from(delta) {
-                    Ok(up) => c.increment(me, up),
-                    Err(_) => c.decrement(me, delta.unsigned_abs()),
+                let added = self.gossip.update(now, out, |c, me| {
+                    match u64::try_from(delta) {
+                        Ok(up) => c.increment(me, up)?,
+                        Err(_) => c.decrement(me, delta.unsigned_abs())?,
+                    }
+                    Ok::<_, glomers_gcounter::Error>(pn_slot_part(c, me))
                 });
                 match added {
                     Ok(()) => out.reply(&msg.origin, PnOut::AddOk),

@@ -3,10 +3,11 @@
 //! [`KafkaNode`] is a pure state machine (inputs: time, sender, body; outputs: reply
 //! bodies and replication batches) driven through [`KafkaMachine`]; [`wire`] holds the
 //! JSON bodies it speaks. See [`node`] for the design and its messages-per-operation
-//! arithmetic.
+//! arithmetic, and [`saved`] for what it keeps across a kill.
 
 pub mod changes;
 pub mod node;
+pub mod saved;
 pub mod wire;
 
 pub use node::{KafkaConfig, KafkaNode, KafkaNodeError, KafkaRefusal};

@@ -31,6 +31,23 @@
 //! offsets. This module keeps only what is not storage or replication: each key's next own
 //! offset and peers' watermarks.
 //!
+//! # Kills
+//!
+//! With a data directory the node writes its own entries, the commits clients make on it
+//! and the raises of its next own offsets, each before the reply or batch that depends on
+//! it leaves, and reads them back at start ([`super::saved`]); a restarted node is a new
+//! life to its peers, which send it their entries and marks again, while it sends them its
+//! own again (see [`Replicator`]). So nothing it acknowledged is lost, and it never assigns
+//! an offset it assigned before or below a watermark it advertised.
+//!
+//! Without one (Maelstrom's own `kill`) a restarted node starts empty and gets back every
+//! peer's entries and marks, and those of its own that a peer holds only as the peer's
+//! copy are not sent back. What holds: the offsets its peers assigned, and its own that
+//! reached a peer before it died, are never reassigned by those peers. What does not: a
+//! `send` it acknowledged in the last tick before it died (not yet replicated) is lost,
+//! and since it no longer knows its own earlier offsets it may assign one of them again,
+//! which a poll then sees with two messages. A single node (5a) loses everything.
+//!
 //! # Messages per operation
 //!
 //! Sends, polls and commits cost no server message. Each node sends at most one batch per
@@ -50,8 +67,11 @@ use glomers_offset_log::{Error as LogError, OffsetLog};
 use serde_json::Value;
 
 use super::changes::ChangeIndex;
+use super::saved::{Record, LOG};
 use super::wire::{KafkaReply, KafkaRequest, Key, MarkBatch, Offset, ReplicateBatch, WireEntry};
+use crate::durable::{self, Journal};
 use crate::replica::{Accept, BacklogFull, Batch, Header, ReplicaConfig, ReplicaNode, Replicator};
+use glomers_node::Write;
 
 /// Tunables of a [`KafkaNode`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,6 +93,7 @@ impl Default for KafkaConfig {
                 retransmit: Duration::from_millis(200),
                 max_batch: 512,
                 max_backlog: 1_000_000,
+                max_history: 1_000_000,
             },
             poll_limit: 100,
         }
@@ -116,6 +137,8 @@ pub struct KafkaNode {
     replica: Replicator<(Key, Offset)>,
     /// Per peer index: its latest watermark per key (absent = 0).
     watermarks: Vec<BTreeMap<Key, Offset>>,
+    /// Writes for the data directory.
+    saved: Journal,
 }
 
 impl KafkaNode {
@@ -125,9 +148,17 @@ impl KafkaNode {
         let me = info
             .index()
             .ok_or_else(|| KafkaNodeError::UnknownSelf(info.id.clone()))?;
-        let replica = Replicator::new(&info.id, &info.ids, config.replica.clone(), start.seed);
+        let life = durable::life(start);
+        let replica = Replicator::new(
+            &info.id,
+            &info.ids,
+            config.replica.clone(),
+            start.seed,
+            life,
+        );
         let peers = replica.peers().count();
-        Ok(Self {
+        let (saved, records) = Journal::recover(start.recovered, LOG, life);
+        let mut node = Self {
             me,
             n: info.ids.len() as u64,
             poll_limit: config.poll_limit,
@@ -137,7 +168,49 @@ impl KafkaNode {
             changes: ChangeIndex::new(),
             replica,
             watermarks: vec![BTreeMap::new(); peers],
-        })
+            saved,
+        };
+        node.replay(start.now, records);
+        Ok(node)
+    }
+
+    /// Takes in what earlier lives kept: own entries (in the log and, in order, in the
+    /// origin log, to be sent again), next own offsets and commits; every key is marked
+    /// changed so its watermark and commit go to the peers again.
+    fn replay(&mut self, now: Time, records: Vec<Record>) {
+        if records.is_empty() {
+            return;
+        }
+        let count = records.len();
+        for record in records {
+            match record {
+                Record::Own { key, offset, msg } => {
+                    if let Err(error) = self.log.insert_at(key.as_str(), offset, msg) {
+                        tracing::error!(key = key.as_str(), offset, %error, "kept entry not restored");
+                        continue;
+                    }
+                    self.raise_next(&key, offset.saturating_add(self.n));
+                    if let Err(full) = self.replica.push(now, (key, offset)) {
+                        tracing::error!(%full, "kept entry not replicated again");
+                    }
+                }
+                Record::Bump { key, next } => self.raise_next(&key, next),
+                Record::Commit { key, offset } => {
+                    self.log.commit(key.as_str(), offset);
+                }
+            }
+        }
+        let keys: Vec<Key> = self.next.keys().cloned().collect();
+        for key in keys {
+            self.touch(now, &key);
+        }
+        tracing::info!(records = count, keys = self.next.len(), "state recovered");
+    }
+
+    /// Raises `key`'s next own offset to at least `next` (making the key known).
+    fn raise_next(&mut self, key: &Key, next: Offset) {
+        let slot = self.next.entry(key.clone()).or_insert(self.me as u64);
+        *slot = (*slot).max(next);
     }
 
     fn send(&mut self, now: Time, key: Key, msg: Value) -> Result<KafkaReply, KafkaRefusal> {
@@ -147,10 +220,15 @@ impl KafkaNode {
         let offset = self.next_entry(now, &key);
         // `offset` is above every stored offset of the key, so this is an append at the
         // tail; the only possible refusal is an offset of `u64::MAX`.
-        if let Err(error) = self.log.insert_at(key.as_str(), offset, msg) {
+        if let Err(error) = self.log.insert_at(key.as_str(), offset, msg.clone()) {
             tracing::warn!(key = key.as_str(), offset, %error, "send refused");
             return Err(KafkaRefusal::OffsetsExhausted(key));
         }
+        self.saved.keep(&Record::Own {
+            key: key.clone(),
+            offset,
+            msg,
+        });
         self.next.insert(key.clone(), offset.saturating_add(self.n));
         self.touch(now, &key);
         // The backlog was checked above, so this cannot be refused.
@@ -227,6 +305,10 @@ impl KafkaNode {
                 bumped = bumped.saturating_add(n);
             }
             self.next.insert(Key::from(key), bumped);
+            self.saved.keep(&Record::Bump {
+                key: Key::from(key),
+                next: bumped,
+            });
             self.touch(now, key);
         }
     }
@@ -242,8 +324,15 @@ impl KafkaNode {
             ack: batch.ack_entries,
             ack_version: batch.ack_version,
             carries_data: batch.carries_data(),
+            life: batch.life,
+            ack_life: batch.ack_life,
+            base: batch.base,
         };
         match self.replica.on_batch(now, p, header) {
+            Accept::Stale => {
+                tracing::debug!(src, "batch of an earlier life of the peer ignored");
+                return;
+            }
             Accept::Gap => {
                 tracing::debug!(
                     src,
@@ -336,6 +425,9 @@ impl KafkaNode {
             marks,
             ack_entries: b.ack,
             ack_version: b.ack_version,
+            life: b.life,
+            ack_life: b.ack_life,
+            base: b.base,
         }
     }
 
@@ -381,6 +473,12 @@ impl ReplicaNode for KafkaNode {
             KafkaRequest::Poll { offsets } => Some(Ok(self.poll(&offsets))),
             KafkaRequest::CommitOffsets { offsets } => {
                 for (key, offset) in offsets {
+                    if self.log.committed(key.as_str()).is_none_or(|c| c < offset) {
+                        self.saved.keep(&Record::Commit {
+                            key: key.clone(),
+                            offset,
+                        });
+                    }
                     self.commit(now, &key, offset);
                 }
                 Some(Ok(KafkaReply::CommitOffsetsOk))
@@ -419,6 +517,10 @@ impl ReplicaNode for KafkaNode {
                 ErrorCode::TemporarilyUnavailable
             }
         }
+    }
+
+    fn take_writes(&mut self, writes: &mut Vec<Write>) {
+        self.saved.take(writes);
     }
 }
 

@@ -117,6 +117,15 @@ pub struct ReplicateBatch {
     pub ack_entries: u64,
     /// The receiver's change version up to which the sender has applied every mark.
     pub ack_version: u64,
+    /// The sender's node life (see [`crate::replica::Replicator`]).
+    #[serde(default)]
+    pub life: u64,
+    /// The receiver's life the acknowledgements refer to.
+    #[serde(default)]
+    pub ack_life: u64,
+    /// The oldest index of its origin log the sender still keeps.
+    #[serde(default)]
+    pub base: u64,
 }
 
 impl ReplicateBatch {
@@ -198,6 +207,9 @@ mod tests {
             }),
             ack_entries: 9,
             ack_version: 2,
+            life: 1_767_225_600_000,
+            ack_life: 1_767_225_600_003,
+            base: 1,
         });
         let text = serde_json::to_string(&batch).expect("serialises");
         let back: KafkaRequest = serde_json::from_str(&text).expect("parses");

@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use glomers_node::{ErrorBody, ErrorCode, Incoming, Machine, Outbox, Start, Time};
+use glomers_node::{ErrorBody, ErrorCode, Incoming, Machine, Outbox, Start, Time, Write};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -44,6 +44,12 @@ pub trait ReplicaNode: Sized {
     fn poll_timeout(&self) -> Option<Time>;
     /// The Maelstrom error code of a refusal.
     fn refusal_code(refusal: &Self::Refusal) -> ErrorCode;
+    /// Moves the writes for the data directory that the last [`ReplicaNode::handle`] or
+    /// [`ReplicaNode::due`] queued into `writes`: they are made durable before the reply
+    /// or the batches of that call leave. None by default.
+    fn take_writes(&mut self, writes: &mut Vec<Write>) {
+        let _ = writes;
+    }
 }
 
 /// Everything a replicating node sends: replies to clients and batches to peers.
@@ -62,6 +68,8 @@ pub struct ReplicaMachine<N: ReplicaNode> {
     node: N,
     /// Reused between timeouts: the batches one `due` produced.
     batches: Vec<(String, N::Request)>,
+    /// Reused between calls: the writes one call produced.
+    writes: Vec<Write>,
 }
 
 impl<N: ReplicaNode> ReplicaMachine<N> {
@@ -84,6 +92,15 @@ impl<N: ReplicaNode> ReplicaMachine<N> {
         Self {
             node,
             batches: Vec::new(),
+            writes: Vec::new(),
+        }
+    }
+
+    /// Queues the node's writes in `out`, ahead of any message of this call.
+    fn queue_writes<O>(&mut self, out: &mut Outbox<O>) {
+        self.node.take_writes(&mut self.writes);
+        for w in self.writes.drain(..) {
+            crate::durable::queue(out, w);
         }
     }
 
@@ -104,7 +121,9 @@ impl<N: ReplicaNode> Machine for ReplicaMachine<N> {
 
     /// Adds at most one reply.
     fn on_message(&mut self, now: Time, msg: Incoming<N::Request>, out: &mut Outbox<Self::Out>) {
-        match self.node.handle(now, &msg.origin.src, msg.body) {
+        let answer = self.node.handle(now, &msg.origin.src, msg.body);
+        self.queue_writes(out);
+        match answer {
             None => {}
             Some(Ok(reply)) => out.reply(&msg.origin, ReplicaOut::Reply(reply)),
             Some(Err(refusal)) => out.reply_error(&msg.origin, refusal_error::<N>(&refusal)),
@@ -114,6 +133,7 @@ impl<N: ReplicaNode> Machine for ReplicaMachine<N> {
     /// Adds at most one batch per peer.
     fn on_timeout(&mut self, now: Time, out: &mut Outbox<Self::Out>) {
         self.node.due(now, &mut self.batches);
+        self.queue_writes(out);
         for (dest, batch) in self.batches.drain(..) {
             out.send(dest, ReplicaOut::Peer(batch));
         }

@@ -23,10 +23,25 @@
 //!   growing delay ([`Backoff`]: a partitioned peer costs ever fewer messages). Any
 //!   acknowledgement that makes progress resets the check.
 //!
-//! Bounds: the origin log keeps only entries some peer has not acknowledged, at most
+//! Node lives. Every batch carries the sender's *life* (a number above every earlier life's
+//! of the same node, [`crate::durable::life`]) and the life of the receiver its
+//! acknowledgements refer to. A node that restarted may have lost whatever it held in
+//! memory, and its origin log starts again at index 0, so when a batch shows a peer's new
+//! life the link to it starts over in both directions: what it holds of ours and what we
+//! hold of its log are both zero again, and it is sent everything this node still keeps
+//! (its own entries, recovered from its data directory, it sends again the same way; the
+//! nodes apply entries idempotently). A batch of an older life of the peer, late on the
+//! wire, is ignored, and acknowledgements that refer to another life of ours count for
+//! nothing.
+//!
+//! Bounds: the origin log keeps the entries some peer has not acknowledged, at most
 //! `max_backlog` ([`Replicator::push`] refuses beyond it, a definite refusal the node
-//! reports as error 11); a batch carries at most `max_batch` entries; the retry ring holds
-//! one check per peer, so a cluster has at most [`MAX_PEERS`] peers.
+//! reports as error 11), and besides them up to `max_history` entries in all, for peers
+//! that restart; beyond that the oldest acknowledged entries are dropped, and a restarted
+//! peer is brought up from the oldest entry kept (each batch says which that is, so the
+//! peer skips what it can no longer get instead of waiting for it). A batch carries at most
+//! `max_batch` entries; the retry ring holds one check per peer, so a cluster has at most
+//! [`MAX_PEERS`] peers.
 
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -53,6 +68,8 @@ pub struct ReplicaConfig {
     pub max_batch: usize,
     /// Most entries kept for peers that have not acknowledged them.
     pub max_backlog: usize,
+    /// Most entries kept in all, acknowledged ones included, for peers that restart.
+    pub max_history: usize,
 }
 
 /// The origin log is full: the entry was not stored.
@@ -78,6 +95,24 @@ struct Link {
     recv: u64,
     /// Incoming: the peer's version up to which we applied everything.
     recv_version: u64,
+    /// The peer's life as last seen (0: never heard).
+    peer_life: u64,
+}
+
+impl Link {
+    fn new(id: &str) -> Self {
+        Link {
+            id: id.to_owned(),
+            acked: 0,
+            sent: 0,
+            acked_version: 0,
+            sent_version: 0,
+            ack_owed: false,
+            recv: 0,
+            recv_version: 0,
+            peer_life: 0,
+        }
+    }
 }
 
 /// The header of a batch as it arrived from a peer.
@@ -93,6 +128,12 @@ pub struct Header {
     pub ack_version: u64,
     /// Whether the batch carries anything to acknowledge (entries or marks).
     pub carries_data: bool,
+    /// The sender's life.
+    pub life: u64,
+    /// The life of ours that `ack` and `ack_version` refer to.
+    pub ack_life: u64,
+    /// The oldest origin index the sender still keeps.
+    pub base: u64,
 }
 
 /// What to do with the entries of an arrived batch.
@@ -102,6 +143,8 @@ pub enum Accept {
     From(usize),
     /// The batch starts past what we hold: apply nothing; the peer will resend.
     Gap,
+    /// The batch is from an earlier life of the peer: ignore it.
+    Stale,
 }
 
 /// One batch to send now.
@@ -121,12 +164,19 @@ pub struct Batch {
     pub ack: u64,
     /// Acknowledgement of the peer's version.
     pub ack_version: u64,
+    /// This node's life.
+    pub life: u64,
+    /// The peer's life the acknowledgements refer to.
+    pub ack_life: u64,
+    /// The oldest origin index kept.
+    pub base: u64,
 }
 
 /// The origin log and the replication cursors of one node (see the module documentation).
 #[derive(Debug)]
 pub struct Replicator<E> {
     config: ReplicaConfig,
+    life: u64,
     origin: VecDeque<E>,
     base: u64,
     version: u64,
@@ -138,22 +188,13 @@ pub struct Replicator<E> {
 }
 
 impl<E> Replicator<E> {
-    /// A replicator for node `me` among `ids`; `seed` drives the retransmission jitter.
-    /// Peers beyond [`MAX_PEERS`] are left out (logged).
-    pub fn new(me: &str, ids: &[String], config: ReplicaConfig, seed: u64) -> Self {
+    /// A replicator for node `me` among `ids`, in node life `life`; `seed` drives the
+    /// retransmission jitter. Peers beyond [`MAX_PEERS`] are left out (logged).
+    pub fn new(me: &str, ids: &[String], config: ReplicaConfig, seed: u64, life: u64) -> Self {
         let mut links: Vec<Link> = ids
             .iter()
             .filter(|id| *id != me)
-            .map(|id| Link {
-                id: id.clone(),
-                acked: 0,
-                sent: 0,
-                acked_version: 0,
-                sent_version: 0,
-                ack_owed: false,
-                recv: 0,
-                recv_version: 0,
-            })
+            .map(|id| Link::new(id))
             .collect();
         if links.len() > MAX_PEERS {
             tracing::error!(
@@ -171,6 +212,7 @@ impl<E> Replicator<E> {
         );
         Self {
             config,
+            life,
             origin: VecDeque::new(),
             base: 0,
             version: 0,
@@ -199,7 +241,18 @@ impl<E> Replicator<E> {
 
     /// Entries kept for peers that have not acknowledged them.
     pub fn backlog(&self) -> usize {
-        self.origin.len()
+        let acked = self
+            .links
+            .iter()
+            .map(|l| l.acked)
+            .min()
+            .unwrap_or(self.end());
+        usize::try_from(self.end().saturating_sub(acked.max(self.base))).unwrap_or(usize::MAX)
+    }
+
+    /// This node's life.
+    pub fn life(&self) -> u64 {
+        self.life
     }
 
     /// The origin index one past the last entry.
@@ -225,10 +278,12 @@ impl<E> Replicator<E> {
         if self.links.is_empty() {
             return Ok(());
         }
-        if self.origin.len() >= self.config.max_backlog {
-            return Err(BacklogFull(self.origin.len()));
+        let backlog = self.backlog();
+        if backlog >= self.config.max_backlog {
+            return Err(BacklogFull(backlog));
         }
         self.origin.push_back(entry);
+        self.trim();
         self.schedule_round(now);
         Ok(())
     }
@@ -259,24 +314,55 @@ impl<E> Replicator<E> {
         self.links.get(peer).map_or(0, |l| l.recv)
     }
 
-    /// Takes in a batch from peer `peer`: its acknowledgements, and which of its entries are
-    /// new. The caller applies those, then calls [`Replicator::applied`] with their count.
+    /// Takes in a batch from peer `peer`: its life, its acknowledgements, and which of its
+    /// entries are new. The caller applies those, then calls [`Replicator::applied`] with
+    /// their count.
     pub fn on_batch(&mut self, now: Time, peer: usize, header: Header) -> Accept {
-        let (end, version) = (self.end(), self.version);
+        let (end, version, life) = (self.end(), self.version, self.life);
         let Some(link) = self.links.get_mut(peer) else {
             return Accept::Gap;
         };
+        if header.life < link.peer_life {
+            return Accept::Stale;
+        }
+        if header.life > link.peer_life {
+            let restarted = link.peer_life != 0;
+            if restarted {
+                tracing::info!(
+                    peer = link.id,
+                    "peer restarted; replicating to it from the start"
+                );
+                *link = Link::new(&link.id);
+            }
+            link.peer_life = header.life;
+            if restarted {
+                self.checks.remove(|c| c.dest == peer);
+                self.schedule_round(now);
+            }
+        }
+        let link = &mut self.links[peer];
         if header.carries_data {
             link.ack_owed = true;
         }
-        let acked = header.ack.min(end);
-        let acked_version = header.ack_version.min(version);
+        let (acked, acked_version) = if header.ack_life == life {
+            (header.ack.min(end), header.ack_version.min(version))
+        } else {
+            (0, 0)
+        };
         let progress = acked > link.acked || acked_version > link.acked_version;
         if progress {
             link.acked = link.acked.max(acked);
             link.acked_version = link.acked_version.max(acked_version);
             link.sent = link.sent.max(link.acked);
             link.sent_version = link.sent_version.max(link.acked_version);
+        }
+        if header.from > link.recv && header.base > link.recv {
+            tracing::warn!(
+                peer = link.id,
+                lost = header.base - link.recv,
+                "entries the peer no longer keeps are skipped"
+            );
+            link.recv = header.base;
         }
         let accept = if header.from > link.recv {
             Accept::Gap
@@ -358,7 +444,7 @@ impl<E> Replicator<E> {
 
     /// A batch of what peer `p` has not been sent yet, advancing its cursors.
     fn batch(&mut self, p: usize) -> Batch {
-        let (end, version, base) = (self.end(), self.version, self.base);
+        let (end, version, base, life) = (self.end(), self.version, self.base, self.life);
         let max_batch = self.config.max_batch as u64;
         let link = &mut self.links[p];
         let from = link.sent.max(base);
@@ -377,6 +463,9 @@ impl<E> Replicator<E> {
             version,
             ack: link.recv,
             ack_version: link.recv_version,
+            life,
+            ack_life: link.peer_life,
+            base,
         }
     }
 
@@ -418,12 +507,13 @@ impl<E> Replicator<E> {
         self.next_round = Some(Time::from_nanos(u64::try_from(next).unwrap_or(u64::MAX)));
     }
 
-    /// Drops origin entries every peer has acknowledged.
+    /// Drops the oldest origin entries every peer has acknowledged while more than
+    /// `max_history` are kept.
     fn trim(&mut self) {
         let Some(min_acked) = self.links.iter().map(|l| l.acked).min() else {
             return;
         };
-        while self.base < min_acked && !self.origin.is_empty() {
+        while self.base < min_acked && self.origin.len() > self.config.max_history {
             self.origin.pop_front();
             self.base += 1;
         }

@@ -27,6 +27,25 @@
 //! so the version order of every key is the stamp order, identical everywhere. Every ww
 //! and wr edge then goes from a smaller to a larger stamp, so there is no cycle of them.
 //!
+//! # Kills
+//!
+//! Stamps never repeat across lives: a node's Lamport counter starts at its life's wall
+//! clock in microseconds (above anything its previous life issued unless that life ran
+//! transactions faster than a million per second, or the clock went back), so a restarted
+//! node never issues a stamp its previous life gave another write set, which would leave
+//! two write sets equal in the version order.
+//!
+//! With a data directory every committed write set of this node is written before its
+//! `txn_ok` leaves ([`LOG`], one record per transaction that writes) and read back at
+//! start: the store is rebuilt from them, and they go to the peers again. Peers' write
+//! sets are not kept: a restarted node is a new life to its peers, which send it theirs
+//! again (see [`Replicator`]). Without one (Maelstrom's own `kill`) a restarted node
+//! starts empty and gets its peers' write sets again; the write sets it committed in its
+//! last tick before it died (not yet replicated) are lost, and the others of its own come
+//! back only as later write sets overwrite the same keys. Neither breaks read committed
+//! (no cycle of write and read edges can come from a lost write set), and a single node
+//! (6a) simply starts over.
+//!
 //! # Messages per operation
 //!
 //! A transaction costs no server message. Each node sends at most one batch per peer per
@@ -38,9 +57,11 @@
 
 use std::time::Duration;
 
-use glomers_node::{ErrorCode, Start, Time};
+use glomers_node::{ErrorCode, Start, Time, Write};
 pub use glomers_txn::{Isolation, Stamp};
 use glomers_txn::{LamportClock, RegisterMap};
+
+use crate::durable::{self, Journal};
 
 use super::wire::{MicroOp, TxnBatch, TxnKey, TxnReply, TxnRequest, TxnValue, WriteSet};
 use crate::replica::{Accept, BacklogFull, Header, ReplicaConfig, ReplicaNode, Replicator};
@@ -65,6 +86,7 @@ impl Default for TxnConfig {
                 retransmit: Duration::from_millis(200),
                 max_batch: 512,
                 max_backlog: 1_000_000,
+                max_history: 1_000_000,
             },
         }
     }
@@ -99,7 +121,12 @@ pub struct TxnNode {
     clock: LamportClock,
     store: RegisterMap,
     replica: Replicator<WriteSet>,
+    /// This node's write sets on their way to the data directory.
+    saved: Journal,
 }
+
+/// The log of a txn node's own committed write sets.
+pub const LOG: &str = "txn";
 
 impl TxnNode {
     /// The node `start.info.id` among `start.info.ids` (identical list on every node).
@@ -108,13 +135,30 @@ impl TxnNode {
         let me = info
             .index()
             .ok_or_else(|| TxnNodeError::UnknownSelf(info.id.clone()))?;
-        Ok(Self {
+        let index = u32::try_from(me).unwrap_or(u32::MAX);
+        let mut clock = LamportClock::new(index);
+        clock.observe(Stamp::new(start.unix_ms.saturating_mul(1000), index));
+        let life = durable::life(start);
+        let (saved, kept) = Journal::recover::<WriteSet>(start.recovered, LOG, life);
+        let mut node = Self {
             isolation: config.isolation,
             max_backlog: config.replica.max_backlog,
-            clock: LamportClock::new(u32::try_from(me).unwrap_or(u32::MAX)),
+            clock,
             store: RegisterMap::new(),
-            replica: Replicator::new(&info.id, &info.ids, config.replica, start.seed),
-        })
+            replica: Replicator::new(&info.id, &info.ids, config.replica, start.seed, life),
+            saved,
+        };
+        if !kept.is_empty() {
+            tracing::info!(write_sets = kept.len(), "state recovered");
+        }
+        for set in kept {
+            node.clock.observe(set.stamp);
+            node.store.merge(&set);
+            if let Err(full) = node.replica.push(start.now, set) {
+                tracing::error!(%full, "kept write set not replicated again");
+            }
+        }
+        Ok(node)
     }
 
     /// Runs one transaction atomically: executed against the store with its writes
@@ -133,6 +177,7 @@ impl TxnNode {
         };
         let applied = self.store.apply(&txn, self.isolation, stamp).commit();
         if !applied.writes.is_empty() {
+            self.saved.keep(&applied.writes);
             // The backlog was checked above, so this cannot be refused.
             self.replica.push(now, applied.writes)?;
         }
@@ -154,6 +199,9 @@ impl TxnNode {
             ack: batch.ack,
             ack_version: 0,
             carries_data: !batch.sets.is_empty(),
+            life: batch.life,
+            ack_life: batch.ack_life,
+            base: batch.base,
         };
         let Accept::From(skip) = self.replica.on_batch(now, p, header) else {
             tracing::debug!(
@@ -223,6 +271,9 @@ impl ReplicaNode for TxnNode {
                 from: b.from,
                 sets,
                 ack: b.ack,
+                life: b.life,
+                ack_life: b.ack_life,
+                base: b.base,
             };
             out.push((
                 self.replica.peer_id(b.peer).to_owned(),
@@ -239,6 +290,10 @@ impl ReplicaNode for TxnNode {
         match refusal {
             TxnRefusal::BacklogFull(_) => ErrorCode::TemporarilyUnavailable,
         }
+    }
+
+    fn take_writes(&mut self, writes: &mut Vec<Write>) {
+        self.saved.take(writes);
     }
 }
 

@@ -50,6 +50,15 @@ pub struct TxnBatch {
     pub sets: Vec<WriteSet>,
     /// How many of the receiver's origin write sets the sender holds (a prefix length).
     pub ack: u64,
+    /// The sender's node life (see [`crate::replica::Replicator`]).
+    #[serde(default)]
+    pub life: u64,
+    /// The receiver's life the acknowledgement refers to.
+    #[serde(default)]
+    pub ack_life: u64,
+    /// The oldest index of its origin log the sender still keeps.
+    #[serde(default)]
+    pub base: u64,
 }
 
 #[cfg(test)]
@@ -106,11 +115,15 @@ mod tests {
                 writes: vec![(1, 2), (3, 4)],
             }],
             ack: 7,
+            life: 5,
+            ack_life: 6,
+            base: 0,
         });
         let text = serde_json::to_value(&batch).expect("serialises");
         assert_eq!(
             text,
-            json!({"type": "txn_replicate", "from": 4, "sets": [[9, 1, [[1, 2], [3, 4]]]], "ack": 7})
+            json!({"type": "txn_replicate", "from": 4, "sets": [[9, 1, [[1, 2], [3, 4]]]], "ack": 7,
+                   "life": 5, "ack_life": 6, "base": 0})
         );
         assert_eq!(
             serde_json::from_value::<TxnRequest>(text).expect("parses"),

@@ -1,5 +1,5 @@
 //! The broadcast node on its own: refusals, aligned instants, latency mode, hub batching,
-//! failover, and anti-entropy digests.
+//! failover, anti-entropy digests, and restarts (kept state, fresh lives).
 
 use super::*;
 use glomers_node::{Origin, Outgoing};
@@ -45,6 +45,7 @@ fn node_to_node_bodies_from_non_peers_are_refused_not_acted_on() {
             BroadcastIn::Digest {
                 have: vec![],
                 reply: false,
+                pull: false,
             },
         ),
         &mut out,
@@ -226,6 +227,7 @@ fn digest_pushes_settled_missing_values_and_asks_back() {
             BroadcastIn::Digest {
                 have: vec![(0, 0), (3, 3)],
                 reply: false,
+                pull: false,
             },
         ),
         &mut out,
@@ -235,14 +237,16 @@ fn digest_pushes_settled_missing_values_and_asks_back() {
     assert_eq!(
         sent[0].payload(),
         Some(&BroadcastOut::Repair {
-            messages: vec![1, 2]
+            messages: vec![1, 2],
+            spread: true
         })
     );
     assert_eq!(
         sent[1].payload(),
         Some(&BroadcastOut::Digest {
             have: vec![(0, 2)],
-            reply: true
+            reply: true,
+            pull: false
         })
     );
     // A reply is never answered with another digest, and young values are not pushed.
@@ -254,6 +258,7 @@ fn digest_pushes_settled_missing_values_and_asks_back() {
             BroadcastIn::Digest {
                 have: vec![(0, 1), (3, 3)],
                 reply: true,
+                pull: false,
             },
         ),
         &mut out,
@@ -262,7 +267,10 @@ fn digest_pushes_settled_missing_values_and_asks_back() {
     assert_eq!(sent.len(), 1);
     assert_eq!(
         sent[0].payload(),
-        Some(&BroadcastOut::Repair { messages: vec![2] })
+        Some(&BroadcastOut::Repair {
+            messages: vec![2],
+            spread: true
+        })
     );
     node.on_message(
         ms(2 * settle + 2),
@@ -277,6 +285,7 @@ fn digest_pushes_settled_missing_values_and_asks_back() {
             BroadcastIn::Digest {
                 have: vec![(0, 3)],
                 reply: true,
+                pull: false,
             },
         ),
         &mut out,
@@ -285,10 +294,10 @@ fn digest_pushes_settled_missing_values_and_asks_back() {
 }
 
 #[test]
-fn piggybacked_digest_repairs_a_gap_without_a_message_of_its_own() {
+fn piggybacked_digests_pull_repairs_once_per_gap_and_pulled_repairs_stay_put() {
     let cfg = BroadcastConfig::for_mode(super::super::Mode::Latency);
-    let settle = cfg.settle_ms;
-    let mut node = BroadcastNode::new("n1", &ids(3), cfg, 0, 1);
+    let (settle, gap) = (cfg.settle_ms, cfg.ask_gap_ms());
+    let mut node = BroadcastNode::new("n1", &ids(4), cfg, 0, 1);
     let mut out = Outbox::new();
     for v in [0, 1] {
         node.on_message(
@@ -297,45 +306,85 @@ fn piggybacked_digest_repairs_a_gap_without_a_message_of_its_own() {
             &mut out,
         );
     }
-    // n2 spreads value 5 and says it holds only 0 (and 4, which n1 lacks).
+    let spread = |have: Vec<(u64, u64)>| BroadcastIn::Spread {
+        messages: vec![],
+        have,
+    };
+    // n2 says it holds only 0, and 4, which n1 lacks: n1 pushes nothing (n2 pulls what it
+    // lacks itself) and asks n2 for 4.
+    let t = 2 * settle;
     node.on_message(
-        ms(2 * settle),
+        ms(t),
+        msg("n2", None, spread(vec![(0, 0), (4, 4)])),
+        &mut out,
+    );
+    let sent = drain(&mut out);
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0].dest, "n2");
+    assert_eq!(
+        sent[0].payload(),
+        Some(&BroadcastOut::Digest {
+            have: vec![(0, 1)],
+            reply: true,
+            pull: true
+        })
+    );
+    // Another gap within the ask gap, from another peer: no second ask.
+    node.on_message(
+        ms(t + gap - 1),
+        msg("n3", None, spread(vec![(4, 4)])),
+        &mut out,
+    );
+    assert!(drain(&mut out).is_empty(), "one ask per gap");
+    node.on_message(ms(t + gap), msg("n3", None, spread(vec![(4, 4)])), &mut out);
+    assert_eq!(drain(&mut out).len(), 1, "asks again once the gap is over");
+    // The answer to a pull is marked so, and the repaired value stays put.
+    node.on_message(
+        ms(t + gap + 1),
         msg(
             "n2",
             None,
-            BroadcastIn::Spread {
-                messages: vec![5],
-                have: vec![(0, 0), (4, 4)],
+            BroadcastIn::Digest {
+                have: vec![(4, 4)],
+                reply: true,
+                pull: true,
             },
         ),
         &mut out,
     );
-    assert_eq!(node.values(), vec![0, 1, 5]);
-    let sent = drain(&mut out);
-    assert_eq!(sent.len(), 2);
-    assert_eq!(sent[0].dest, "n2");
     assert_eq!(
-        sent[0].payload(),
-        Some(&BroadcastOut::Repair { messages: vec![1] })
-    );
-    assert_eq!(
-        sent[1].payload(),
-        Some(&BroadcastOut::Digest {
-            have: vec![(0, 1), (5, 5)],
-            reply: true
+        drain(&mut out)[0].payload(),
+        Some(&BroadcastOut::Repair {
+            messages: vec![0, 1],
+            spread: false
         })
     );
+    let repair = |messages: Vec<u64>, spread: bool| BroadcastIn::Repair { messages, spread };
+    node.on_message(
+        ms(t + gap + 2),
+        msg("n3", None, repair(vec![4], false)),
+        &mut out,
+    );
+    assert!(
+        drain(&mut out).is_empty(),
+        "a pulled repair is not disseminated"
+    );
+    node.on_message(
+        ms(t + gap + 3),
+        msg("n3", None, repair(vec![5], true)),
+        &mut out,
+    );
+    let dests: Vec<String> = drain(&mut out).iter().map(|m| m.dest.to_string()).collect();
+    assert_eq!(
+        dests,
+        ["n0", "n2"],
+        "a pushed repair is, except to its sender"
+    );
+    assert_eq!(node.values(), vec![0, 1, 4, 5]);
     // In sync: a spread whose digest covers everything settled here costs nothing.
     node.on_message(
-        ms(2 * settle + 1),
-        msg(
-            "n2",
-            None,
-            BroadcastIn::Spread {
-                messages: vec![],
-                have: vec![(0, 1)],
-            },
-        ),
+        ms(t + 2 * gap),
+        msg("n2", None, spread(vec![(0, 1), (4, 5)])),
         &mut out,
     );
     assert!(out.is_empty());
@@ -384,4 +433,88 @@ fn explicit_digests_wait_for_quiet_and_go_to_the_peer_heard_from_longest_ago() {
         .map(|m| m.dest.as_str())
         .collect();
     assert_eq!(digests, vec!["n2"]);
+}
+
+#[test]
+fn acknowledged_values_are_written_with_their_ack_and_a_restart_greets_every_peer() {
+    let cfg = BroadcastConfig::for_mode(super::super::Mode::Messages);
+    let mut disk = glomers_node::Recovered {
+        durable: true,
+        ..Default::default()
+    };
+    let mut node = BroadcastNode::new("n3", &ids(4), cfg.clone(), 0, 1);
+    node.recover(&disk);
+    let mut out = Outbox::new();
+    node.on_message(
+        ms(5),
+        msg("c1", Some(1), BroadcastIn::Broadcast { message: 7 }),
+        &mut out,
+    );
+    // The messages mode holds the value for its next origin flush: only the ack leaves
+    // now, and the value is on its way to disk in the same call.
+    assert_eq!(drain(&mut out).len(), 1);
+    let writes: Vec<_> = out.drain_writes().collect();
+    assert_eq!(writes.len(), 1, "{writes:?}");
+    node.on_message(
+        ms(6),
+        msg(
+            "n0",
+            None,
+            BroadcastIn::Deliver {
+                messages: vec![8, 7],
+            },
+        ),
+        &mut out,
+    );
+    disk.apply(writes.into_iter().chain(out.drain_writes()));
+    // Killed before its flush: a new life recovers both values and greets its peers.
+    // Its clock offset is the wall clock at start, as in a real run.
+    let mut again = BroadcastNode::new("n3", &ids(4), cfg, 1_767_225_600_000, 2);
+    again.recover(&disk);
+    assert_eq!(again.values(), vec![7, 8]);
+    assert_eq!(again.poll_timeout(), Some(Time::ZERO), "greets at once");
+    again.on_timeout(ms(10), &mut out);
+    let sent = drain(&mut out);
+    let greeted: Vec<&str> = sent
+        .iter()
+        .filter(|m| {
+            m.payload()
+                == Some(&BroadcastOut::Digest {
+                    have: vec![(7, 8)],
+                    reply: false,
+                    pull: false,
+                })
+        })
+        .map(|m| m.dest.as_str())
+        .collect();
+    assert_eq!(greeted, ["n0", "n1", "n2"]);
+    again.on_timeout(ms(11), &mut out);
+    assert!(
+        drain(&mut out)
+            .iter()
+            .all(|m| !matches!(m.payload(), Some(BroadcastOut::Digest { .. }))),
+        "only once"
+    );
+    // The peers answer a greeting that lists what they lack with a digest of their own,
+    // and the recovered values, settled since long ago, are pushed at once.
+    again.on_message(
+        ms(12),
+        msg(
+            "n1",
+            None,
+            BroadcastIn::Digest {
+                have: vec![(8, 9)],
+                reply: true,
+                pull: false,
+            },
+        ),
+        &mut out,
+    );
+    assert_eq!(
+        drain(&mut out)[0].payload(),
+        Some(&BroadcastOut::Repair {
+            messages: vec![7],
+            spread: true
+        })
+    );
 }

@@ -200,3 +200,69 @@ fn a_failed_peer_read_fails_the_read_once() {
         "fence values never repeat: {fences:?}"
     );
 }
+
+#[test]
+fn a_new_life_reads_its_total_before_it_writes_and_requests_wait_for_it() {
+    let mut n = node().recovering();
+    let mut out = Outbox::new();
+    assert_eq!(
+        n.poll_timeout(),
+        Some(Time::ZERO),
+        "the read is due at once"
+    );
+    n.on_message(ms(0), client(1, CounterIn::Add { delta: 2 }), &mut out);
+    n.on_message(ms(0), client(2, CounterIn::Read), &mut out);
+    assert!(
+        sent(&mut out).is_empty(),
+        "nothing before the own total is known"
+    );
+    n.on_timeout(ms(0), &mut out);
+    let s = sent(&mut out);
+    assert_eq!(s.len(), 1);
+    assert_eq!(s[0].3, json!({"type": "read", "key": "counter-n0"}));
+    // A store failure: read again later, still holding the requests.
+    n.on_message(
+        ms(1),
+        store(
+            s[0].1.unwrap(),
+            CounterIn::Error(ErrorBody::new(ErrorCode::Crash, "boom")),
+        ),
+        &mut out,
+    );
+    assert!(sent(&mut out).is_empty());
+    n.on_timeout(ms(1) + FLUSH_PERIOD, &mut out);
+    let s = sent(&mut out);
+    assert_eq!(s[0].3, json!({"type": "read", "key": "counter-n0"}));
+    // The previous life reached 40: the waiting add writes 42, never 2, and the read
+    // starts its fence.
+    n.on_message(
+        ms(600),
+        store(s[0].1.unwrap(), CounterIn::ReadOk { value: 40 }),
+        &mut out,
+    );
+    let s = sent(&mut out);
+    let bodies: Vec<&Value> = s.iter().map(|m| &m.3).collect();
+    assert_eq!(
+        bodies[0],
+        &json!({"type": "write", "key": "counter-n0", "value": 42})
+    );
+    assert_eq!(bodies[1]["key"], "fence-n0");
+    assert_eq!(n.local_total(), 42);
+    // A first life finds no key: its total starts at zero.
+    let mut fresh = node().recovering();
+    fresh.on_timeout(ms(0), &mut out);
+    let s = sent(&mut out);
+    fresh.on_message(
+        ms(1),
+        store(
+            s[0].1.unwrap(),
+            CounterIn::Error(ErrorBody::new(ErrorCode::KeyDoesNotExist, "none")),
+        ),
+        &mut out,
+    );
+    fresh.on_message(ms(2), client(3, CounterIn::Add { delta: 5 }), &mut out);
+    assert_eq!(
+        sent(&mut out)[0].3,
+        json!({"type": "write", "key": "counter-n0", "value": 5})
+    );
+}

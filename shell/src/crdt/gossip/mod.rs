@@ -4,13 +4,17 @@
 
 use std::time::Duration;
 
-use glomers_node::{Start, Time};
+use glomers_gcounter::NodeId;
+use glomers_node::{Outbox, Start, Time};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
+use super::kept::Kept;
+use super::slots::{slot_name, Slots};
 use super::Crdt;
+use crate::durable;
 
 mod link;
 #[cfg(test)]
@@ -104,8 +108,13 @@ pub struct GossipMsg<W> {
 /// One node's replica of a CRDT and its gossip with every peer.
 #[derive(Debug)]
 pub struct Gossip<C: Crdt> {
-    ids: Vec<String>,
-    me: usize,
+    /// The counter slots' names.
+    slots: Slots,
+    /// The own counter slot, and its name.
+    slot: NodeId,
+    slot_name: String,
+    /// What this node writes to its data directory.
+    kept: Kept,
     state: C,
     links: Vec<Link<C>>,
     /// Star, on a leaf: the hub's link.
@@ -122,8 +131,10 @@ pub struct Gossip<C: Crdt> {
 }
 
 impl<C: Crdt> Gossip<C> {
-    /// The replica of node `start.info.id`, empty. A node id missing from the node list is
-    /// appended (and logged), so the node still serves.
+    /// The replica of node `start.info.id`, with what earlier lives kept (see
+    /// [`super::kept`]): it counts in the slot it recovers, or else in a slot named after
+    /// this life. A node id missing from the node list is appended (and logged), so the
+    /// node still serves.
     pub fn new(start: &Start<'_>, config: GossipConfig) -> Self {
         let mut ids = start.info.ids.clone();
         let me = start.info.index().unwrap_or_else(|| {
@@ -142,10 +153,25 @@ impl<C: Crdt> Gossip<C> {
         } else {
             Duration::ZERO
         };
-        Self {
-            ids,
-            me,
-            state: C::default(),
+        let (kept, recovery) = Kept::recover::<C::Wire>(start.recovered, &start.info.id);
+        let mut slots = Slots::new(ids);
+        let slot_name = recovery
+            .slot
+            .unwrap_or_else(|| slot_name(&start.info.id, durable::life(start)));
+        let slot = slots.index_of(&slot_name).unwrap_or(NodeId::MAX);
+        let mut state = C::default();
+        for part in recovery.parts {
+            if let Err(e) = state.join(&C::from_wire(part, &mut slots)) {
+                tracing::error!(error = %e, "kept state not recovered");
+            }
+        }
+        let recovered = !state.is_bottom();
+        let mut gossip = Self {
+            slots,
+            slot,
+            slot_name,
+            kept,
+            state,
             links,
             hub,
             epoch_ns: u128::from(start.epoch_unix_ms()) * 1_000_000,
@@ -156,12 +182,17 @@ impl<C: Crdt> Gossip<C> {
             wanted: None,
             rng: StdRng::seed_from_u64(start.seed),
             config,
+        };
+        if recovered {
+            // What an earlier life acknowledged may not have reached the peers yet.
+            gossip.want_round(start.now);
         }
+        gossip
     }
 
-    /// This node's position in the node list (its counter slot).
-    pub fn me(&self) -> usize {
-        self.me
+    /// This node's own counter slot (its life's, or the one it recovered).
+    pub fn slot(&self) -> NodeId {
+        self.slot
     }
 
     /// The local state.
@@ -169,21 +200,31 @@ impl<C: Crdt> Gossip<C> {
         &self.state
     }
 
-    /// Applies a local update; on success a round is scheduled to spread it.
-    pub fn update<R, E>(
+    /// Applies a local update `f(state, own slot)`, which returns the part of the state it
+    /// made; on success that part is queued in `out` for the data directory (so the driver
+    /// makes it durable before the acknowledgement queued after it leaves) and a round is
+    /// scheduled to spread it.
+    pub fn update<O, E>(
         &mut self,
         now: Time,
-        f: impl FnOnce(&mut C) -> Result<R, E>,
-    ) -> Result<R, E> {
-        let r = f(&mut self.state)?;
+        out: &mut Outbox<O>,
+        f: impl FnOnce(&mut C, NodeId) -> Result<C, E>,
+    ) -> Result<(), E> {
+        let part = f(&mut self.state, self.slot)?;
+        if self.kept.durable() {
+            let (state, slots) = (&self.state, &self.slots);
+            let wire = part.to_wire(slots);
+            self.kept
+                .keep(out, &self.slot_name, &wire, || state.to_wire(slots));
+        }
         self.want_round(now);
-        Ok(r)
+        Ok(())
     }
 
     /// Handles a gossip message from `src`: joins what it carries into the state and,
     /// from a peer, updates what the peer is known to hold and the acknowledgements.
     pub fn on_gossip(&mut self, now: Time, src: &str, msg: GossipMsg<C::Wire>) {
-        let theirs = C::from_wire(msg.delta, &self.ids);
+        let theirs = C::from_wire(msg.delta, &mut self.slots);
         if !theirs.is_within(&self.state) {
             match self.state.join(&theirs) {
                 // Others may lack it too.
@@ -275,7 +316,7 @@ impl<C: Crdt> Gossip<C> {
             seq,
             ack: link.ack(),
             full,
-            delta: payload.to_wire(&self.ids),
+            delta: payload.to_wire(&self.slots),
         };
         link.sent(now, seq, payload, full, resend);
         send(&link.id, msg);

@@ -38,7 +38,14 @@ fn cluster(n: usize, config: &GossipConfig) -> Vec<Gossip<VecGSet>> {
 }
 
 fn add(g: &mut Gossip<VecGSet>, now: Time, x: i64) {
-    g.update(now, |s| s.insert(x)).expect("fits");
+    let mut out: glomers_node::Outbox<()> = glomers_node::Outbox::new();
+    g.update(now, &mut out, |s, _| {
+        s.insert(x)?;
+        let mut part = VecGSet::new();
+        part.insert(x)?;
+        Ok::<_, glomers_gset::Error>(part)
+    })
+    .expect("fits");
 }
 
 /// One message seen on the wire.

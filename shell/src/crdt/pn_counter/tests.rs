@@ -118,7 +118,7 @@ fn an_overflowing_decrement_is_refused_definitely() {
 }
 
 #[test]
-fn the_gossip_body_names_slots_by_node_id() {
+fn the_gossip_body_names_slots_by_node_life() {
     let mut nodes = cluster(&GossipConfig::default());
     request(&mut nodes[2], Time::ZERO, PnIn::Add { delta: 4 });
     request(&mut nodes[2], Time::ZERO, PnIn::Add { delta: -6 });
@@ -134,6 +134,6 @@ fn the_gossip_body_names_slots_by_node_id() {
     assert_eq!(gossip.len(), 1);
     assert_eq!(
         body_value(&gossip[0]).unwrap()["delta"],
-        json!({"inc": {"n2": 4}, "dec": {"n2": 6}})
+        json!({"inc": {"n2.0": 4}, "dec": {"n2.0": 6}})
     );
 }

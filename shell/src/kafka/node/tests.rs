@@ -151,6 +151,9 @@ fn a_send_past_the_offset_space_is_refused_and_stores_nothing() {
         marks: None,
         ack_entries: 0,
         ack_version: 0,
+        life: 1,
+        ack_life: 0,
+        base: 0,
     };
     n0.on_message(
         Time::ZERO,
@@ -185,5 +188,83 @@ fn refusals_are_definite_errors() {
         let error = refusal_error::<KafkaNode>(&refusal);
         assert_eq!(error.code, ErrorCode::TemporarilyUnavailable);
         assert!(error.is_definite());
+    }
+}
+
+/// A node life of `id` among n0 and n1 whose data directory is `disk`.
+fn life(id: &str, disk: &glomers_node::Recovered, unix_ms: u64) -> KafkaMachine {
+    let info = info(id, &["n0", "n1"]);
+    let start = glomers_node::Start {
+        unix_ms,
+        recovered: disk,
+        ..start(&info)
+    };
+    ReplicaMachine::new(&start, KafkaConfig::default())
+}
+
+fn offset_of(reply: &glomers_node::Outgoing<crate::kafka::KafkaOut>) -> u64 {
+    body_value(reply).expect("encodes")["offset"]
+        .as_u64()
+        .expect("send_ok")
+}
+
+#[test]
+fn a_killed_node_recovers_what_it_acknowledged_and_its_peer_resends_the_rest() {
+    let mut disk = glomers_node::Recovered {
+        durable: true,
+        ..Default::default()
+    };
+    let mut nodes = [life("n0", &disk, 1_000), machine("n1", &["n0", "n1"])];
+    let mut out = Outbox::new();
+    let send = |msg: &str| KafkaRequest::Send {
+        key: "k".into(),
+        msg: json!(msg),
+    };
+    nodes[0].on_message(Time::ZERO, request("c1", Some(1), send("a")), &mut out);
+    let commit = KafkaRequest::CommitOffsets {
+        offsets: [("k".into(), 0)].into_iter().collect(),
+    };
+    nodes[0].on_message(Time::ZERO, request("c1", Some(2), commit), &mut out);
+    assert_eq!(out.writes().len(), 3, "the life, the entry and the commit");
+    disk.apply(out.drain_writes());
+    out.drain().count();
+    nodes[1].on_message(Time::ZERO, request("c2", Some(1), send("b")), &mut out);
+    out.drain().count();
+    let until = Time::from_millis(100);
+    exchange(
+        &mut nodes,
+        Time::ZERO,
+        until,
+        Duration::from_millis(1),
+        &|_, _| false,
+    );
+    assert_eq!(nodes[0].node().stable_offset("k"), 2);
+    // n0 is killed and starts again from its data directory, as a new life.
+    nodes[0] = life("n0", &disk, 2_000);
+    assert_eq!(nodes[0].node().entries("k"), vec![(0, json!("a"))]);
+    let list = KafkaRequest::ListCommittedOffsets {
+        keys: vec!["k".into()],
+    };
+    nodes[0].on_message(until, request("c3", Some(1), list), &mut out);
+    assert_eq!(
+        body_value(&out.drain().next().expect("reply")).expect("encodes")["offsets"],
+        json!({"k": 0})
+    );
+    // Its next own offset is past offset 0 of its previous life.
+    nodes[0].on_message(until, request("c3", Some(2), send("c")), &mut out);
+    assert_eq!(offset_of(&out.drain().next().expect("send_ok")), 2);
+    out.drain_writes().count();
+    let later = Time::from_millis(300);
+    exchange(
+        &mut nodes,
+        until,
+        later,
+        Duration::from_millis(1),
+        &|_, _| false,
+    );
+    let all = vec![(0, json!("a")), (1, json!("b")), (2, json!("c"))];
+    for node in &nodes {
+        assert_eq!(node.node().entries("k"), all);
+        assert_eq!(node.node().stable_offset("k"), 3, "and exposed everywhere");
     }
 }

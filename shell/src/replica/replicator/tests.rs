@@ -10,12 +10,13 @@ fn config() -> ReplicaConfig {
         retransmit: Duration::from_millis(200),
         max_batch: 3,
         max_backlog: 5,
+        max_history: 0,
     }
 }
 
 fn node(me: &str, ids: &[&str]) -> Replicator<u32> {
     let ids: Vec<String> = ids.iter().map(|s| s.to_string()).collect();
-    Replicator::new(me, &ids, config(), 1)
+    Replicator::new(me, &ids, config(), 1, 1)
 }
 
 fn ms(t: u64) -> Time {
@@ -41,6 +42,9 @@ fn carry(
         ack: b.ack,
         ack_version: b.ack_version,
         carries_data: !entries.is_empty() || b.marks.is_some(),
+        life: b.life,
+        ack_life: b.ack_life,
+        base: b.base,
     };
     let accept = to.on_batch(now, at, header);
     if let Accept::From(skip) = accept {
@@ -210,4 +214,100 @@ fn one_batch_per_peer_per_round_and_no_peers_means_no_log() {
     let mut alone = node("n0", &["n0"]);
     alone.push(ms(0), 1).unwrap();
     assert_eq!((alone.backlog(), alone.poll_timeout()), (0, None));
+}
+
+/// A node of life `life` keeping up to `history` entries for peers that restart.
+fn life(me: &str, life: u64, history: usize) -> Replicator<u32> {
+    let ids: Vec<String> = ["n0", "n1"].iter().map(|s| s.to_string()).collect();
+    let config = ReplicaConfig {
+        max_backlog: 100,
+        max_history: history,
+        ..config()
+    };
+    Replicator::new(me, &ids, config, 1, life)
+}
+
+/// Runs rounds between `a` and `b` (each the other's peer 0) until both are quiet.
+fn settle(a: &mut Replicator<u32>, b: &mut Replicator<u32>, at_b: &mut Held, now: &mut Time) {
+    for _ in 0..20 {
+        for batch in a.due(*now) {
+            carry(a, &batch, b, 0, at_b, *now);
+        }
+        for batch in b.due(*now) {
+            carry(b, &batch, a, 0, &mut Held(Vec::new()), *now);
+        }
+        *now += Duration::from_millis(10);
+    }
+}
+
+#[test]
+fn a_restarted_peer_is_sent_everything_again_and_its_old_life_is_ignored() {
+    let (mut a, mut b) = (life("n0", 1, 10), life("n1", 1, 10));
+    for v in 0..5 {
+        a.push(ms(0), v).unwrap();
+    }
+    let mut now = ms(10);
+    let mut held = Held(Vec::new());
+    settle(&mut a, &mut b, &mut held, &mut now);
+    assert_eq!(held.0, [0, 1, 2, 3, 4]);
+    assert_eq!(a.backlog(), 0, "all acknowledged, and kept for restarts");
+    // A batch of b's first life, late on the wire.
+    b.push(now, 40).unwrap();
+    let late = b.due(b.poll_timeout().unwrap());
+    // b restarts empty, with a larger life: a starts its link over and sends it all.
+    let mut b2 = life("n1", 2, 10);
+    b2.push(now, 50).unwrap();
+    let hello = b2.due(b2.poll_timeout().unwrap());
+    assert_eq!((hello[0].life, hello[0].ack_life), (2, 0));
+    let mut at_a = Held(Vec::new());
+    carry(&b2, &hello[0], &mut a, 0, &mut at_a, now);
+    assert_eq!(at_a.0, [50], "its new log starts at index 0");
+    assert_eq!(a.backlog(), 5, "nothing of a's is held by the new life");
+    assert_eq!(
+        carry(&b, &late[0], &mut a, 0, &mut at_a, now),
+        Accept::Stale,
+        "the old life's batch is ignored"
+    );
+    assert_eq!(at_a.0, [50]);
+    let mut held2 = Held(Vec::new());
+    settle(&mut a, &mut b2, &mut held2, &mut now);
+    assert_eq!(held2.0, [0, 1, 2, 3, 4]);
+    assert_eq!(a.backlog(), 0);
+    // An acknowledgement addressed to another life of a counts for nothing.
+    a.push(now, 8).unwrap();
+    for batch in a.due(a.poll_timeout().unwrap()) {
+        carry(&a, &batch, &mut b2, 0, &mut held2, now);
+    }
+    let ack = b2.due(b2.poll_timeout().unwrap());
+    assert_eq!((ack[0].ack, ack[0].ack_life), (6, 1));
+    let mut a2 = life("n0", 3, 10);
+    a2.push(now, 7).unwrap();
+    carry(&b2, &ack[0], &mut a2, 0, &mut Held(Vec::new()), now);
+    assert_eq!(
+        a2.backlog(),
+        1,
+        "b2 acknowledged a's old life, not this one"
+    );
+}
+
+#[test]
+fn a_restarted_peer_skips_what_is_no_longer_kept() {
+    let (mut a, mut b) = (life("n0", 1, 2), life("n1", 1, 2));
+    for v in 0..5 {
+        a.push(ms(0), v).unwrap();
+    }
+    let mut now = ms(10);
+    settle(&mut a, &mut b, &mut Held(Vec::new()), &mut now);
+    let mut b2 = life("n1", 2, 2);
+    b2.touch(now);
+    let hello = b2.due(b2.poll_timeout().unwrap());
+    carry(&b2, &hello[0], &mut a, 0, &mut Held(Vec::new()), now);
+    let mut held = Held(Vec::new());
+    settle(&mut a, &mut b2, &mut held, &mut now);
+    assert_eq!(
+        held.0,
+        [3, 4],
+        "the two entries kept, and no wait for the rest"
+    );
+    assert_eq!(a.backlog(), 0);
 }

@@ -101,3 +101,39 @@ fn refusals_map_to_definite_codes() {
     assert_eq!(error.code, ErrorCode::TemporarilyUnavailable);
     assert!(error.is_definite());
 }
+
+#[test]
+fn a_killed_node_rebuilds_its_store_and_never_reuses_a_stamp() {
+    let info = info("n0", &["n0", "n1"]);
+    let mut disk = glomers_node::Recovered {
+        durable: true,
+        ..Default::default()
+    };
+    let at = |unix_ms: u64, disk: &glomers_node::Recovered| -> TxnMachine {
+        let start = glomers_node::Start {
+            unix_ms,
+            recovered: disk,
+            ..start(&info)
+        };
+        ReplicaMachine::new(&start, TxnConfig::default())
+    };
+    let mut n0 = at(1_000, &disk);
+    let mut out = Outbox::new();
+    n0.on_message(Time::ZERO, txn(1, vec![MicroOp::write(1, 10)]), &mut out);
+    n0.on_message(Time::ZERO, txn(2, vec![MicroOp::read(1)]), &mut out);
+    assert_eq!(out.writes().len(), 2, "the life, and the one write set");
+    disk.apply(out.drain_writes());
+    let first = n0.node().read(1).expect("written").1;
+    // With its data directory: the store comes back, and new stamps are larger.
+    let mut again = at(1_500, &disk);
+    assert_eq!(again.node().read(1).map(|(v, _)| v), Some(10));
+    again.on_message(Time::ZERO, txn(3, vec![MicroOp::write(2, 20)]), &mut out);
+    let second = again.node().read(2).expect("written").1;
+    assert!(second > first, "{second:?} after {first:?}");
+    // Without it (wiped, later on the clock): empty, and still no stamp reused.
+    let mut wiped = at(2_000, &glomers_node::Recovered::default());
+    assert_eq!(wiped.node().read(1), None);
+    wiped.on_message(Time::ZERO, txn(4, vec![MicroOp::write(1, 11)]), &mut out);
+    let third = wiped.node().read(1).expect("written").1;
+    assert!(third > second, "{third:?} after {second:?}");
+}
