@@ -109,7 +109,7 @@ mod tests {
 
     use super::*;
     use crate::crdt::Counts;
-    use crate::replica::testkit::{exchange, info, start};
+    use crate::replica::testkit::{client_request, exchange, info, start};
     use glomers_node::codec::{body_value, deliver_as};
     use glomers_node::{NodeInfo, Origin};
 
@@ -135,21 +135,7 @@ mod tests {
         now: Time,
         body: CounterIn,
     ) -> Vec<glomers_node::Outgoing<CounterOut>> {
-        let mut out = Outbox::new();
-        let origin = Origin {
-            src: "c9".into(),
-            msg_id: Some(1),
-        };
-        n.on_message(
-            now,
-            Incoming {
-                origin,
-                in_reply_to: None,
-                body,
-            },
-            &mut out,
-        );
-        out.drain().collect()
+        client_request(n, now, body)
     }
 
     #[test]

@@ -150,7 +150,9 @@ pub(crate) mod testkit {
     use std::time::Duration;
 
     use glomers_node::codec::deliver_as;
-    use glomers_node::{Machine, NodeInfo, Outbox, Recovered, Start, Time};
+    use glomers_node::{
+        Incoming, Machine, NodeInfo, Origin, Outbox, Outgoing, Recovered, Start, Time,
+    };
     use serde::Serialize;
 
     /// `Start` of node `id` among `ids`, at time zero.
@@ -171,6 +173,26 @@ pub(crate) mod testkit {
             seed: 7,
             recovered: NOTHING.get_or_init(Recovered::default),
         }
+    }
+
+    /// Hands `node` one request from client `c1` at `now`; returns everything it sent.
+    pub fn client_request<M: Machine>(
+        node: &mut M,
+        now: Time,
+        body: M::In,
+    ) -> Vec<Outgoing<M::Out>> {
+        let mut out = Outbox::new();
+        let origin = Origin {
+            src: "c1".into(),
+            msg_id: Some(1),
+        };
+        let msg = Incoming {
+            origin,
+            in_reply_to: None,
+            body,
+        };
+        node.on_message(now, msg, &mut out);
+        out.drain().collect()
     }
 
     /// Runs nodes `n0..` from `from` until `until` in steps of `step`: each step runs every

@@ -4,11 +4,11 @@
 use std::time::Duration;
 
 use glomers_node::codec::body_value;
-use glomers_node::{Origin, Outgoing};
+use glomers_node::Outgoing;
 use serde_json::json;
 
 use super::*;
-use crate::replica::testkit::{exchange, info, start};
+use crate::replica::testkit::{client_request, exchange, info, start};
 
 const IDS: [&str; 3] = ["n0", "n1", "n2"];
 
@@ -19,21 +19,7 @@ fn cluster(config: &GossipConfig) -> Vec<GSetNode> {
 }
 
 fn request(n: &mut GSetNode, now: Time, body: GSetIn) -> Outgoing<GSetOut> {
-    let mut out = Outbox::new();
-    let origin = Origin {
-        src: "c1".into(),
-        msg_id: Some(4),
-    };
-    n.on_message(
-        now,
-        Incoming {
-            origin,
-            in_reply_to: None,
-            body,
-        },
-        &mut out,
-    );
-    let mut replies: Vec<_> = out.drain().collect();
+    let mut replies = client_request(n, now, body);
     assert_eq!(replies.len(), 1, "one reply, no gossip: {replies:?}");
     replies.remove(0)
 }
@@ -95,7 +81,7 @@ fn replies_and_gossip_on_the_wire() {
     let read = request(&mut nodes[1], Time::ZERO, GSetIn::Read);
     assert_eq!(
         body_value(&read).unwrap(),
-        json!({"type": "read_ok", "value": [0, 1, 2, 5], "in_reply_to": 4})
+        json!({"type": "read_ok", "value": [0, 1, 2, 5], "in_reply_to": 1})
     );
     let mut out = Outbox::new();
     let due = nodes[1].poll_timeout().expect("a round is due");

@@ -5,12 +5,12 @@
 use std::time::Duration;
 
 use glomers_node::codec::body_value;
-use glomers_node::{Origin, Outgoing};
+use glomers_node::Outgoing;
 use serde_json::json;
 
 use super::*;
 use crate::crdt::Topology;
-use crate::replica::testkit::{exchange, info, start};
+use crate::replica::testkit::{client_request, exchange, info, start};
 
 const IDS: [&str; 4] = ["n0", "n1", "n2", "n3"];
 
@@ -21,21 +21,7 @@ fn cluster(config: &GossipConfig) -> Vec<PnCounterNode> {
 }
 
 fn request(n: &mut PnCounterNode, now: Time, body: PnIn) -> Outgoing<PnOut> {
-    let mut out = Outbox::new();
-    let origin = Origin {
-        src: "c1".into(),
-        msg_id: Some(9),
-    };
-    n.on_message(
-        now,
-        Incoming {
-            origin,
-            in_reply_to: None,
-            body,
-        },
-        &mut out,
-    );
-    let mut replies: Vec<_> = out.drain().collect();
+    let mut replies = client_request(n, now, body);
     assert_eq!(replies.len(), 1, "one reply, no gossip: {replies:?}");
     replies.remove(0)
 }
@@ -125,7 +111,7 @@ fn the_gossip_body_names_slots_by_node_life() {
     let read = request(&mut nodes[2], Time::ZERO, PnIn::Read);
     assert_eq!(
         body_value(&read).unwrap(),
-        json!({"type": "read_ok", "value": -2, "in_reply_to": 9})
+        json!({"type": "read_ok", "value": -2, "in_reply_to": 1})
     );
     let mut out = Outbox::new();
     let due = nodes[2].poll_timeout().expect("a round is due");
