@@ -356,6 +356,8 @@ fn type_filter_hides_its_arrows(page: &Page, messages: &[Value]) {
     assert_eq!(page.stats()["drawn"], json!(messages.len() - reads));
     page.click("input[data-type=\"read\"]");
     assert_eq!(page.stats()["drawn"], json!(messages.len()));
+    // The open panel lies over part of the timeline: closed again for the clicks that follow.
+    page.eval("document.querySelector('#type-list').closest('details').open = false");
 }
 
 fn arrow_click_shows_the_body(page: &Page, messages: &[Value]) {
@@ -389,22 +391,37 @@ fn arrow_click_shows_the_body(page: &Page, messages: &[Value]) {
 }
 
 /// An arrow that alone is within reach of a click at whole-pixel coordinates near its
-/// middle, on screen: its message id and the point to click.
+/// middle, on screen and not under another element (an open filter panel): its message id
+/// and the point to click. Messages without latency sent
+/// within a fraction of a millisecond overlap at the run's full width, so the view is
+/// zoomed in around each candidate in turn until one stands alone.
 fn lone_arrow(page: &Page) -> (u64, f64, f64) {
     page.eval("document.getElementById('timeline').scrollIntoView()");
     let target = page.eval(
-        "(() => { const tl = window.report.timeline, r = tl.canvas.getBoundingClientRect();
-           for (const m of window.report.run.messages) {
-             if (!tl.messageVisible(m) || m.at === null) continue;
+        "(() => { const tl = window.report.timeline;
+           const alone = (m) => {
+             const r = tl.canvas.getBoundingClientRect();
              const cx = Math.round(r.left + (tl.x(m.sent) + tl.x(m.at)) / 2);
              const cy = Math.round(r.top + (tl.y(m.srcLane) + tl.y(m.destLane)) / 2);
-             let alone = cy > 0 && cy < innerHeight;
+             if (!(cy > 0 && cy < innerHeight && cx > r.left && cx < r.right)) return null;
+             if (document.elementFromPoint(cx, cy) !== tl.canvas) return null;
              for (const [dx, dy] of [[0, 0], [-1, 0], [1, 0], [0, -1], [0, 1]]) {
                const hit = tl.pick(cx + dx - r.left, cy + dy - r.top);
-               alone = alone && hit !== null && hit.message === m;
+               if (hit === null || hit.message !== m) return null;
              }
-             if (alone) return { id: m.id, x: cx, y: cy };
-           } return null; })()",
+             return { id: m.id, x: cx, y: cy };
+           };
+           const candidates = window.report.run.messages
+             .filter((m) => tl.messageVisible(m) && m.at !== null).slice(0, 300);
+           for (const m of candidates) { const hit = alone(m); if (hit) return hit; }
+           for (const pad of [1e5, 1e6, 1e7]) {
+             for (const m of candidates) {
+               tl.setView(m.sent - pad, m.at + pad);
+               const hit = alone(m);
+               if (hit) return hit;
+             }
+           }
+           return null; })()",
     );
     match (
         target["id"].as_u64(),
