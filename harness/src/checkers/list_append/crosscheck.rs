@@ -20,7 +20,7 @@
 //! invocation gets a completion (an `info` one for those still in flight at the end), as
 //! in the histories Jepsen and this harness record.
 
-use super::tests::{request, serial_history};
+use super::tests::{invocation, request, serial_history};
 use super::*;
 use crate::checkers::testkit::Hb;
 use crate::history::{OpType, Process};
@@ -113,17 +113,7 @@ fn weak_history(steps: &[WeakStep]) -> History {
     for (p, spec, outcome, snapshot) in steps {
         let p = u64::from(*p);
         let Some((req, at_invoke)) = inflight.remove(&p) else {
-            let mops: Vec<Value> = spec
-                .iter()
-                .map(|&(append, k)| {
-                    next += 1;
-                    if append {
-                        json!(["append", k, next])
-                    } else {
-                        json!(["r", k, null])
-                    }
-                })
-                .collect();
+            let mops = invocation(spec, &mut next);
             b.invoke(p, "txn", Value::Array(mops.clone()));
             inflight.insert(p, (Value::Array(mops), store.clone()));
             continue;

@@ -76,6 +76,24 @@ fn steps() -> impl Strategy<Value = Vec<Step>> {
 /// Runs the steps against a map of lists: a txn takes effect atomically at its
 /// completion, between its invocation and completion, so the history is strict
 /// serializable. Elements are unique per key.
+/// The micro-ops of a transaction's invocation from its spec (`(append?, key)` pairs): an
+/// append of the next unique element, or a read of `null`.
+pub(super) fn invocation<K: serde::Serialize + Copy>(
+    spec: &[(bool, K)],
+    next: &mut i64,
+) -> Vec<Value> {
+    spec.iter()
+        .map(|&(append, k)| {
+            *next += 1;
+            if append {
+                json!(["append", k, *next])
+            } else {
+                json!(["r", k, null])
+            }
+        })
+        .collect()
+}
+
 pub(super) fn serial_history(steps: &[Step]) -> History {
     let mut b = Hb::new();
     let mut store: HashMap<i64, Vec<i64>> = HashMap::new();
@@ -84,17 +102,7 @@ pub(super) fn serial_history(steps: &[Step]) -> History {
     for (p, spec, outcome) in steps {
         let p = u64::from(*p);
         let Some(req) = inflight.remove(&p) else {
-            let mops: Vec<Value> = spec
-                .iter()
-                .map(|&(append, k)| {
-                    next += 1;
-                    if append {
-                        json!(["append", k, next])
-                    } else {
-                        json!(["r", k, null])
-                    }
-                })
-                .collect();
+            let mops = invocation(spec, &mut next);
             b.invoke(p, "txn", Value::Array(mops.clone()));
             inflight.insert(p, Value::Array(mops));
             continue;
