@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -126,19 +126,25 @@ impl NodeProc {
 
     /// Closes stdin, waits for the process to exit, and returns (remaining stdout lines,
     /// stderr). Every stdout line ever seen must be a well-formed envelope.
-    pub fn finish(mut self) -> (Vec<Value>, String) {
+    pub fn finish(self) -> (Vec<Value>, String) {
+        let (rest, stderr, _) = self.finish_with_status();
+        (rest, stderr)
+    }
+
+    /// [`NodeProc::finish`], also returning how the process exited.
+    pub fn finish_with_status(mut self) -> (Vec<Value>, String, ExitStatus) {
         drop(self.stdin.take());
         let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if self.child.try_wait().expect("try_wait").is_some() {
-                break;
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                break status;
             }
             if Instant::now() > deadline {
                 let _ = self.child.kill();
                 panic!("node did not exit after end of input");
             }
             std::thread::sleep(Duration::from_millis(20));
-        }
+        };
         let mut rest = Vec::new();
         while let Some(v) = self.recv_within(Duration::from_millis(200)) {
             rest.push(v);
@@ -146,12 +152,23 @@ impl NodeProc {
         for line in &self.seen {
             assert_envelope(line);
         }
-        let stderr = self
-            .stderr
+        (rest, self.take_stderr(), status)
+    }
+
+    /// Kills the process (SIGKILL: no chance to flush or clean up, as in a crash), waits
+    /// for it, and returns its stderr.
+    pub fn kill(mut self) -> String {
+        self.child.kill().expect("kill node");
+        self.child.wait().expect("wait for killed node");
+        self.take_stderr()
+    }
+
+    /// Everything the process wrote to stderr (waits for the stream to close).
+    fn take_stderr(&mut self) -> String {
+        self.stderr
             .take()
             .map(|h| h.join().unwrap_or_default())
-            .unwrap_or_default();
-        (rest, stderr)
+            .unwrap_or_default()
     }
 }
 
