@@ -239,5 +239,11 @@ fn corrupt_record_in_the_middle() {
     assert!(line.contains("bad checksum"), "{line}");
     let said = format!("truncated to {pos} bytes, {} bytes", total - pos);
     assert!(line.contains(&said), "{line}");
+    let lost = frames.len() - mid - 1;
+    let said = format!("and {lost} valid records dropped");
+    assert!(
+        line.contains(&said),
+        "the valid records after it are counted: {line}"
+    );
     repaired_for_good(dir.path(), &now);
 }

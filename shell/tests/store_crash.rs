@@ -165,6 +165,11 @@ fn a_bad_checksum_in_a_middle_segment_drops_it_from_there_and_all_later_segments
         }
     ));
     assert_eq!(r.repairs.len(), segs.len() - 1);
+    let in_victim = base(&segs[2]) - (b + 3);
+    assert_eq!(
+        r.repairs[0].dropped_records, in_victim as u64,
+        "valid records after it"
+    );
     let later: u64 = r.repairs[1..].iter().map(|x| x.dropped_records).sum();
     assert_eq!(later, 60 - base(&segs[2]) as u64);
     for (repair, seg) in r.repairs[1..].iter().zip(&segs[2..]) {

@@ -128,6 +128,29 @@ pub fn push_record(out: &mut alloc::vec::Vec<u8>, payload: &[u8]) -> Result<(), 
     Ok(())
 }
 
+/// How many valid frames follow the damaged frame at the start of `bytes`: when that frame
+/// is whole but fails its checksum, the valid frames right after it (records a repair that
+/// cuts at the damage throws away); otherwise 0, since nothing after a torn or garbage
+/// frame can be framed reliably.
+pub fn valid_after_damage(bytes: &[u8]) -> u64 {
+    let Err(Damage::BadChecksum { .. }) = decode_frame(bytes) else {
+        return 0;
+    };
+    let declared = bytes
+        .get(..4)
+        .map_or(0, |l| u32::from_le_bytes([l[0], l[1], l[2], l[3]]) as usize);
+    let mut rest = bytes.get(FRAME_HEADER_LEN + declared..).unwrap_or_default();
+    let mut count = 0;
+    while !rest.is_empty() {
+        let Ok((_, len)) = decode_frame(rest) else {
+            break;
+        };
+        count += 1;
+        rest = rest.get(len..).unwrap_or_default();
+    }
+    count
+}
+
 /// Decodes the frame at the start of `bytes` (which must not be empty): its payload and
 /// the frame's whole length, or what is wrong with it. When the frame is bad and every
 /// byte of `bytes` is zero, the damage is [`Damage::ZeroTail`] whatever else it is.

@@ -61,7 +61,9 @@ mod scan;
 
 #[cfg(feature = "alloc")]
 pub use frame::push_record;
-pub use frame::{decode_frame, frame_header, Damage, TooLarge, FRAME_HEADER_LEN, MAX_RECORD};
+pub use frame::{
+    decode_frame, frame_header, valid_after_damage, Damage, TooLarge, FRAME_HEADER_LEN, MAX_RECORD,
+};
 pub use header::{Header, HeaderError, HEADER_LEN, MAGIC, MAX_BASE, VERSION};
 #[cfg(feature = "alloc")]
 pub use index::{find, Span, SparseIndex, INDEX_INTERVAL};

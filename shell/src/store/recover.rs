@@ -10,7 +10,7 @@ use std::fs::{File, OpenOptions};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use glomers_segment::{scan_each, Walk, FRAME_HEADER_LEN, MAX_RECORD};
+use glomers_segment::{scan_each, valid_after_damage, Walk, FRAME_HEADER_LEN, MAX_RECORD};
 
 use super::disk::{self, parse_segment_name, sync_dir};
 use super::error::io_err;
@@ -48,7 +48,7 @@ enum Verdict {
     /// Accepted whole.
     Clean,
     /// Accepted up to its damage: the file must be cut there, and the log ends with it.
-    Cut(Walk, Problem, u64),
+    Cut(Walk, Problem, u64, u64),
     /// Refused: the file must go, and the log ends before it.
     Refused(Problem, u64),
 }
@@ -72,8 +72,10 @@ impl Chain {
             Ok(w) => match misfit(named, &w, self.expected()) {
                 Some(p) => p,
                 None => {
-                    self.data.truncate(at + w.valid_end as usize);
-                    return Ok(self.accept(w, path, read, total));
+                    let end = at + w.valid_end as usize;
+                    let lost = valid_after_damage(self.data.get(end..).unwrap_or_default());
+                    self.data.truncate(end);
+                    return Ok(self.accept(w, path, read, total, lost));
                 }
             },
         };
@@ -82,8 +84,9 @@ impl Chain {
         Ok(Verdict::Refused(problem, total))
     }
 
-    /// Keeps `w`, the walk over the first `read` of the file's `total` bytes.
-    fn accept(&mut self, w: Walk, path: &Path, read: u64, total: u64) -> Verdict {
+    /// Keeps `w`, the walk over the first `read` of the file's `total` bytes, after which
+    /// `lost` valid records follow the damage.
+    fn accept(&mut self, w: Walk, path: &Path, read: u64, total: u64, lost: u64) -> Verdict {
         self.start.get_or_insert(w.header.base);
         let seg = Segment {
             base: w.header.base,
@@ -96,8 +99,8 @@ impl Chain {
         }
         let at = w.valid_end;
         match w.damage {
-            Some(damage) => Verdict::Cut(w, Problem::Damage { at, damage }, total),
-            None if read < total => Verdict::Cut(w, Problem::TooLong { limit: read }, total),
+            Some(damage) => Verdict::Cut(w, Problem::Damage { at, damage }, total, lost),
+            None if read < total => Verdict::Cut(w, Problem::TooLong { limit: read }, total, 0),
             None => Verdict::Clean,
         }
     }
@@ -149,7 +152,14 @@ fn remove_after(path: &Path) -> Result<Repair, StoreError> {
     remove(path, Problem::AfterDamage, bytes.len() as u64, records)
 }
 
-fn truncate(path: &Path, w: &Walk, problem: Problem, total: u64) -> Result<Repair, StoreError> {
+/// Cuts the file at the end of `w`'s valid prefix; `lost` valid records followed the damage.
+fn truncate(
+    path: &Path,
+    w: &Walk,
+    problem: Problem,
+    total: u64,
+    lost: u64,
+) -> Result<Repair, StoreError> {
     OpenOptions::new()
         .write(true)
         .open(path)
@@ -163,7 +173,7 @@ fn truncate(path: &Path, w: &Walk, problem: Problem, total: u64) -> Result<Repai
         problem,
         action: Action::Truncated(w.valid_end),
         dropped_bytes: total.saturating_sub(w.valid_end),
-        dropped_records: 0,
+        dropped_records: lost,
     }
     .warn())
 }
@@ -206,9 +216,9 @@ pub(crate) fn recover_log(dir: &Path) -> Result<LogRecovery, StoreError> {
         }
         match chain.take(*named, path)? {
             Verdict::Clean => {}
-            Verdict::Cut(w, problem, total) => {
+            Verdict::Cut(w, problem, total, lost) => {
                 ended = true;
-                repairs.push(truncate(path, &w, problem, total)?);
+                repairs.push(truncate(path, &w, problem, total, lost)?);
             }
             Verdict::Refused(problem, total) => {
                 ended = true;

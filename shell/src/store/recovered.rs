@@ -160,8 +160,9 @@ pub struct Repair {
     pub action: Action,
     /// Bytes dropped.
     pub dropped_bytes: u64,
-    /// Records dropped that were whole and valid (those of segments after a damaged one);
-    /// the damaged bytes themselves are counted in `dropped_bytes` only.
+    /// Records dropped that were whole and valid: those of segments after a damaged one, and
+    /// those right after a whole frame that failed its checksum in the segment cut; the
+    /// damaged bytes themselves are counted in `dropped_bytes` only.
     pub dropped_records: u64,
 }
 

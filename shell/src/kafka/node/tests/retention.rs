@@ -1,0 +1,123 @@
+//! Retention through the node contract: what is dropped, where, and what never is.
+
+use super::*;
+use crate::kafka::retention::RetentionMode;
+
+const IDS: [&str; 2] = ["n0", "n1"];
+
+fn retaining(id: &str, mode: RetentionMode) -> KafkaMachine {
+    let info = info(id, &IDS);
+    let mut config = KafkaConfig::default();
+    config.retention.mode = mode;
+    ReplicaMachine::new(&start(&info), config)
+}
+
+/// Client `src`'s request `body` to `node` at `now`; the reply body.
+fn ask(node: &mut KafkaMachine, now: Time, src: &str, body: KafkaRequest) -> Value {
+    let mut out = Outbox::new();
+    node.on_message(now, request(src, Some(1), body), &mut out);
+    let replies: Vec<_> = out.drain().filter(|m| m.dest == src).collect();
+    body_value(&replies[0]).expect("encodes")
+}
+
+fn send(msg: u64) -> KafkaRequest {
+    KafkaRequest::Send {
+        key: "k".into(),
+        msg: json!(msg),
+    }
+}
+
+fn poll(from: u64) -> KafkaRequest {
+    KafkaRequest::Poll {
+        offsets: [("k".into(), from)].into_iter().collect(),
+    }
+}
+
+fn commit(offset: u64) -> KafkaRequest {
+    KafkaRequest::CommitOffsets {
+        offsets: [("k".into(), offset)].into_iter().collect(),
+    }
+}
+
+/// Two nodes where client c1 of n0 sent messages 0..10 (offsets 0, 2, .., 18), replicated.
+fn ten_sent(mode: RetentionMode) -> [KafkaMachine; 2] {
+    let mut nodes = IDS.map(|id| retaining(id, mode));
+    for m in 0..10 {
+        ask(&mut nodes[0], Time::ZERO, "c1", send(m));
+    }
+    run(&mut nodes, Time::ZERO, Time::from_millis(100));
+    nodes
+}
+
+fn run(nodes: &mut [KafkaMachine], from: Time, until: Time) {
+    exchange(nodes, from, until, Duration::from_millis(10), &|_, _| false);
+}
+
+/// c1 polls n0 from 0, gets all ten, commits the last: one complete poll operation.
+fn read_all_and_commit(nodes: &mut [KafkaMachine; 2], now: Time) {
+    let polled = ask(&mut nodes[0], now, "c1", poll(0));
+    assert_eq!(polled["msgs"]["k"].as_array().map(Vec::len), Some(10));
+    ask(&mut nodes[0], now, "c1", commit(18));
+}
+
+fn offsets(node: &KafkaMachine) -> Vec<u64> {
+    node.node().entries("k").into_iter().map(|(o, _)| o).collect()
+}
+
+#[test]
+fn what_was_read_and_committed_is_dropped_on_every_node() {
+    let mut nodes = ten_sent(RetentionMode::Consumed);
+    let t = Time::from_millis(100);
+    read_all_and_commit(&mut nodes, t);
+    // The client's next request proves the poll's operation completed.
+    ask(&mut nodes[0], t, "c1", poll(19));
+    run(&mut nodes, t, Time::from_secs(20));
+    for node in &nodes {
+        assert_eq!(offsets(node), vec![18], "everything below the commit dropped");
+    }
+    // A fresh reader from 0 starts at the first kept entry.
+    let from_zero = ask(&mut nodes[1], Time::from_secs(20), "c2", poll(0));
+    assert_eq!(from_zero["msgs"]["k"], json!([[18, 9]]));
+}
+
+#[test]
+fn a_poll_whose_operation_never_completed_is_never_dropped() {
+    for (mode, kept) in [
+        (RetentionMode::Consumed, 10),
+        (RetentionMode::BelowCommitted, 1),
+    ] {
+        let mut nodes = ten_sent(mode);
+        let t = Time::from_millis(100);
+        read_all_and_commit(&mut nodes, t);
+        // The commit's reply is lost: c1 gives up and never speaks again, its operation
+        // ends `info`, and nobody else has read the messages.
+        run(&mut nodes, t, Time::from_secs(40));
+        for node in &nodes {
+            assert_eq!(offsets(node).len(), kept, "{mode:?}");
+        }
+    }
+}
+
+#[test]
+fn a_lagging_client_keeps_what_it_has_not_read() {
+    let mut nodes = ten_sent(RetentionMode::Consumed);
+    let t = Time::from_millis(100);
+    read_all_and_commit(&mut nodes, t);
+    ask(&mut nodes[0], t, "c1", poll(19));
+    // c2, a client of n1, is still reading from offset 4, once a second.
+    let mut now = t;
+    for _ in 0..30 {
+        let got = ask(&mut nodes[1], now, "c2", poll(4));
+        assert_eq!(got["msgs"]["k"][0][0], json!(4), "c2 reads on from 4");
+        run(&mut nodes, now, now + Duration::from_secs(1));
+        now += Duration::from_secs(1);
+    }
+    for node in &nodes {
+        assert_eq!(offsets(node), vec![4, 6, 8, 10, 12, 14, 16, 18]);
+    }
+    // c2 falls silent: one session later its position no longer holds anything back.
+    run(&mut nodes, now, now + Duration::from_secs(20));
+    for node in &nodes {
+        assert_eq!(offsets(node), vec![18]);
+    }
+}
