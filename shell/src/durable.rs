@@ -95,6 +95,9 @@ pub fn life(start: &Start<'_>) -> u64 {
 /// has not yet handed to its driver, and this life's number until it is written. For
 /// nodes whose logic collects writes apart from the outbox (the replicating nodes hand
 /// them over after each call, see [`crate::replica::ReplicaNode::take_writes`]).
+///
+/// A journal may be folded into a snapshot ([`Journal::compact`]): the snapshot value replaces
+/// every record written so far, which the log then drops, so the log does not grow for ever.
 #[derive(Debug, Default)]
 pub struct Journal {
     log: &'static str,
@@ -102,6 +105,10 @@ pub struct Journal {
     /// This life's number, until it is written.
     life: Option<u64>,
     pending: Vec<Write>,
+    /// Index of the next record of the log.
+    next: u64,
+    /// Records in the log since the last snapshot (or kept by earlier lives).
+    since_snapshot: u64,
 }
 
 impl Journal {
@@ -112,14 +119,44 @@ impl Journal {
         log: &'static str,
         life: u64,
     ) -> (Self, Vec<T>) {
-        let records = records::<T>(recovered, log).map(|(_, r)| r).collect();
+        let records: Vec<T> = records::<T>(recovered, log).map(|(_, r)| r).collect();
         let journal = Self {
             log,
             durable: recovered.durable,
             life: recovered.durable.then_some(life),
             pending: Vec::new(),
+            next: log_end(recovered, log),
+            since_snapshot: records.len() as u64,
         };
         (journal, records)
+    }
+
+    /// Whether writes are kept at all (a data directory exists).
+    pub fn durable(&self) -> bool {
+        self.durable
+    }
+
+    /// Records written to the log since the last snapshot.
+    pub fn since_snapshot(&self) -> u64 {
+        self.since_snapshot
+    }
+
+    /// Writes `snapshot` as the value `name`, standing for every record written so far, and
+    /// drops those records from the log. A crash between the two leaves both, which a
+    /// reader that applies records idempotently does not mind.
+    pub fn compact<T: Serialize>(&mut self, name: &str, snapshot: &T) {
+        if !self.durable {
+            return;
+        }
+        self.pending.push(Write::Put {
+            name: name.to_owned(),
+            value: encode(snapshot),
+        });
+        self.pending.push(Write::Trim {
+            log: self.log.to_owned(),
+            before: self.next,
+        });
+        self.since_snapshot = 0;
     }
 
     /// Queues `record` (nothing without a data directory).
@@ -129,6 +166,8 @@ impl Journal {
                 log: self.log.to_owned(),
                 record: encode(record),
             });
+            self.next += 1;
+            self.since_snapshot += 1;
         }
     }
 

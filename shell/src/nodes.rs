@@ -19,6 +19,7 @@ use crate::crdt::gossip::DEFAULT_PERIOD_MS;
 use crate::crdt::{gset::GSetNode, pn_counter::PnCounterNode, GossipConfig, Topology};
 use crate::echo::Echo;
 use crate::invariants::Invariants;
+use crate::kafka::retention::RetentionMode;
 use crate::kafka::{KafkaConfig, KafkaMachine};
 use crate::raft::{
     self, args::RaftArgs, invariants::RaftInvariants, kv::KvStore, list_append::ListStore,
@@ -315,6 +316,14 @@ struct KafkaArgs {
     #[arg(long, env = "GLOMERS_KAFKA_RETRANSMIT_MS", default_value_t = 200,
           value_parser = clap::value_parser!(u64).range(1..))]
     retransmit_ms: u64,
+    /// Which entries the node forgets: `consumed` (what every client has read and no live
+    /// client still needs) or `off` (keep everything).
+    #[arg(long, env = "GLOMERS_KAFKA_RETENTION", value_enum, default_value_t = RetentionMode::Consumed)]
+    retention: RetentionMode,
+    /// How long a silent client still counts as reading, in seconds.
+    #[arg(long, env = "GLOMERS_KAFKA_SESSION_S", default_value_t = 15,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    session_s: u64,
 }
 
 impl KafkaArgs {
@@ -322,6 +331,8 @@ impl KafkaArgs {
         let mut c = KafkaConfig::default();
         c.replica.tick = Duration::from_millis(self.tick_ms);
         c.replica.retransmit = Duration::from_millis(self.retransmit_ms);
+        c.retention.mode = self.retention;
+        c.retention.session = Duration::from_secs(self.session_s);
         c
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod changes;
 pub mod node;
+pub mod retention;
 pub mod saved;
 pub mod wire;
 

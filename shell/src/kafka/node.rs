@@ -63,12 +63,15 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use glomers_node::{ErrorCode, Start, Time};
-use glomers_offset_log::{Error as LogError, OffsetLog};
+use glomers_offset_log::{Entries, Error as LogError, OffsetLog, RetentionPolicy};
 use serde_json::Value;
 
 use super::changes::ChangeIndex;
-use super::saved::{Record, LOG};
-use super::wire::{KafkaReply, KafkaRequest, Key, MarkBatch, Offset, ReplicateBatch, WireEntry};
+use super::retention::{ClientEvent, Retention, RetentionConfig};
+use super::saved::{self, Record, COMPACT_AFTER, SNAPSHOT};
+use super::wire::{
+    KafkaReply, KafkaRequest, Key, MarkBatch, Offset, ReplicateBatch, WireEntry, WireMark,
+};
 use crate::durable::{self, Journal};
 use crate::replica::{Accept, BacklogFull, Batch, Header, ReplicaConfig, ReplicaNode, Replicator};
 use glomers_node::Write;
@@ -83,6 +86,8 @@ pub struct KafkaConfig {
     pub replica: ReplicaConfig,
     /// Most messages returned per key in one poll.
     pub poll_limit: usize,
+    /// Which entries the node forgets ([`super::retention`]).
+    pub retention: RetentionConfig,
 }
 
 impl Default for KafkaConfig {
@@ -96,6 +101,7 @@ impl Default for KafkaConfig {
                 max_history: 1_000_000,
             },
             poll_limit: 100,
+            retention: RetentionConfig::default(),
         }
     }
 }
@@ -139,6 +145,10 @@ pub struct KafkaNode {
     watermarks: Vec<BTreeMap<Key, Offset>>,
     /// Writes for the data directory.
     saved: Journal,
+    /// Records in the last snapshot written.
+    snapshot_len: u64,
+    /// Which prefix of each key may be forgotten.
+    retention: Retention,
 }
 
 impl KafkaNode {
@@ -157,7 +167,7 @@ impl KafkaNode {
             life,
         );
         let peers = replica.peers().count();
-        let (saved, records) = Journal::recover(start.recovered, LOG, life);
+        let (saved, records) = saved::recover(start.recovered, life);
         let mut node = Self {
             me,
             n: info.ids.len() as u64,
@@ -169,6 +179,8 @@ impl KafkaNode {
             replica,
             watermarks: vec![BTreeMap::new(); peers],
             saved,
+            snapshot_len: 0,
+            retention: Retention::new(config.retention, start.now, peers),
         };
         node.replay(start.now, records);
         Ok(node)
@@ -182,9 +194,15 @@ impl KafkaNode {
             return;
         }
         let count = records.len();
+        let floors = saved::floors(&records);
         for record in records {
             match record {
                 Record::Own { key, offset, msg } => {
+                    if offset < floors.get(&key).copied().unwrap_or(0) {
+                        // Forgotten by retention: only the offset counts now.
+                        self.raise_next(&key, offset.saturating_add(self.n));
+                        continue;
+                    }
                     if let Err(error) = self.log.insert_at(key.as_str(), offset, msg) {
                         tracing::error!(key = key.as_str(), offset, %error, "kept entry not restored");
                         continue;
@@ -197,6 +215,10 @@ impl KafkaNode {
                 Record::Bump { key, next } => self.raise_next(&key, next),
                 Record::Commit { key, offset } => {
                     self.log.commit(key.as_str(), offset);
+                }
+                Record::Floor { key, floor } => {
+                    self.log.truncate_before(key.as_str(), floor);
+                    self.retention.restore_floor(&key, floor);
                 }
             }
         }
@@ -261,6 +283,25 @@ impl KafkaNode {
             .iter()
             .map(|marks| marks.get(key).copied().unwrap_or(0))
             .fold(own, Offset::min)
+    }
+
+    /// Answers a poll of client `src`, and tells retention what it returned.
+    fn poll_for(&mut self, now: Time, src: &str, offsets: &BTreeMap<Key, Offset>) -> KafkaReply {
+        self.retention
+            .on_request(now, src, ClientEvent::Poll(offsets));
+        let reply = self.poll(offsets);
+        if let KafkaReply::PollOk { msgs } = &reply {
+            let ranges = msgs
+                .iter()
+                .filter_map(|(key, run)| {
+                    let from = offsets.get(key)?;
+                    let (last, _) = run.last()?;
+                    Some((key.clone(), *from, *last))
+                })
+                .collect();
+            self.retention.on_polled(now, src, ranges);
+        }
+        reply
     }
 
     /// Messages of each key from the requested offset, cut at the key's stable offset.
@@ -342,7 +383,16 @@ impl KafkaNode {
                 return;
             }
             Accept::From(skip) => {
-                let fresh = batch.entries.into_iter().skip(skip);
+                let gone = batch.gone;
+                let fresh = batch
+                    .entries
+                    .into_iter()
+                    .enumerate()
+                    .skip(skip)
+                    .map(|(i, e)| {
+                        let held = u32::try_from(i).map_or(true, |i| !gone.contains(&i));
+                        (held, e)
+                    });
                 let count = self.store_entries(now, fresh);
                 self.replica.applied(p, count);
             }
@@ -352,12 +402,20 @@ impl KafkaNode {
         }
     }
 
-    /// Stores a peer's entries at their offsets; returns how many there were.
-    fn store_entries(&mut self, now: Time, entries: impl Iterator<Item = WireEntry>) -> usize {
+    /// Stores a peer's entries at their offsets (those it still held); returns how many
+    /// there were.
+    fn store_entries(
+        &mut self,
+        now: Time,
+        entries: impl Iterator<Item = (bool, WireEntry)>,
+    ) -> usize {
         let mut count = 0;
-        for (key, offset, msg) in entries {
+        for (held, (key, offset, msg)) in entries {
             count += 1;
             self.learn_offset(now, &key, offset);
+            if !held {
+                continue;
+            }
             match self.log.insert_at(key.as_str(), offset, msg) {
                 Ok(_) => {}
                 Err(LogError::Conflict { .. }) => {
@@ -381,29 +439,34 @@ impl KafkaNode {
         if self.replica.received(p) < marks.upto || marks.since > self.replica.received_version(p) {
             return;
         }
-        for (key, watermark, committed) in marks.marks {
+        for WireMark(key, watermark, committed, delivered, bound, floor) in marks.marks {
             let slot = self.watermarks[p].entry(key.clone()).or_insert(0);
             *slot = (*slot).max(watermark);
             if let Some(offset) = committed {
                 self.commit(now, &key, offset);
             }
+            if let Some(floor) = self.retention.on_marks(p, &key, delivered, bound, floor) {
+                self.drop_below(&key, floor);
+            }
         }
+        self.touch_retained(now);
         self.replica.applied_version(p, marks.version);
     }
 
     /// The replication batch for `b`.
     fn build_batch(&self, b: &Batch) -> ReplicateBatch {
+        let mut gone = Vec::new();
         let entries: Vec<WireEntry> = self
             .replica
             .entries(b.from, b.upto)
-            .map(|(key, offset)| {
-                // Origin entries are stored (nothing is ever truncated).
-                let msg = self
-                    .log
-                    .get(key.as_str(), *offset)
-                    .cloned()
-                    .unwrap_or(Value::Null);
-                (key.clone(), *offset, msg)
+            .enumerate()
+            .map(|(i, (key, offset))| {
+                // An origin entry is stored unless retention dropped it.
+                let msg = self.log.get(key.as_str(), *offset).cloned();
+                if msg.is_none() {
+                    gone.push(u32::try_from(i).unwrap_or(u32::MAX));
+                }
+                (key.clone(), *offset, msg.unwrap_or(Value::Null))
             })
             .collect();
         let marks = b.marks.map(|since| MarkBatch {
@@ -415,7 +478,9 @@ impl KafkaNode {
                 .changed_since(since)
                 .map(|key| {
                     let next = self.next.get(key).copied().unwrap_or(self.me as u64);
-                    (Key::from(key), next, self.log.committed(key))
+                    let (delivered, bound, floor) = self.retention.marks(key);
+                    let committed = self.log.committed(key);
+                    WireMark(Key::from(key), next, committed, delivered, bound, floor)
                 })
                 .collect(),
         });
@@ -428,7 +493,88 @@ impl KafkaNode {
             life: b.life,
             ack_life: b.ack_life,
             base: b.base,
+            gone,
         }
+    }
+
+    /// Drops `key`'s entries below `floor`, and keeps the floor for a later life.
+    fn drop_below(&mut self, key: &Key, floor: Offset) {
+        self.log.truncate_before(key.as_str(), floor);
+        self.saved.keep(&Record::Floor {
+            key: key.clone(),
+            floor,
+        });
+    }
+
+    /// Marks the keys whose retention marks changed, so they go to the peers.
+    fn touch_retained(&mut self, now: Time) {
+        for key in self.retention.take_changed() {
+            self.touch(now, &key);
+        }
+    }
+
+    /// Folds the journal into a snapshot of what still matters, once it has grown past
+    /// [`COMPACT_AFTER`] records and twice the last snapshot (see [`super::saved`]).
+    fn compact(&mut self) {
+        let since = self.saved.since_snapshot();
+        if !self.saved.durable() || since < COMPACT_AFTER.max(2 * self.snapshot_len) {
+            return;
+        }
+        let mut records = Vec::new();
+        for (key, next) in &self.next {
+            records.push(Record::Bump {
+                key: key.clone(),
+                next: *next,
+            });
+            if let Some(offset) = self.log.committed(key.as_str()) {
+                let key = key.clone();
+                records.push(Record::Commit { key, offset });
+            }
+            let floor = self.retention.floor(key);
+            if floor > 0 {
+                let key = key.clone();
+                records.push(Record::Floor { key, floor });
+            }
+            let own = self.log.read(key.as_str(), floor, usize::MAX);
+            records.extend(
+                own.filter(|(offset, _)| offset % self.n == self.me as u64)
+                    .map(|(offset, msg)| Record::Own {
+                        key: key.clone(),
+                        offset,
+                        msg: msg.clone(),
+                    }),
+            );
+        }
+        self.snapshot_len = records.len() as u64;
+        tracing::debug!(
+            replaced = since,
+            records = records.len(),
+            "journal compacted"
+        );
+        self.saved.compact(SNAPSHOT, &records);
+    }
+
+    /// Runs retention's pass when it is due: new bounds, and the entries below the floors
+    /// dropped through the offset log's retention hook.
+    fn retain(&mut self, now: Time) {
+        let log = &self.log;
+        let raised = self.retention.pass(now, |key| log.committed(key));
+        if !raised.is_empty() {
+            let dropped = self.log.apply_retention(&mut FloorPolicy(&self.retention));
+            if tracing::enabled!(tracing::Level::DEBUG) {
+                let kept: usize = self.next.keys().map(|k| self.log.len(k.as_str())).sum();
+                tracing::debug!(
+                    keys = raised.len(),
+                    dropped,
+                    kept,
+                    "retention dropped entries"
+                );
+            }
+            for (key, floor) in raised {
+                self.saved.keep(&Record::Floor { key, floor });
+            }
+        }
+        self.touch_retained(now);
     }
 
     /// Every stored entry of `key` (exposed or not), in offset order. For tests and
@@ -468,9 +614,22 @@ impl ReplicaNode for KafkaNode {
         src: &str,
         request: KafkaRequest,
     ) -> Option<Result<KafkaReply, KafkaRefusal>> {
+        let event = match &request {
+            KafkaRequest::Poll { .. } | KafkaRequest::KafkaReplicate(_) => None,
+            KafkaRequest::CommitOffsets { .. } => Some(ClientEvent::Commit),
+            _ => Some(ClientEvent::Other),
+        };
+        if let Some(event) = event {
+            self.retention.on_request(now, src, event);
+            self.touch_retained(now);
+        }
         match request {
             KafkaRequest::Send { key, msg } => Some(self.send(now, key, msg)),
-            KafkaRequest::Poll { offsets } => Some(Ok(self.poll(&offsets))),
+            KafkaRequest::Poll { offsets } => {
+                let reply = self.poll_for(now, src, &offsets);
+                self.touch_retained(now);
+                Some(Ok(reply))
+            }
             KafkaRequest::CommitOffsets { offsets } => {
                 for (key, offset) in offsets {
                     if self.log.committed(key.as_str()).is_none_or(|c| c < offset) {
@@ -498,6 +657,8 @@ impl ReplicaNode for KafkaNode {
     }
 
     fn due(&mut self, now: Time, out: &mut Vec<(String, KafkaRequest)>) {
+        self.retain(now);
+        self.compact();
         for b in self.replica.due(now) {
             let batch = self.build_batch(&b);
             out.push((
@@ -508,7 +669,10 @@ impl ReplicaNode for KafkaNode {
     }
 
     fn poll_timeout(&self) -> Option<Time> {
-        self.replica.poll_timeout()
+        [self.replica.poll_timeout(), self.retention.due()]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     fn refusal_code(refusal: &KafkaRefusal) -> ErrorCode {
@@ -521,6 +685,15 @@ impl ReplicaNode for KafkaNode {
 
     fn take_writes(&mut self, writes: &mut Vec<Write>) {
         self.saved.take(writes);
+    }
+}
+
+/// The offset log's retention hook, driven by the floors [`Retention`] computed.
+struct FloorPolicy<'a>(&'a Retention);
+
+impl RetentionPolicy<Key, Value> for FloorPolicy<'_> {
+    fn retain_from(&mut self, key: &Key, _: Entries<'_, Value>, _: Option<u64>) -> Option<u64> {
+        Some(self.0.floor(key)).filter(|floor| *floor > 0)
     }
 }
 

@@ -10,29 +10,47 @@
 //!   offset is the watermark the node promises its peers ("I will never assign below it");
 //!   it is otherwise derived from the own entries, so a restarted node never assigns an
 //!   offset below a watermark it advertised.
+//! - [`Record::Floor`]: retention dropped the key's entries below a floor
+//!   ([`super::retention`]); a restarted node neither restores nor serves them again.
 //!
 //! Peers' entries and watermarks are not kept: a restarted node starts a new life, and its
 //! peers, seeing it, send it everything they hold of their own again (see
 //! [`crate::replica::Replicator`]); its own recovered entries go out again the same way.
 //!
-//! Retention: none of the messages. The workload's final phase assigns every key with
-//! seek-to-beginning and polls it from offset 0 up to the highest offset seen, so a node
-//! that dropped a prefix of a key (even one below its committed offset: the final
-//! consumers do not resume from it) would make every dropped, acknowledged message look
-//! lost to the checker. The log therefore grows with the acknowledged messages, as the
-//! in-memory [`glomers_offset_log::OffsetLog`] does; a deployment that may forget consumed
-//! messages can plug a policy into the offset log's retention hook
-//! ([`glomers_offset_log::RetentionPolicy`], e.g. below each key's committed offset) and
-//! trim this log behind it. Each record is one small JSON object, one write per event,
-//! made durable by the driver with one sync per batch of input.
+//! Each record is one small JSON object, one write per event, made durable by the driver
+//! with one sync per batch of input. The log does not grow for ever: once it holds
+//! [`COMPACT_AFTER`] records (or twice what a snapshot would, if more) the node writes
+//! [`SNAPSHOT`], the records that still matter (its own entries above the floors, and per
+//! key the next own offset, the commit and the floor), and the log drops everything before
+//! it. With retention on, what still matters is what clients have not read yet.
 
+use std::collections::BTreeMap;
+
+use glomers_node::Recovered;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+use crate::durable::{self, Journal};
 
 use super::wire::{Key, Offset};
 
 /// The log of a kafka node's records.
 pub const LOG: &str = "kafka";
+
+/// The snapshot the log is folded into: the records that still matter, as one value.
+pub const SNAPSHOT: &str = "kafka-snapshot";
+
+/// Records in the log after which it is folded into the snapshot (or twice the snapshot's
+/// records, if more: the cost of a snapshot is spread over the records it replaces).
+pub const COMPACT_AFTER: u64 = 4096;
+
+/// Reads back what earlier lives kept: the snapshot's records, then the log's.
+pub fn recover(recovered: &Recovered, life: u64) -> (Journal, Vec<Record>) {
+    let (journal, logged) = Journal::recover::<Record>(recovered, LOG, life);
+    let mut records = durable::value::<Vec<Record>>(recovered, SNAPSHOT).unwrap_or_default();
+    records.extend(logged);
+    (journal, records)
+}
 
 /// One event a kafka node keeps.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -61,13 +79,30 @@ pub enum Record {
         /// The committed offset.
         offset: Offset,
     },
+    /// Retention dropped the key's entries below `floor`.
+    Floor {
+        /// The key.
+        key: Key,
+        /// The lowest offset still kept.
+        floor: Offset,
+    },
+}
+
+/// The highest floor of each key among `records`.
+pub fn floors(records: &[Record]) -> BTreeMap<Key, Offset> {
+    let mut floors = BTreeMap::new();
+    for record in records {
+        if let Record::Floor { key, floor } = record {
+            let slot = floors.entry(key.clone()).or_insert(*floor);
+            *slot = (*slot).max(*floor);
+        }
+    }
+    floors
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::durable::Journal;
-    use glomers_node::Recovered;
     use serde_json::json;
 
     #[test]

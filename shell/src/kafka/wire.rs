@@ -77,11 +77,23 @@ pub enum KafkaReply {
 /// One replicated log entry: `[key, offset, msg]`, originally assigned by the sender.
 pub type WireEntry = (Key, Offset, Value);
 
-/// Per-key advertisement: `[key, watermark, committed offset or null]`.
+/// Per-key advertisement: `[key, watermark, committed offset or null, delivered, bound,
+/// floor]`.
 ///
 /// The watermark is the sender's promise "I will never assign an offset below this to
-/// the key" (its next offset for the key).
-pub type WireMark = (Key, Offset, Option<Offset>);
+/// the key" (its next offset for the key). The last three are retention's (see
+/// [`super::retention`]): every entry below `delivered` was returned by a completed poll,
+/// the sender's clients need nothing below `bound`, and the sender dropped every entry
+/// below `floor`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WireMark(
+    pub Key,
+    pub Offset,
+    pub Option<Offset>,
+    pub Offset,
+    pub Offset,
+    pub Offset,
+);
 
 /// Watermarks and committed offsets that changed at the sender after version `since`,
 /// up to and including version `version`.
@@ -126,6 +138,10 @@ pub struct ReplicateBatch {
     /// The oldest index of its origin log the sender still keeps.
     #[serde(default)]
     pub base: u64,
+    /// Positions in `entries` of entries the sender no longer holds (below its retention
+    /// floor): they carry no message and are not stored, only counted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub gone: Vec<u32>,
 }
 
 impl ReplicateBatch {
@@ -203,13 +219,14 @@ mod tests {
                 upto: 4,
                 since: 1,
                 version: 2,
-                marks: vec![("k".into(), 7, None)],
+                marks: vec![WireMark("k".into(), 7, None, 0, 0, 0)],
             }),
             ack_entries: 9,
             ack_version: 2,
             life: 1_767_225_600_000,
             ack_life: 1_767_225_600_003,
             base: 1,
+            gone: vec![0],
         });
         let text = serde_json::to_string(&batch).expect("serialises");
         let back: KafkaRequest = serde_json::from_str(&text).expect("parses");

@@ -9,9 +9,19 @@ use glomers_node::codec::body_value;
 use glomers_node::{Incoming, Machine, Origin, Outbox};
 use serde_json::json;
 
+mod retention;
+
+/// A node with retention off: these tests check replication, where retention's periodic
+/// pass would only keep the nodes from ever being idle.
 fn machine(id: &str, ids: &[&str]) -> KafkaMachine {
     let info = info(id, ids);
-    ReplicaMachine::new(&start(&info), KafkaConfig::default())
+    ReplicaMachine::new(&start(&info), keep_all())
+}
+
+fn keep_all() -> KafkaConfig {
+    let mut config = KafkaConfig::default();
+    config.retention.mode = crate::kafka::retention::RetentionMode::Off;
+    config
 }
 
 fn request(src: &str, msg_id: Option<u64>, body: KafkaRequest) -> Incoming<KafkaRequest> {
@@ -154,6 +164,7 @@ fn a_send_past_the_offset_space_is_refused_and_stores_nothing() {
         life: 1,
         ack_life: 0,
         base: 0,
+        gone: Vec::new(),
     };
     n0.on_message(
         Time::ZERO,
@@ -199,7 +210,7 @@ fn life(id: &str, disk: &glomers_node::Recovered, unix_ms: u64) -> KafkaMachine 
         recovered: disk,
         ..start(&info)
     };
-    ReplicaMachine::new(&start, KafkaConfig::default())
+    ReplicaMachine::new(&start, keep_all())
 }
 
 fn offset_of(reply: &glomers_node::Outgoing<crate::kafka::KafkaOut>) -> u64 {

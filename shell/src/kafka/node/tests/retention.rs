@@ -61,7 +61,11 @@ fn read_all_and_commit(nodes: &mut [KafkaMachine; 2], now: Time) {
 }
 
 fn offsets(node: &KafkaMachine) -> Vec<u64> {
-    node.node().entries("k").into_iter().map(|(o, _)| o).collect()
+    node.node()
+        .entries("k")
+        .into_iter()
+        .map(|(o, _)| o)
+        .collect()
 }
 
 #[test]
@@ -73,7 +77,11 @@ fn what_was_read_and_committed_is_dropped_on_every_node() {
     ask(&mut nodes[0], t, "c1", poll(19));
     run(&mut nodes, t, Time::from_secs(20));
     for node in &nodes {
-        assert_eq!(offsets(node), vec![18], "everything below the commit dropped");
+        assert_eq!(
+            offsets(node),
+            vec![18],
+            "everything below the commit dropped"
+        );
     }
     // A fresh reader from 0 starts at the first kept entry.
     let from_zero = ask(&mut nodes[1], Time::from_secs(20), "c2", poll(0));
@@ -120,4 +128,79 @@ fn a_lagging_client_keeps_what_it_has_not_read() {
     for node in &nodes {
         assert_eq!(offsets(node), vec![18]);
     }
+}
+
+/// Runs a lone node's timeouts from `from` to `until`, keeping its writes on `disk`.
+fn run_alone(node: &mut KafkaMachine, disk: &mut glomers_node::Recovered, from: Time, until: Time) {
+    let mut out = Outbox::new();
+    let mut now = from;
+    while now <= until {
+        if node.poll_timeout().is_some_and(|t| t <= now) {
+            node.on_timeout(now, &mut out);
+        }
+        disk.apply(out.drain_writes());
+        now += Duration::from_millis(100);
+    }
+}
+
+/// Client `src`'s request to a lone node whose writes go to `disk`; the reply body.
+fn ask_kept(
+    node: &mut KafkaMachine,
+    disk: &mut glomers_node::Recovered,
+    now: Time,
+    src: &str,
+    body: KafkaRequest,
+) -> Value {
+    let mut out = Outbox::new();
+    node.on_message(now, request(src, Some(1), body), &mut out);
+    disk.apply(out.drain_writes());
+    let reply = out.drain().next().expect("a reply");
+    body_value(&reply).expect("encodes")
+}
+
+#[test]
+fn the_journal_is_folded_into_a_snapshot_of_what_is_kept_and_read_back() {
+    use crate::kafka::saved::{COMPACT_AFTER, LOG};
+    let mut disk = glomers_node::Recovered {
+        durable: true,
+        ..Default::default()
+    };
+    let lone = |disk: &glomers_node::Recovered, unix_ms| {
+        let info = info("n0", &["n0"]);
+        let start = glomers_node::Start {
+            unix_ms,
+            recovered: disk,
+            ..start(&info)
+        };
+        ReplicaMachine::new(&start, KafkaConfig::default())
+    };
+    let mut node = lone(&disk, 1_000);
+    let t = Time::from_millis(100);
+    for m in 0..10 {
+        ask_kept(&mut node, &mut disk, Time::ZERO, "c1", send(m));
+    }
+    ask_kept(&mut node, &mut disk, t, "c1", poll(0));
+    ask_kept(&mut node, &mut disk, t, "c1", commit(9));
+    ask_kept(&mut node, &mut disk, t, "c1", poll(10));
+    run_alone(&mut node, &mut disk, t, Time::from_secs(20));
+    assert_eq!(offsets(&node), vec![9], "read and committed: dropped");
+    let later = Time::from_secs(20);
+    let more = COMPACT_AFTER + 10;
+    for m in 0..more {
+        ask_kept(&mut node, &mut disk, later, "c3", send(100 + m));
+    }
+    run_alone(&mut node, &mut disk, later, later + Duration::from_secs(1));
+    let (first, records) = disk.log(LOG);
+    assert!(first > 0, "the log was trimmed behind a snapshot");
+    assert!(
+        (records.len() as u64) < more,
+        "{} records left of {}",
+        records.len(),
+        more + 14
+    );
+    // A new life reads the snapshot and the log back: the kept entries, not the dropped.
+    let back = lone(&disk, 2_000);
+    assert_eq!(offsets(&back), offsets(&node));
+    assert_eq!(offsets(&back)[0], 9);
+    assert_eq!(offsets(&back).len() as u64, more + 1);
 }
