@@ -127,17 +127,6 @@ impl<K: Ord + Hash, M> OffsetLog<K, M> {
         (hash, slot)
     }
 
-    fn find_mut<Q>(&mut self, key: &Q) -> Option<&mut ChunkedLog<M>>
-    where
-        K: Borrow<Q>,
-        Q: Hash + KeyEq + ?Sized,
-    {
-        match self.slot_mut(key).1 {
-            RawEntryMut::Occupied(e) => Some(e.into_mut()),
-            RawEntryMut::Vacant(_) => None,
-        }
-    }
-
     /// `key`'s log, created empty on first sight of the key (the only time an owned key
     /// is made).
     #[inline(always)]
@@ -238,13 +227,16 @@ impl<K: Ord + Hash, M> OffsetLog<K, M> {
 
     /// Drops `key`'s entries below `offset` and raises its retention floor to it: reads
     /// from below start at the first retained entry, replicated entries below are
-    /// discarded, offsets are never reused. Returns how many entries were dropped.
+    /// discarded, offsets are never reused. Returns how many entries were dropped. A key
+    /// the log does not know yet gets the floor all the same (the entries below it that
+    /// arrive later are discarded), so a node that learns a floor before the entries does
+    /// not store what its peers dropped.
     pub fn truncate_before<Q>(&mut self, key: &Q, offset: u64) -> usize
     where
-        K: Borrow<Q>,
-        Q: Hash + KeyEq + ?Sized,
+        K: Borrow<Q> + From<Q::Owned>,
+        Q: Hash + KeyEq + ToOwned + ?Sized,
     {
-        self.find_mut(key).map_or(0, |l| l.truncate_before(offset))
+        self.key_mut(key).truncate_before(offset)
     }
 
     /// Runs `policy` over every key (in no particular order) and truncates as it says;

@@ -131,7 +131,8 @@ proptest! {
                     prop_assert_eq!(log.committed(&k), Some(c));
                 }
                 Op::Truncate(k, o) => {
-                    let want = model.get_mut(&k).map_or(0, |m| m.truncate(o));
+                    // An unknown key gets the floor too (and becomes known).
+                    let want = model.entry(k).or_default().truncate(o);
                     prop_assert_eq!(log.truncate_before(&k, o), want);
                 }
             }
@@ -227,4 +228,9 @@ fn read_after_truncation_starts_at_first_retained() {
     assert_eq!(log.insert_at(&"a", u64::MAX, 0), Err(Error::Exhausted));
     assert!(log.read(&"zzz", 0, 10).is_empty());
     assert_eq!(log.keys().copied().collect::<Vec<_>>(), vec!["a", "b"]);
+    // A floor learnt before any entry of the key still discards what arrives below it.
+    assert_eq!(log.truncate_before(&"c", 5), 0);
+    assert_eq!(log.insert_at(&"c", 3, 3), Ok(InsertOutcome::BelowRetention));
+    assert_eq!(log.insert_at(&"c", 5, 5), Ok(InsertOutcome::Inserted));
+    assert_eq!(log.read(&"c", 0, 9).len(), 1);
 }

@@ -63,7 +63,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use glomers_node::{ErrorCode, Start, Time};
-use glomers_offset_log::{Entries, Error as LogError, OffsetLog, RetentionPolicy};
+use glomers_offset_log::{Error as LogError, OffsetLog};
 use serde_json::Value;
 
 use super::changes::ChangeIndex;
@@ -497,13 +497,15 @@ impl KafkaNode {
         }
     }
 
-    /// Drops `key`'s entries below `floor`, and keeps the floor for a later life.
-    fn drop_below(&mut self, key: &Key, floor: Offset) {
-        self.log.truncate_before(key.as_str(), floor);
+    /// Drops `key`'s entries below `floor` through the offset log's retention hook (a key
+    /// it does not hold yet gets the floor too, so entries that arrive later below it are
+    /// discarded), and keeps the floor for a later life. Returns how many were dropped.
+    fn drop_below(&mut self, key: &Key, floor: Offset) -> usize {
         self.saved.keep(&Record::Floor {
             key: key.clone(),
             floor,
         });
+        self.log.truncate_before(key.as_str(), floor)
     }
 
     /// Marks the keys whose retention marks changed, so they go to the peers.
@@ -560,18 +562,14 @@ impl KafkaNode {
         let log = &self.log;
         let raised = self.retention.pass(now, |key| log.committed(key));
         if !raised.is_empty() {
-            let dropped = self.log.apply_retention(&mut FloorPolicy(&self.retention));
+            let keys = raised.len();
+            let dropped: usize = raised
+                .into_iter()
+                .map(|(key, floor)| self.drop_below(&key, floor))
+                .sum();
             if tracing::enabled!(tracing::Level::DEBUG) {
                 let kept: usize = self.next.keys().map(|k| self.log.len(k.as_str())).sum();
-                tracing::debug!(
-                    keys = raised.len(),
-                    dropped,
-                    kept,
-                    "retention dropped entries"
-                );
-            }
-            for (key, floor) in raised {
-                self.saved.keep(&Record::Floor { key, floor });
+                tracing::debug!(keys, dropped, kept, "retention dropped entries");
             }
         }
         self.touch_retained(now);
@@ -685,15 +683,6 @@ impl ReplicaNode for KafkaNode {
 
     fn take_writes(&mut self, writes: &mut Vec<Write>) {
         self.saved.take(writes);
-    }
-}
-
-/// The offset log's retention hook, driven by the floors [`Retention`] computed.
-struct FloorPolicy<'a>(&'a Retention);
-
-impl RetentionPolicy<Key, Value> for FloorPolicy<'_> {
-    fn retain_from(&mut self, key: &Key, _: Entries<'_, Value>, _: Option<u64>) -> Option<u64> {
-        Some(self.0.floor(key)).filter(|floor| *floor > 0)
     }
 }
 

@@ -204,3 +204,42 @@ fn the_journal_is_folded_into_a_snapshot_of_what_is_kept_and_read_back() {
     assert_eq!(offsets(&back)[0], 9);
     assert_eq!(offsets(&back).len() as u64, more + 1);
 }
+
+#[test]
+fn a_node_that_kept_a_floor_discards_what_a_peer_still_holds_below_it() {
+    use crate::kafka::saved::{Record, LOG};
+    // n0's data directory holds only a floor of key k at 19 (its own entries were all
+    // below it); n1 forgets nothing and still holds its entries 1, 3, .., 19.
+    let mut disk = glomers_node::Recovered {
+        durable: true,
+        ..Default::default()
+    };
+    let (mut journal, _) = crate::durable::Journal::recover::<Record>(&disk, LOG, 1);
+    journal.keep(&Record::Floor {
+        key: "k".into(),
+        floor: 19,
+    });
+    let mut writes = Vec::new();
+    journal.take(&mut writes);
+    disk.apply(writes);
+    let info0 = info("n0", &IDS);
+    let start0 = glomers_node::Start {
+        unix_ms: 2_000,
+        recovered: &disk,
+        ..start(&info0)
+    };
+    let n0 = ReplicaMachine::new(&start0, KafkaConfig::default());
+    let mut nodes = [n0, retaining("n1", RetentionMode::Off)];
+    for m in 0..10 {
+        ask(&mut nodes[1], Time::ZERO, "c1", send(m));
+    }
+    run(&mut nodes, Time::ZERO, Time::from_millis(100));
+    assert_eq!(offsets(&nodes[1]).len(), 10);
+    assert_eq!(
+        offsets(&nodes[0]),
+        vec![19],
+        "nothing stored below the kept floor"
+    );
+    let polled = ask(&mut nodes[0], Time::from_millis(100), "c2", poll(0));
+    assert_eq!(polled["msgs"]["k"], json!([[19, 9]]), "no holes served");
+}
