@@ -37,7 +37,9 @@
 //!
 //! With a data directory every committed write set of this node is written before its
 //! `txn_ok` leaves ([`LOG`], one record per transaction that writes) and read back at
-//! start: the store is rebuilt from them, and they go to the peers again. Peers' write
+//! start: the store is rebuilt from them, and they go to the peers again. The log is
+//! folded now and then into [`SNAPSHOT`], this node's writes that are still current, so it
+//! grows with the keys written, not with the transactions. Peers' write
 //! sets are not kept: a restarted node is a new life to its peers, which send it theirs
 //! again (see [`Replicator`]). Without one (Maelstrom's own `kill`) a restarted node
 //! starts empty and gets its peers' write sets again; the write sets it committed in its
@@ -55,6 +57,7 @@
 //! i.e. at most 0.1 `:servers` messages per operation. While a peer stops acknowledging
 //! (a partition) a node resends to it at growing intervals (see [`Replicator`]).
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use glomers_node::{ErrorCode, Start, Time, Write};
@@ -123,10 +126,19 @@ pub struct TxnNode {
     replica: Replicator<WriteSet>,
     /// This node's write sets on their way to the data directory.
     saved: Journal,
+    /// Write sets in the last snapshot written.
+    snapshot_len: u64,
 }
 
 /// The log of a txn node's own committed write sets.
 pub const LOG: &str = "txn";
+
+/// The snapshot the log is folded into: of this node's writes, those still current.
+pub const SNAPSHOT: &str = "txn-snapshot";
+
+/// Records in the log after which it is folded into the snapshot (or twice the snapshot's
+/// write sets, if more: the cost of a snapshot is spread over the records it replaces).
+pub const COMPACT_AFTER: u64 = 4096;
 
 impl TxnNode {
     /// The node `start.info.id` among `start.info.ids` (identical list on every node).
@@ -139,7 +151,10 @@ impl TxnNode {
         let mut clock = LamportClock::new(index);
         clock.observe(Stamp::new(start.unix_ms.saturating_mul(1000), index));
         let life = durable::life(start);
-        let (saved, kept) = Journal::recover::<WriteSet>(start.recovered, LOG, life);
+        let (saved, logged) = Journal::recover::<WriteSet>(start.recovered, LOG, life);
+        let mut kept =
+            durable::value::<Vec<WriteSet>>(start.recovered, SNAPSHOT).unwrap_or_default();
+        kept.extend(logged);
         let mut node = Self {
             isolation: config.isolation,
             max_backlog: config.replica.max_backlog,
@@ -147,6 +162,7 @@ impl TxnNode {
             store: RegisterMap::new(),
             replica: Replicator::new(&info.id, &info.ids, config.replica, start.seed, life),
             saved,
+            snapshot_len: 0,
         };
         if !kept.is_empty() {
             tracing::info!(write_sets = kept.len(), "state recovered");
@@ -178,12 +194,44 @@ impl TxnNode {
         let applied = self.store.apply(&txn, self.isolation, stamp).commit();
         if !applied.writes.is_empty() {
             self.saved.keep(&applied.writes);
+            self.compact();
             // The backlog was checked above, so this cannot be refused.
             self.replica.push(now, applied.writes)?;
         }
         Ok(TxnReply::TxnOk {
             txn: applied.completed,
         })
+    }
+
+    /// Folds the journal into a snapshot once it has grown past [`COMPACT_AFTER`] records
+    /// and twice the last snapshot: of this node's writes only those still current matter
+    /// (a key's later write, by stamp, hides the earlier ones everywhere, and a peer's
+    /// later write is kept by that peer), regrouped by the write set that made them.
+    fn compact(&mut self) {
+        let since = self.saved.since_snapshot();
+        if !self.saved.durable() || since < COMPACT_AFTER.max(2 * self.snapshot_len) {
+            return;
+        }
+        let me = self.clock.node();
+        let mut sets: BTreeMap<Stamp, Vec<(TxnKey, TxnValue)>> = BTreeMap::new();
+        for (key, current) in self.store.iter() {
+            if current.stamp.node == me {
+                sets.entry(current.stamp)
+                    .or_default()
+                    .push((*key, current.value));
+            }
+        }
+        let snapshot: Vec<WriteSet> = sets
+            .into_iter()
+            .map(|(stamp, writes)| WriteSet { stamp, writes })
+            .collect();
+        self.snapshot_len = snapshot.len() as u64;
+        tracing::debug!(
+            replaced = since,
+            write_sets = snapshot.len(),
+            "journal compacted"
+        );
+        self.saved.compact(SNAPSHOT, &snapshot);
     }
 
     /// Takes in a batch: acknowledgements, then every write set new here, each merged

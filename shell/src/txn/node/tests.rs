@@ -137,3 +137,46 @@ fn a_killed_node_rebuilds_its_store_and_never_reuses_a_stamp() {
     let third = wiped.node().read(1).expect("written").1;
     assert!(third > second, "{third:?} after {second:?}");
 }
+
+#[test]
+fn the_journal_is_folded_into_the_current_own_writes_and_read_back() {
+    let info = info("n0", &["n0", "n1"]);
+    let mut disk = glomers_node::Recovered {
+        durable: true,
+        ..Default::default()
+    };
+    let at = |unix_ms: u64, disk: &glomers_node::Recovered| -> TxnMachine {
+        let start = glomers_node::Start {
+            unix_ms,
+            recovered: disk,
+            ..start(&info)
+        };
+        ReplicaMachine::new(&start, TxnConfig::default())
+    };
+    let mut n0 = at(1_000, &disk);
+    let mut out = Outbox::new();
+    let total = COMPACT_AFTER + 10;
+    for i in 0..total {
+        let (key, value) = ((i % 5) as i64, i as i64);
+        let ops = vec![MicroOp::write(key, value), MicroOp::write(100 + key, value)];
+        n0.on_message(Time::ZERO, txn(i, ops), &mut out);
+        disk.apply(out.drain_writes());
+    }
+    let (first, records) = disk.log(LOG);
+    assert!(first > 0, "the log was trimmed behind a snapshot");
+    assert!(
+        (records.len() as u64) < total,
+        "{} records left",
+        records.len()
+    );
+    let again = at(2_000, &disk);
+    for key in (0..5).chain(100..105) {
+        assert_eq!(
+            again.node().read(key),
+            n0.node().read(key),
+            "key {key} as before the restart"
+        );
+    }
+    let last_to_4 = (0..total).rev().find(|i| i % 5 == 4).map(|i| i as i64);
+    assert_eq!(again.node().read(4).map(|(v, _)| v), last_to_4);
+}
