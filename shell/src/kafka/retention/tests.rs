@@ -129,3 +129,81 @@ fn off_forgets_nothing_and_below_committed_ignores_readers() {
     broken.on_marks(0, &Key::from("k"), 0, 0, 0);
     assert_eq!(broken.pass(at(1), |_| Some(9)), vec![(Key::from("k"), 9)]);
 }
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// One step of a node's clients: `(client, what, offset, seconds later)`.
+    fn steps() -> impl Strategy<Value = Vec<(u8, u8, u64, u64)>> {
+        prop::collection::vec((0u8..4, 0u8..4, 0u64..40, 0u64..6), 1..200)
+    }
+
+    fn positions_at(from: Offset) -> BTreeMap<Key, Offset> {
+        [(Key::from("k"), from)].into_iter().collect()
+    }
+
+    proptest! {
+        /// Whatever the clients do, the floor never rises above a live client's position
+        /// (the last poll of a client heard from within a session), the committed offset,
+        /// or the end of what some client was returned and then proved it received; and it
+        /// never falls.
+        #[test]
+        fn the_floor_never_passes_a_live_reader_nor_an_unproven_read(steps in steps()) {
+            let config = RetentionConfig::default();
+            let session = config.session;
+            let mut r = Retention::new(config, Time::ZERO, 0);
+            let mut now = Time::ZERO;
+            let mut positions: BTreeMap<u8, (Time, Offset)> = BTreeMap::new();
+            let mut committed = 0;
+            let mut proven_end = 0;
+            let mut returned: BTreeMap<u8, Offset> = BTreeMap::new();
+            let mut floor = 0;
+            for (client, what, offset, later) in steps {
+                now += Duration::from_secs(later);
+                let src = format!("c{client}");
+                // Any request keeps a client live, at its last poll's position.
+                if let Some(seen) = positions.get_mut(&client) {
+                    seen.0 = now;
+                }
+                match what {
+                    0 => {
+                        let from = offset;
+                        let last = from + offset % 7;
+                        r.on_request(now, &src, ClientEvent::Poll(&positions_at(from)));
+                        r.on_polled(now, &src, vec![(Key::from("k"), from, last)]);
+                        positions.insert(client, (now, from));
+                        returned.insert(client, last + 1);
+                    }
+                    1 => {
+                        r.on_request(now, &src, ClientEvent::Commit);
+                        committed = committed.max(offset);
+                    }
+                    _ => {
+                        r.on_request(now, &src, ClientEvent::Other);
+                        if let Some(end) = returned.remove(&client) {
+                            proven_end = proven_end.max(end);
+                        }
+                    }
+                }
+                r.pass(now, |_| Some(committed));
+                let live = positions
+                    .values()
+                    .filter(|(seen, _)| *seen + session > now)
+                    .map(|(_, at)| *at)
+                    .min();
+                let f = r.floor("k");
+                prop_assert!(f >= floor, "the floor fell from {floor} to {f}");
+                if f > floor {
+                    prop_assert!(f <= committed, "floor {f} above the commit {committed}");
+                    prop_assert!(f <= proven_end, "floor {f} above every proven read");
+                    prop_assert!(
+                        live.is_none_or(|at| f <= at),
+                        "floor {f} above a live reader at {live:?}"
+                    );
+                }
+                floor = f;
+            }
+        }
+    }
+}
