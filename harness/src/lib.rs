@@ -13,6 +13,7 @@ pub mod frontier;
 pub mod history;
 pub mod html;
 pub mod journal;
+pub mod node_memory;
 pub mod plots;
 pub mod report;
 pub mod runner;

@@ -154,6 +154,12 @@ fn results_json(
             );
             o.insert("wall_secs".into(), json!(out.wall_secs));
         }
+        if let Some(memory) = &out.node_memory {
+            o.insert(
+                "node_memory".into(),
+                crate::node_memory::to_json(&cfg.nodes, memory),
+            );
+        }
         for (name, r) in sections {
             o.insert(
                 name.clone(),
@@ -341,6 +347,13 @@ pub fn summary(cfg: &TestConfig, outcome: &Outcome, out: &RunOutput, dir: &Path)
             "  harness CPU   {c:.1}% of one core over {:.1} s\n",
             out.wall_secs
         ));
+    }
+    if let Some(line) = outcome
+        .results
+        .get("node_memory")
+        .and_then(crate::node_memory::summary_line)
+    {
+        s.push_str(&line);
     }
     s.push_str(&format!("  run folder    {}\n", dir.display()));
     s

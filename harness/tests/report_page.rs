@@ -319,6 +319,7 @@ fn served_page_of_a_run_shows_its_messages_filters_and_anomalies() {
     assert_eq!(link, json!(format!("broadcast/{}/index.html", s.name)));
 
     s.load_run_page("a 3-node run");
+    node_memory_is_among_the_facts(page, &s.run);
     let messages = logged_messages(&s.run);
     all_messages_drawn(page, &messages);
     type_filter_hides_its_arrows(page, &messages);
@@ -332,6 +333,28 @@ fn served_page_of_a_run_shows_its_messages_filters_and_anomalies() {
         json!(true)
     );
     page.assert_no_errors();
+}
+
+/// The largest of the nodes' peak resident sets in results.json is shown with the run's
+/// figures.
+fn node_memory_is_among_the_facts(page: &Page, run: &Path) {
+    let results: Value = std::fs::read_to_string(run.join("results.json"))
+        .ok()
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .expect("results.json");
+    let max_kib = results["node_memory"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter_map(|(_, m)| m["peak_rss_kib"].as_u64())
+        .max()
+        .expect("a node memory figure in results.json");
+    let facts = page.eval("document.getElementById('facts').textContent");
+    let shown = format!("node peak RSS {:.1} MiB", max_kib as f64 / 1024.0);
+    assert!(
+        facts.as_str().is_some_and(|f| f.contains(&shown)),
+        "{facts} lacks {shown:?}"
+    );
 }
 
 fn all_messages_drawn(page: &Page, messages: &[Value]) {

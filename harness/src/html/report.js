@@ -30,6 +30,9 @@ function header(run, loadMs) {
     ["messages", net.msg_count], ["msgs-per-op", net.msgs_per_op !== undefined ? net.msgs_per_op.toFixed(2) : "-"],
     ["latency p50 / p99", lat && lat.quantiles_ms ? Number(lat.quantiles_ms["0.5"]).toFixed(1) + " / " + Number(lat.quantiles_ms["0.99"]).toFixed(1) + " ms" : "-"],
   ];
+  // Node processes' peak resident set (process runs only): the largest over the nodes.
+  const peaks = Object.values(r.node_memory || {}).map((m) => m && m.peak_rss_kib).filter((k) => typeof k === "number");
+  if (peaks.length) facts.push(["node peak RSS", (Math.max(...peaks) / 1024).toFixed(1) + " MiB"]);
   $("facts").replaceChildren(...facts.map(([k, v]) => el("span", { class: "fact" }, k + " ", el("b", {}, String(v === undefined ? "-" : v)))));
   const s = run.summary;
   $("log-note").textContent = run.messages.length + " messages in the log" +

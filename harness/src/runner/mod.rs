@@ -93,6 +93,9 @@ pub struct RunOutput {
     pub wall_secs: f64,
     /// CPU seconds the harness process spent during the run (None if unmeasurable).
     pub cpu_secs: Option<f64>,
+    /// Each node's memory over its lives, in node order: node processes only (`None` in
+    /// the simulator, whose nodes share its process).
+    pub node_memory: Option<Vec<crate::node_memory::NodeMemory>>,
 }
 
 /// The harness's own cost of a run: wall-clock and process CPU time from its start, the
@@ -121,6 +124,7 @@ impl Stopwatch {
             cpu_secs: crate::report::process_cpu_secs()
                 .zip(self.cpu_at_start)
                 .map(|(end, start)| end - start),
+            node_memory: None,
         }
     }
 }

@@ -30,6 +30,11 @@
 //! reports it. Every process is killed on every exit path (and, if the run is dropped, by
 //! its keeper and by `kill_on_drop`; if the harness itself is killed, by the kernel, see
 //! [`die_with_parent`]), paused ones included.
+//!
+//! Each keeper also measures its process's memory ([`crate::node_memory`]): a sample every
+//! [`crate::node_memory::SAMPLE_PERIOD`] and a last reading right before it kills the
+//! process; it hands the life's figures back when it ends, and the run keeps each node's
+//! over all its lives.
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -44,6 +49,7 @@ use tokio::time::Instant;
 
 use super::{RunError, RunOutput};
 use crate::cli::TestConfig;
+use crate::node_memory::{self, NodeMemory};
 use crate::world::{Action, World};
 
 /// How many stderr lines are kept for a crash report.
@@ -90,20 +96,22 @@ const SIGNALS_CAPACITY: usize = 16;
 struct NodeProc {
     stdin: mpsc::Sender<String>,
     signals: mpsc::Sender<Signal>,
-    keeper: tokio::task::JoinHandle<()>,
+    keeper: tokio::task::JoinHandle<NodeMemory>,
     stderr_done: tokio::task::JoinHandle<()>,
 }
 
 impl NodeProc {
-    /// Kills the process (SIGKILL), waits for it and for its stderr log to be flushed.
-    async fn kill(mut self) {
+    /// Kills the process (SIGKILL), waits for it and for its stderr log to be flushed;
+    /// returns the memory figures of this life.
+    async fn kill(mut self) -> NodeMemory {
         // A full or closed channel: the keeper is gone or busy; dropping the sender below
         // makes it kill the child as well.
         let _ = self.signals.try_send(Signal::Kill);
         drop(self.signals);
-        let _ = (&mut self.keeper).await;
+        let memory = (&mut self.keeper).await.unwrap_or_default();
         let _ =
             tokio::time::timeout(std::time::Duration::from_secs(2), &mut self.stderr_done).await;
+        memory
     }
 }
 
@@ -120,6 +128,8 @@ struct Procs<'a> {
     lives: Vec<u64>,
     /// Deliveries dropped because a node's stdin queue was full.
     dropped: Vec<u64>,
+    /// Node `i`'s memory over its finished lives.
+    memory: Vec<NodeMemory>,
 }
 
 /// Runs the test described by `cfg` with node processes, writing node logs into
@@ -141,6 +151,7 @@ pub async fn run(cfg: &TestConfig, run_dir: &Path) -> Result<RunOutput, RunError
         procs: Vec::new(),
         lives: vec![0; cfg.nodes.len()],
         dropped: vec![0; cfg.nodes.len()],
+        memory: vec![NodeMemory::default(); cfg.nodes.len()],
     };
     for i in 0..cfg.nodes.len() {
         match procs.spawn(i, false) {
@@ -194,7 +205,9 @@ pub async fn run(cfg: &TestConfig, run_dir: &Path) -> Result<RunOutput, RunError
     for (node, dropped) in unread {
         eprintln!("glomers: node {node} left its input unread: {dropped} deliveries dropped");
     }
-    Ok(watch.finish(outcome))
+    let mut out = watch.finish(outcome);
+    out.node_memory = Some(procs.memory);
+    Ok(out)
 }
 
 async fn sleep_until(deadline: Option<Instant>) {
@@ -220,15 +233,9 @@ impl Procs<'_> {
                     }
                 }
             }
-            Action::Kill { node } => {
-                if let Some(p) = self.procs.get_mut(node).and_then(Option::take) {
-                    p.kill().await;
-                }
-            }
+            Action::Kill { node } => self.kill(node).await,
             Action::Start { node } => {
-                if let Some(old) = self.procs.get_mut(node).and_then(Option::take) {
-                    old.kill().await;
-                }
+                self.kill(node).await;
                 self.lives[node] += 1;
                 let p = self.spawn(node, true)?;
                 self.procs[node] = Some(p);
@@ -250,9 +257,17 @@ impl Procs<'_> {
         }
     }
 
+    /// Kills node `node`'s process, if it has one, and keeps its memory figures.
+    async fn kill(&mut self, node: usize) {
+        if let Some(p) = self.procs.get_mut(node).and_then(Option::take) {
+            let life = p.kill().await;
+            self.memory[node].add_life(life);
+        }
+    }
+
     async fn teardown(&mut self) {
-        for p in self.procs.iter_mut().filter_map(Option::take) {
-            p.kill().await;
+        for node in 0..self.procs.len() {
+            self.kill(node).await;
         }
     }
 
@@ -380,13 +395,23 @@ fn die_with_parent(command: &mut Command) {
 }
 
 /// Owns the child: reports its exit to the world, or carries out signals until it is
-/// killed (also when the run drops the signal channel).
+/// killed (also when the run drops the signal channel). Samples the child's memory
+/// meanwhile and reads it once more right before killing it; returns the life's figures.
 async fn keep(
     mut child: Child,
     mut signals: mpsc::Receiver<Signal>,
     life: Life,
     tail: Arc<Mutex<VecDeque<String>>>,
-) {
+) -> NodeMemory {
+    let mut memory = NodeMemory::default();
+    // Only this task reaps the child: while `id()` gives a pid, it is the child's.
+    let measure = |child: &Child, memory: &mut NodeMemory| {
+        if let Some(pid) = child.id() {
+            memory.observe(node_memory::read(pid));
+        }
+    };
+    let mut samples = tokio::time::interval(node_memory::SAMPLE_PERIOD);
+    samples.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
         tokio::select! {
             status = child.wait() => {
@@ -399,16 +424,18 @@ async fn keep(
                 let tail = tail.lock().unwrap_or_else(|e| e.into_inner()).iter().cloned().collect();
                 let exited = Event::Exited(life.i, life.life, status, tail);
                 let _ = life.events.send(exited).await;
-                return;
+                return memory;
             }
             signal = signals.recv() => match signal {
                 Some(Signal::Stop) => send_signal(&child, libc::SIGSTOP),
                 Some(Signal::Cont) => send_signal(&child, libc::SIGCONT),
                 Some(Signal::Kill) | None => {
+                    measure(&child, &mut memory);
                     let _ = child.kill().await;
-                    return;
+                    return memory;
                 }
-            }
+            },
+            _ = samples.tick() => measure(&child, &mut memory),
         }
     }
 }
