@@ -87,7 +87,7 @@ pub enum ListIn {
         forwarded: Option<Forwarded>,
     },
     /// Raft messages from a peer.
-    Raft(PeerBatch<Txn>),
+    Raft(PeerBatch<Txn, ListSnapshot>),
 }
 
 /// A reply.
@@ -101,10 +101,15 @@ pub enum ListReply {
     },
 }
 
+/// Every list by key: what a snapshot holds. (Each transaction is applied once, at its
+/// place in the log, and its answer comes from that application: the lists are the whole
+/// state.)
+pub type ListSnapshot = BTreeMap<ListKey, Vec<Element>>;
+
 /// The replicated lists (see the module documentation).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ListStore {
-    lists: BTreeMap<ListKey, Vec<Element>>,
+    lists: ListSnapshot,
 }
 
 impl ListStore {
@@ -136,8 +141,9 @@ impl Service for ListStore {
     type Command = Txn;
     type Reply = ListReply;
     type Forward = ListIn;
+    type Snapshot = ListSnapshot;
 
-    fn inbound(body: ListIn) -> Inbound<Txn, Txn> {
+    fn inbound(body: ListIn) -> Inbound<Txn, Txn, ListSnapshot> {
         match body {
             ListIn::Raft(batch) => Inbound::Peer(batch),
             ListIn::Txn { txn, forwarded } => {
@@ -172,6 +178,14 @@ impl Service for ListStore {
             })
             .collect();
         Ok(ListReply::TxnOk { txn })
+    }
+
+    fn snapshot(&self) -> ListSnapshot {
+        self.lists.clone()
+    }
+
+    fn restore(lists: ListSnapshot) -> Self {
+        ListStore { lists }
     }
 
     fn apply(&mut self, txn: &Txn) -> Result<ListReply, ErrorBody> {
