@@ -342,8 +342,11 @@ const LIST_APPEND: &[&str] = &[
 
 #[test]
 fn a_swarm_with_every_fault_and_durable_state_keeps_raft_safe() {
-    for (workload, seeds, total) in [(LIN_KV, "0..300", 300), (LIST_APPEND, "0..100", 100)] {
-        let (s, failing, out) = swarm("swarm", workload, seeds, &["--durable"]);
+    let runs = [(LIN_KV, "0..300", 300), (LIST_APPEND, "0..100", 100)];
+    // As configured, and compacting every 8 entries (snapshots sent and restored).
+    let flags: [&[&str]; 2] = [&["--durable"], &["--durable", "--", "--compact-every", "8"]];
+    for ((workload, seeds, total), flags) in runs.into_iter().flat_map(|r| flags.map(|f| (r, f))) {
+        let (s, failing, out) = swarm("swarm", workload, seeds, flags);
         assert!(out.contains("seeds,"), "{out}");
         for (run, results) in &failing {
             // A schedule may keep a majority down, or the network split, for the whole
