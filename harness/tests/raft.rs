@@ -1,8 +1,8 @@
 //! The Raft programs (`lin-kv`, `txn-list-append`) end to end in the simulator, through the
 //! built `glomers`, with Raft's invariants checked after every step: the Raft guide's line
-//! on ten seeds, five nodes, kills with durable state, glomers' own faults, a swarm with
-//! every fault, a deliberately broken Raft caught by that swarm, and Maelstrom's wiping
-//! kill shown unsafe.
+//! on ten seeds, five nodes, kills with durable state, glomers' own faults, compaction at a
+//! small threshold with snapshots installed, a swarm with every fault, a deliberately
+//! broken Raft caught by that swarm, and Maelstrom's wiping kill shown unsafe.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -213,6 +213,82 @@ fn txn_list_append_is_strict_serializable_under_partitions_and_durable_kills() {
     }
 }
 
+/// Runs one seed of `args` (and `node_flags` for the nodes) with the Raft node's info lines
+/// logged (`GLOMERS_LOG`); returns
+/// the output and whether the run was valid, or starved (no majority up for 5 s) with a
+/// valid history, and the number of `snapshot installed` lines in its node logs.
+fn logged_run(
+    tag: &str,
+    args: &[&str],
+    node_flags: &[&str],
+    seed: u64,
+    nodes: usize,
+) -> (bool, usize, String) {
+    let s = store(tag);
+    let seed_text = seed.to_string();
+    let out = Command::new(env!("CARGO_BIN_EXE_glomers"))
+        .env("GLOMERS_LOG", "warn,glomers_shell::raft::node=info")
+        .arg("sim")
+        .args(["--store", s.to_str().unwrap_or_default()])
+        .args(args)
+        .args(["--seed", &seed_text, "--"])
+        .args(node_flags)
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run glomers: {e}"));
+    let run = std::fs::canonicalize(s.join("latest")).unwrap_or_default();
+    let results: Value = std::fs::read_to_string(run.join("results.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or(Value::Null);
+    let ok = out.status.success()
+        || (longest_majority_up(&run, nodes) < 5.0
+            && results.get("error").is_none()
+            && results["workload"]["valid"] == "valid");
+    let logs = std::fs::read_dir(run.join("node-logs"))
+        .into_iter()
+        .flatten();
+    let installed = logs
+        .flatten()
+        .map(|f| std::fs::read_to_string(f.path()).unwrap_or_default())
+        .map(|t| t.matches("snapshot installed").count())
+        .sum();
+    let _ = std::fs::remove_dir_all(&s);
+    (ok, installed, text(&out))
+}
+
+#[test]
+fn with_compaction_every_8_entries_raft_stays_valid_and_followers_install_snapshots() {
+    let list_append = [
+        "-w",
+        "txn-list-append",
+        "--bin",
+        "txn-list-append",
+        "--node-count",
+        "3",
+        "--concurrency",
+        "2n",
+        "--time-limit",
+        "30",
+        "--rate",
+        "100",
+        "--nemesis-interval",
+        "5",
+    ];
+    let faults = ["--nemesis", "partition,kill,pause", "--durable"];
+    let compact = ["--compact-every", "8"];
+    for (workload, seeds) in [(guide("3"), 1..=4), (list_append.to_vec(), 1..=2)] {
+        let mut args = workload;
+        args.extend(faults);
+        let mut installed = 0;
+        for seed in seeds {
+            let (ok, n, out) = logged_run("compact", &args, &compact, seed, 3);
+            assert!(ok, "{args:?} seed {seed}: {out}");
+            installed += n;
+        }
+        assert!(installed > 0, "{args:?}: no snapshot installed");
+    }
+}
+
 /// A swarm of `seeds` with every fault; the kept (failing) runs, and the swarm's output.
 fn swarm(
     tag: &str,
@@ -266,8 +342,11 @@ const LIST_APPEND: &[&str] = &[
 
 #[test]
 fn a_swarm_with_every_fault_and_durable_state_keeps_raft_safe() {
-    for (workload, seeds, total) in [(LIN_KV, "0..300", 300), (LIST_APPEND, "0..100", 100)] {
-        let (s, failing, out) = swarm("swarm", workload, seeds, &["--durable"]);
+    let runs = [(LIN_KV, "0..300", 300), (LIST_APPEND, "0..100", 100)];
+    // As configured, and compacting every 8 entries (snapshots sent and restored).
+    let flags: [&[&str]; 2] = [&["--durable"], &["--durable", "--", "--compact-every", "8"]];
+    for ((workload, seeds, total), flags) in runs.into_iter().flat_map(|r| flags.map(|f| (r, f))) {
+        let (s, failing, out) = swarm("swarm", workload, seeds, flags);
         assert!(out.contains("seeds,"), "{out}");
         for (run, results) in &failing {
             // A schedule may keep a majority down, or the network split, for the whole

@@ -15,7 +15,7 @@ impl<C: Clone, S: Storage<C>, R: RngCore> Raft<C, S, R> {
         &mut self,
         from: NodeId,
         req: VoteRequest,
-        out: &mut impl Outbox<C>,
+        out: &mut impl Outbox<C, S::Snapshot>,
     ) -> Res<(), C, S> {
         let granted = req.term > self.hard.term && !self.leader_alive() && self.log_ok(&req)?;
         let term = if granted { req.term } else { self.hard.term };
@@ -28,7 +28,7 @@ impl<C: Clone, S: Storage<C>, R: RngCore> Raft<C, S, R> {
         &mut self,
         from: NodeId,
         r: VoteResponse,
-        out: &mut impl Outbox<C>,
+        out: &mut impl Outbox<C, S::Snapshot>,
     ) -> Res<(), C, S> {
         let current = self.role == Role::PreCandidate && r.term == self.hard.term + 1;
         if current && r.granted && self.count_grant(from) {
@@ -41,7 +41,7 @@ impl<C: Clone, S: Storage<C>, R: RngCore> Raft<C, S, R> {
         &mut self,
         from: NodeId,
         req: VoteRequest,
-        out: &mut impl Outbox<C>,
+        out: &mut impl Outbox<C, S::Snapshot>,
     ) -> Res<(), C, S> {
         // A newer term was adopted in `step`; an older one is refused with ours.
         let free = self.hard.vote.is_none() || self.hard.vote == Some(from);
@@ -65,7 +65,7 @@ impl<C: Clone, S: Storage<C>, R: RngCore> Raft<C, S, R> {
         &mut self,
         from: NodeId,
         r: VoteResponse,
-        out: &mut impl Outbox<C>,
+        out: &mut impl Outbox<C, S::Snapshot>,
     ) -> Res<(), C, S> {
         let current = self.role == Role::Candidate && r.term == self.hard.term;
         if current && r.granted && self.count_grant(from) {
@@ -82,7 +82,10 @@ impl<C: Clone, S: Storage<C>, R: RngCore> Raft<C, S, R> {
         self.granted.count_ones() as usize + 1 >= self.majority()
     }
 
-    pub(crate) fn start_pre_vote(&mut self, out: &mut impl Outbox<C>) -> Res<(), C, S> {
+    pub(crate) fn start_pre_vote(
+        &mut self,
+        out: &mut impl Outbox<C, S::Snapshot>,
+    ) -> Res<(), C, S> {
         if self.majority() == 1 {
             return self.start_election(out);
         }
@@ -101,7 +104,7 @@ impl<C: Clone, S: Storage<C>, R: RngCore> Raft<C, S, R> {
         Ok(())
     }
 
-    fn start_election(&mut self, out: &mut impl Outbox<C>) -> Res<(), C, S> {
+    fn start_election(&mut self, out: &mut impl Outbox<C, S::Snapshot>) -> Res<(), C, S> {
         self.save_hard_state(HardState {
             term: self.hard.term + 1,
             vote: Some(self.id),
@@ -123,7 +126,7 @@ impl<C: Clone, S: Storage<C>, R: RngCore> Raft<C, S, R> {
         Ok(())
     }
 
-    fn become_leader(&mut self, out: &mut impl Outbox<C>) -> Res<(), C, S> {
+    fn become_leader(&mut self, out: &mut impl Outbox<C, S::Snapshot>) -> Res<(), C, S> {
         let last = self.storage.last_index();
         self.role = Role::Leader;
         self.leader = Some(self.id);
@@ -151,7 +154,7 @@ impl<C: Clone, S: Storage<C>, R: RngCore> Raft<C, S, R> {
         &mut self,
         term: u64,
         leader: Option<NodeId>,
-        out: &mut impl Outbox<C>,
+        out: &mut impl Outbox<C, S::Snapshot>,
     ) -> Res<(), C, S> {
         if term != self.hard.term {
             self.save_hard_state(HardState { term, vote: None })?;
@@ -163,7 +166,7 @@ impl<C: Clone, S: Storage<C>, R: RngCore> Raft<C, S, R> {
         Ok(())
     }
 
-    fn fail_reads(&mut self, out: &mut impl Outbox<C>) {
+    fn fail_reads(&mut self, out: &mut impl Outbox<C, S::Snapshot>) {
         while let Some(id) = self.reads.pop() {
             out.push(Output::ReadFailed { id, leader: None });
         }

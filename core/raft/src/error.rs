@@ -40,6 +40,15 @@ pub enum Error<E> {
         /// The unreadable index.
         index: u64,
     },
+    /// The application asked to compact past what it applied: a snapshot covers applied
+    /// (so committed) entries only.
+    #[error("cannot compact to {index}: only {applied} applied")]
+    CompactBeyondApplied {
+        /// The index asked for.
+        index: u64,
+        /// The applied index.
+        applied: u64,
+    },
     /// The settings or members were refused.
     #[error(transparent)]
     Config(#[from] ConfigError),

@@ -11,8 +11,10 @@
 //!   message from a peer ──► step(now, from, msg, out)      ┐
 //!   the deadline passed ──► tick(now, out)                 │ outputs pushed to `out`:
 //!   a client's write    ──► propose(now, command, out)     │ Send / Apply / ReadReady /
-//!   a client's read     ──► read(now, id, out)             ┘ ReadFailed
+//!   a client's read     ──► read(now, id, out)             ┘ ReadFailed / Restore
 //!                            poll_timeout() ──► next deadline to call tick at
+//!   a snapshot of what
+//!   was applied         ──► compact(index, data)
 //! ```
 //!
 //! After each call: make the storage writes of the call durable, then release its outputs
@@ -32,7 +34,7 @@
 //! // A cluster of one: it elects itself at its first election timeout.
 //! let rng = SmallRng::seed_from_u64(7);
 //! let mut node: Raft<String, _, _> =
-//!     Raft::new(1, &[1], Config::default(), MemStorage::new(), rng, Time::ZERO).unwrap();
+//!     Raft::new(1, &[1], Config::default(), MemStorage::<String>::new(), rng, Time::ZERO).unwrap();
 //! let mut out = Vec::new();
 //! let deadline = node.poll_timeout();
 //! node.tick(deadline, &mut out).unwrap();
@@ -136,8 +138,31 @@
 //! terms are answered or dropped, votes are idempotent per term, appends are idempotent (an
 //! entry already held is skipped), and answers only move the leader's bookkeeping forward
 //! or back to a probe. A crash loses nothing written through [`Storage`] that was synced
-//! before outputs were released; a restarted node is a follower that re-applies from index
-//! 1 as it learns the commit index.
+//! before outputs were released; a restarted node is a follower that restores its
+//! snapshot (if any) and re-applies from the entry after it as it learns the commit index.
+//!
+//! # Snapshots
+//!
+//! The application's state is opaque to the core: `D`, the storage's
+//! [`Storage::Snapshot`] type, chosen like the command type. Once the application has
+//! applied up to some index it may call [`Raft::compact`] with its state there; the storage
+//! then keeps that [`Snapshot`] (with the index and term of the last entry it covers) in
+//! place of the log up to it. Compaction never goes past the applied index
+//! ([`Error::CompactBeyondApplied`]), so it drops committed entries only, and a snapshot
+//! stands for exactly the entries it replaced: log matching and leader completeness keep
+//! holding with the snapshot's last `(index, term)` standing for its prefix.
+//!
+//! A leader that must send a follower entries it compacted away sends its snapshot instead,
+//! whole, in one [`InstallSnapshot`] (snapshots here are small). The follower ignores one
+//! that is not newer than its commit index (it already holds those committed entries, and
+//! installing an older state would move its commit index back); otherwise it keeps the
+//! snapshot, drops its log up to the snapshot's index, keeps the entries after it only if
+//! its log holds the snapshot's last entry (same index and term: by log matching the rest
+//! then agrees too), sets its commit and applied index to the snapshot's and hands it out
+//! as [`Output::Restore`]. Either way it accepts up to the snapshot's index, which moves
+//! the leader's match and next index past it. A lost snapshot is sent again after the
+//! retransmit timeout, like a lost append. Appends reaching behind a follower's snapshot are
+//! accepted: what it compacted is committed, so it matches every leader's log.
 //!
 //! # Bounded memory
 //!
@@ -154,9 +179,11 @@
 //! | entries applied per call | [`Config::max_apply_batch`] | the rest on the next [`Raft::tick`], due at once |
 //! | outputs of one call | one message per peer per event, plus the applies above | the caller's [`Outbox`] (it owns that memory) |
 //!
-//! The log itself lives in the caller's [`Storage`]; there is no snapshotting, so it grows
-//! with the number of committed commands. With `alloc`, [`MemStorage`] keeps it in a `Vec`,
-//! and [`check::History`] remembers what the invariant checks need.
+//! The log itself lives in the caller's [`Storage`], from the latest snapshot on: it grows
+//! with the commands applied since the application last compacted ([`Raft::compact`]), and
+//! with the uncommitted entries (at most [`Config::max_uncommitted`] on a leader). With
+//! `alloc`, [`MemStorage`] keeps it in a `Vec`, and [`check::History`] remembers what the
+//! invariant checks need.
 //!
 //! # Invariants as a library
 //!
@@ -167,8 +194,10 @@
 //! step, and then require a leader to commit within a bound of simulated time once the
 //! faults stop. Deliberately broken variants, switched on only in the tests, are caught:
 //! voting without the up-to-date check (under the random schedules), committing an
-//! older-term entry by counting replicas (figure 8, scripted), and releasing reads without
-//! a quorum round (a stale read at a cut-off leader). The `broken` feature builds the same
+//! older-term entry by counting replicas (figure 8, scripted), releasing reads without
+//! a quorum round (a stale read at a cut-off leader), installing a snapshot older than the
+//! commit index in place of the whole log, and compacting uncommitted entries (these two
+//! under the random schedules with compaction every few entries). The `broken` feature builds the same
 //! switches (`Fault`, `Raft::set_fault`) for other crates' tests, so that a node
 //! program's swarm can show them caught too; no real node enables it.
 #![no_std]
@@ -188,13 +217,14 @@ mod progress;
 mod raft;
 mod read;
 mod replication;
+mod snapshot;
 pub mod storage;
 
 pub use config::{Config, ConfigError, MAX_NODES, MAX_READS, MAX_WINDOW};
 pub use error::Error;
 pub use message::{
-    Append, AppendResponse, AppendResult, Entry, Message, NodeId, Payload, VoteRequest,
-    VoteResponse, MAX_APPEND_ENTRIES,
+    Append, AppendResponse, AppendResult, Entry, InstallSnapshot, Message, NodeId, Payload,
+    VoteRequest, VoteResponse, MAX_APPEND_ENTRIES,
 };
 pub use output::{Outbox, Output};
 #[cfg(any(test, feature = "broken"))]
@@ -202,7 +232,7 @@ pub use raft::Fault;
 pub use raft::{Proposed, Raft, Role};
 #[cfg(feature = "alloc")]
 pub use storage::MemStorage;
-pub use storage::{HardState, Storage};
+pub use storage::{HardState, Snapshot, Storage};
 
 #[cfg(test)]
 mod tests;

@@ -1,11 +1,14 @@
-//! The wire types: log entries and the six Raft messages.
+//! The wire types: log entries and the seven Raft messages.
 //!
 //! Plain data with serde derives, generic over the command type `C`; the node binary puts
-//! them in a Maelstrom body as JSON. An [`Append`] carries at most [`MAX_APPEND_ENTRIES`]
+//! them in a Maelstrom body as JSON. `D` is the application's snapshot data, carried whole
+//! by [`InstallSnapshot`]. An [`Append`] carries at most [`MAX_APPEND_ENTRIES`]
 //! entries in a fixed-capacity vector, so a message's size is bounded by the type itself and
 //! a longer list fails to deserialize instead of growing a buffer.
 
 use serde::{Deserialize, Serialize};
+
+use crate::storage::Snapshot;
 
 /// A node's name within its cluster: the node binary maps Maelstrom's `"n3"` to and from it.
 pub type NodeId = u16;
@@ -108,10 +111,23 @@ pub struct AppendResponse {
     pub result: AppendResult,
 }
 
+/// The leader's InstallSnapshot: its snapshot, for a follower that needs entries the
+/// leader no longer holds. One message carries it whole. The follower answers with an
+/// [`AppendResponse`] accepting up to `snapshot.index`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstallSnapshot<D> {
+    /// The leader's term.
+    pub term: u64,
+    /// The snapshot: its last index, its term and the application's state.
+    pub snapshot: Snapshot<D>,
+    /// The leader's heartbeat round when sent, echoed back to confirm reads.
+    pub round: u64,
+}
+
 /// Every message one Raft node sends another.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Message<C> {
+pub enum Message<C, D> {
     /// "Would you vote for me if I campaigned?" Changes no one's term or vote.
     PreVote(VoteRequest),
     /// The answer to a pre-vote.
@@ -122,11 +138,13 @@ pub enum Message<C> {
     VoteResponse(VoteResponse),
     /// AppendEntries.
     Append(Append<C>),
-    /// The answer to an append.
+    /// The answer to an append (or to an [`InstallSnapshot`]).
     AppendResponse(AppendResponse),
+    /// InstallSnapshot.
+    Snapshot(InstallSnapshot<D>),
 }
 
-impl<C> Message<C> {
+impl<C, D> Message<C, D> {
     /// The term the message carries.
     pub fn term(&self) -> u64 {
         match self {
@@ -134,6 +152,7 @@ impl<C> Message<C> {
             Message::PreVoteResponse(m) | Message::VoteResponse(m) => m.term,
             Message::Append(m) => m.term,
             Message::AppendResponse(m) => m.term,
+            Message::Snapshot(m) => m.term,
         }
     }
 }

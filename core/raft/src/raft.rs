@@ -55,6 +55,11 @@ pub enum Fault {
     CommitsOldTerm,
     /// Release reads without a majority confirming the leader's round.
     ReadsWithoutQuorum,
+    /// Install every snapshot a leader sends, even one older than the commit index, in
+    /// place of the whole log (no matching suffix kept).
+    InstallsStaleSnapshot,
+    /// Compact the whole log, uncommitted entries included, whatever index is asked.
+    CompactsUncommitted,
 }
 
 pub(crate) type Res<T, C, S> = Result<T, Error<<S as Storage<C>>::Error>>;
@@ -95,7 +100,9 @@ pub struct Raft<C, S, R> {
 
 impl<C: Clone, S: Storage<C>, R: RngCore> Raft<C, S, R> {
     /// Starts (or restarts) node `id` of the cluster `members` (which includes `id`) from
-    /// `storage`, as a follower with a fresh election timeout from `now`.
+    /// `storage`, as a follower with a fresh election timeout from `now`. If `storage` holds
+    /// a snapshot, the node starts with it committed and applied: the application restores
+    /// its state from [`Storage::snapshot`] before acting on any output.
     pub fn new(
         id: NodeId,
         members: &[NodeId],
@@ -107,6 +114,8 @@ impl<C: Clone, S: Storage<C>, R: RngCore> Raft<C, S, R> {
         config.validate()?;
         let peers = peers_of(id, members)?;
         let hard = storage.hard_state().map_err(Error::Storage)?;
+        // What the snapshot covers is committed and, by the application, restored.
+        let base = storage.first_index().saturating_sub(1);
         let mut raft = Raft {
             id,
             peers,
@@ -116,8 +125,8 @@ impl<C: Clone, S: Storage<C>, R: RngCore> Raft<C, S, R> {
             hard,
             role: Role::Follower,
             leader: None,
-            commit: 0,
-            applied: 0,
+            commit: base,
+            applied: base,
             now,
             election_deadline: now,
             heartbeat_deadline: now,
@@ -142,8 +151,8 @@ impl<C: Clone, S: Storage<C>, R: RngCore> Raft<C, S, R> {
         &mut self,
         now: Time,
         from: NodeId,
-        msg: Message<C>,
-        out: &mut impl Outbox<C>,
+        msg: Message<C, S::Snapshot>,
+        out: &mut impl Outbox<C, S::Snapshot>,
     ) -> Res<(), C, S> {
         self.now = now;
         if from == self.id || self.peer_slot(from).is_none() {
@@ -164,13 +173,14 @@ impl<C: Clone, S: Storage<C>, R: RngCore> Raft<C, S, R> {
             Message::VoteResponse(r) => self.on_vote_response(from, r, out),
             Message::Append(a) => self.on_append(from, a, out),
             Message::AppendResponse(r) => self.on_append_response(from, r, out),
+            Message::Snapshot(m) => self.on_snapshot(from, m, out),
         }
     }
 
     /// Acts on whatever deadline has passed at `now`: an election timeout (start a
     /// pre-vote), a heartbeat (check quorum, retransmit, heartbeat), an apply backlog.
     /// Calling it early is harmless.
-    pub fn tick(&mut self, now: Time, out: &mut impl Outbox<C>) -> Res<(), C, S> {
+    pub fn tick(&mut self, now: Time, out: &mut impl Outbox<C, S::Snapshot>) -> Res<(), C, S> {
         self.now = now;
         if self.role == Role::Leader {
             if now >= self.heartbeat_deadline {
@@ -199,7 +209,7 @@ impl<C: Clone, S: Storage<C>, R: RngCore> Raft<C, S, R> {
         &mut self,
         now: Time,
         command: C,
-        out: &mut impl Outbox<C>,
+        out: &mut impl Outbox<C, S::Snapshot>,
     ) -> Res<Proposed, C, S> {
         self.now = now;
         self.require_leader()?;
@@ -226,7 +236,12 @@ impl<C: Clone, S: Storage<C>, R: RngCore> Raft<C, S, R> {
     /// Starts the linearizable read `id` (leader only): a heartbeat round goes out, and
     /// [`Output::ReadReady`](crate::Output::ReadReady) follows once it is safe to serve the read from the state
     /// machine, or [`Output::ReadFailed`](crate::Output::ReadFailed) if leadership is lost first.
-    pub fn read(&mut self, now: Time, id: u64, out: &mut impl Outbox<C>) -> Res<(), C, S> {
+    pub fn read(
+        &mut self,
+        now: Time,
+        id: u64,
+        out: &mut impl Outbox<C, S::Snapshot>,
+    ) -> Res<(), C, S> {
         self.now = now;
         self.require_leader()?;
         let limit = self.config.max_pending_reads;

@@ -12,7 +12,7 @@ use crate::storage::Storage;
 impl<C: Clone, S: Storage<C>, R: RngCore> Raft<C, S, R> {
     /// The leader's periodic work: step down without a quorum, expire lost appends,
     /// replicate or heartbeat to every follower.
-    pub(crate) fn leader_tick(&mut self, out: &mut impl Outbox<C>) -> Res<(), C, S> {
+    pub(crate) fn leader_tick(&mut self, out: &mut impl Outbox<C, S::Snapshot>) -> Res<(), C, S> {
         self.heartbeat_deadline = self.now + self.config.heartbeat_interval;
         if !self.has_quorum() {
             return self.become_follower(self.hard.term, None, out);
@@ -45,7 +45,11 @@ impl<C: Clone, S: Storage<C>, R: RngCore> Raft<C, S, R> {
 
     /// Sends each follower what its window allows; with `heartbeat`, an empty append to
     /// those that got nothing.
-    pub(crate) fn replicate(&mut self, heartbeat: bool, out: &mut impl Outbox<C>) -> Res<(), C, S> {
+    pub(crate) fn replicate(
+        &mut self,
+        heartbeat: bool,
+        out: &mut impl Outbox<C, S::Snapshot>,
+    ) -> Res<(), C, S> {
         for k in 0..self.peers.len() {
             if !self.send_append(k, out)? && heartbeat {
                 self.send_heartbeat(k, out)?;
@@ -56,13 +60,17 @@ impl<C: Clone, S: Storage<C>, R: RngCore> Raft<C, S, R> {
 
     /// Sends follower `k` the entries from its `next`, if any are due and the window
     /// allows. True if a message left.
-    fn send_append(&mut self, k: usize, out: &mut impl Outbox<C>) -> Res<bool, C, S> {
+    fn send_append(&mut self, k: usize, out: &mut impl Outbox<C, S::Snapshot>) -> Res<bool, C, S> {
         let last = self.storage.last_index();
         let Some(pr) = self.progress.get(k) else {
             return Ok(false);
         };
         if pr.next > last || !pr.can_send(self.config.window) {
             return Ok(false);
+        }
+        if pr.next < self.storage.first_index() {
+            self.send_snapshot(k, out)?;
+            return Ok(true);
         }
         let prev_index = pr.next - 1;
         let end = last.min(prev_index + self.config.max_batch as u64);
@@ -82,10 +90,17 @@ impl<C: Clone, S: Storage<C>, R: RngCore> Raft<C, S, R> {
     }
 
     /// An empty append at follower `k`'s match point: keeps leadership, confirms reads,
-    /// carries the commit index; never rejected by a follower still in this term.
-    pub(crate) fn send_heartbeat(&mut self, k: usize, out: &mut impl Outbox<C>) -> Res<(), C, S> {
+    /// carries the commit index; never rejected by a follower still in this term. (If the
+    /// match point was compacted away, at the snapshot's index: a follower that lacks it
+    /// rejects, and is sent the snapshot.)
+    pub(crate) fn send_heartbeat(
+        &mut self,
+        k: usize,
+        out: &mut impl Outbox<C, S::Snapshot>,
+    ) -> Res<(), C, S> {
         let matched = self.progress.get(k).map_or(0, |p| p.matched);
-        self.send_to(k, matched, heapless::Vec::new(), out)
+        let prev = matched.max(self.snapshot_index());
+        self.send_to(k, prev, heapless::Vec::new(), out)
     }
 
     fn send_to(
@@ -93,7 +108,7 @@ impl<C: Clone, S: Storage<C>, R: RngCore> Raft<C, S, R> {
         k: usize,
         prev_index: u64,
         entries: heapless::Vec<Entry<C>, { crate::MAX_APPEND_ENTRIES }>,
-        out: &mut impl Outbox<C>,
+        out: &mut impl Outbox<C, S::Snapshot>,
     ) -> Res<(), C, S> {
         let Some(&to) = self.peers.get(k) else {
             return Ok(());
@@ -114,7 +129,7 @@ impl<C: Clone, S: Storage<C>, R: RngCore> Raft<C, S, R> {
         &mut self,
         from: NodeId,
         a: Append<C>,
-        out: &mut impl Outbox<C>,
+        out: &mut impl Outbox<C, S::Snapshot>,
     ) -> Res<(), C, S> {
         if a.term < self.hard.term {
             // Tell a deposed leader the newer term. Round 0: this answer may predate a read
@@ -156,6 +171,10 @@ impl<C: Clone, S: Storage<C>, R: RngCore> Raft<C, S, R> {
                 hint_term: None,
             }));
         }
+        if a.prev_index < self.snapshot_index() {
+            // Compacted, so committed: it matches every leader's entry there.
+            return Ok(None);
+        }
         let term = self.term_of(a.prev_index)?;
         if term == a.prev_term {
             return Ok(None);
@@ -172,12 +191,16 @@ impl<C: Clone, S: Storage<C>, R: RngCore> Raft<C, S, R> {
         }))
     }
 
-    /// Adds `entries` (which follow a matching entry): skips those already held, cuts the
-    /// log at the first conflicting one, appends the rest.
+    /// Adds `entries` (which follow a matching entry): skips those already held or
+    /// compacted, cuts the log at the first conflicting one, appends the rest.
     fn merge(&mut self, entries: &[Entry<C>]) -> Res<(), C, S> {
         let last = self.storage.last_index();
+        let first = self.storage.first_index();
         let mut fresh = entries.len();
         for (i, e) in entries.iter().enumerate() {
+            if e.index < first {
+                continue;
+            }
             if e.index > last {
                 fresh = i;
                 break;
@@ -197,12 +220,12 @@ impl<C: Clone, S: Storage<C>, R: RngCore> Raft<C, S, R> {
         }
     }
 
-    fn respond(
+    pub(crate) fn respond(
         &mut self,
         to: NodeId,
         round: u64,
         result: AppendResult,
-        out: &mut impl Outbox<C>,
+        out: &mut impl Outbox<C, S::Snapshot>,
     ) -> Res<(), C, S> {
         let term = self.hard.term;
         let msg = Message::AppendResponse(AppendResponse {
@@ -218,7 +241,7 @@ impl<C: Clone, S: Storage<C>, R: RngCore> Raft<C, S, R> {
         &mut self,
         from: NodeId,
         r: AppendResponse,
-        out: &mut impl Outbox<C>,
+        out: &mut impl Outbox<C, S::Snapshot>,
     ) -> Res<(), C, S> {
         if self.role != Role::Leader || r.term != self.hard.term {
             return Ok(());
@@ -268,7 +291,8 @@ impl<C: Clone, S: Storage<C>, R: RngCore> Raft<C, S, R> {
         let mut next = hint_index;
         if let Some(t) = hint_term {
             let mut i = prev_index.min(self.storage.last_index());
-            while i > 0 {
+            let floor = self.snapshot_index();
+            while i > floor {
                 let term = self.term_of(i)?;
                 if term == t {
                     next = i + 1;
@@ -309,7 +333,7 @@ impl<C: Clone, S: Storage<C>, R: RngCore> Raft<C, S, R> {
     }
 
     /// Hands out committed entries (at most `max_apply_batch`), then the reads now ready.
-    pub(crate) fn apply(&mut self, out: &mut impl Outbox<C>) -> Res<(), C, S> {
+    pub(crate) fn apply(&mut self, out: &mut impl Outbox<C, S::Snapshot>) -> Res<(), C, S> {
         let mut budget = self.config.max_apply_batch;
         while self.applied < self.commit && budget > 0 {
             let entry = self.entry_at(self.applied + 1)?;

@@ -23,6 +23,10 @@ pub struct RaftArgs {
     /// Longest a follower holds a request while it knows no reachable leader, in ms.
     #[arg(long, env = "GLOMERS_RAFT_HOLD_MS")]
     hold_ms: Option<u64>,
+    /// Entries applied since the last snapshot after which the node snapshots its state
+    /// and compacts its log.
+    #[arg(long, env = "GLOMERS_RAFT_COMPACT_EVERY", value_parser = clap::value_parser!(u64).range(1..))]
+    compact_every: Option<u64>,
     /// Deliberately broken Raft, for the tests that show the invariant checks catch it.
     /// Built only into test builds (feature `broken-raft`); never use it.
     #[cfg(feature = "broken-raft")]
@@ -74,6 +78,7 @@ impl RaftArgs {
         c.election = args.election_ms.map_or(c.election, ms);
         c.budget = args.budget_ms.map_or(c.budget, ms);
         c.hold = args.hold_ms.map_or(c.hold, ms);
+        c.compact_every = args.compact_every.unwrap_or(c.compact_every);
         if c.election <= c.round {
             return Err(ArgsError::Timeouts {
                 round: c.round.as_millis() as u64,

@@ -26,6 +26,9 @@ pub struct RaftConfig {
     pub max_waiters: usize,
     /// Most Raft messages kept for one peer between two flushes; beyond it, a flush.
     pub max_buffered: usize,
+    /// Entries applied since the last snapshot after which the node snapshots its state
+    /// and compacts the log (so the log in memory and on disk stays about this long).
+    pub compact_every: u64,
     /// A deliberately broken Raft rule, for the tests that show it caught. Never set
     /// outside them.
     #[cfg(feature = "broken-raft")]
@@ -45,6 +48,7 @@ impl Default for RaftConfig {
             fresh: round * 2,
             max_waiters: 4096,
             max_buffered: 256,
+            compact_every: 1024,
             #[cfg(feature = "broken-raft")]
             fault: glomers_raft::Fault::None,
         }

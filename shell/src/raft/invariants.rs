@@ -4,8 +4,11 @@
 //!
 //! Each check observes every live node's Raft state, then records every entry each node
 //! applied since the last check (read from its log at the applied index: within one step
-//! an applied entry cannot be replaced). A node seen dead, or whose applied index went
-//! back, restarted: it applies again from index 1.
+//! an applied entry cannot be replaced, and a node compacts only what it applied in
+//! earlier steps). A node whose applied index passed its snapshot's index without applying
+//! the entries below it restored the snapshot (from its leader, or its disk at restart).
+//! A node seen dead, or whose applied index went back, restarted: it applies again from
+//! index 1, or from its snapshot.
 
 use std::any::Any;
 use std::marker::PhantomData;
@@ -55,6 +58,9 @@ impl<S: Service> NodeView<Log<S>> for View<'_, S> {
     fn last_index(&self) -> u64 {
         self.0.storage().last_index()
     }
+    fn first_index(&self) -> u64 {
+        self.0.storage().first_index()
+    }
     fn entry(&self, index: u64) -> Option<Entry<Log<S>>> {
         self.0.storage().entry(index).ok().flatten()
     }
@@ -75,7 +81,21 @@ impl<S: Service> RaftInvariants<S> {
             }
             None => 0,
         };
-        for index in seen + 1..=raft.applied_index() {
+        let snapshot = raft.snapshot_index();
+        let mut from = seen + 1;
+        if from <= snapshot && snapshot <= raft.applied_index() {
+            let term = raft
+                .storage()
+                .term(snapshot)
+                .ok()
+                .flatten()
+                .unwrap_or_default();
+            self.history
+                .restored(id, snapshot, term)
+                .map_err(|v| v.to_string())?;
+            from = snapshot + 1;
+        }
+        for index in from..=raft.applied_index() {
             let Some(entry) = raft.storage().entry(index).ok().flatten() else {
                 return Err(format!("node {id} applied {index}, which its log lacks"));
             };

@@ -53,7 +53,7 @@ pub enum KvIn {
         forwarded: Option<Forwarded>,
     },
     /// Raft messages from a peer.
-    Raft(PeerBatch<KvCommand>),
+    Raft(PeerBatch<KvCommand, KvSnapshot>),
 }
 
 /// A command of the log.
@@ -96,10 +96,13 @@ pub enum KvReply {
     CasOk,
 }
 
+/// The whole map, keys as their JSON text: what a snapshot holds.
+pub type KvSnapshot = BTreeMap<String, Value>;
+
 /// The replicated map (see the module documentation).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct KvStore {
-    map: BTreeMap<String, Value>,
+    map: KvSnapshot,
 }
 
 impl KvStore {
@@ -115,8 +118,9 @@ impl Service for KvStore {
     type Command = KvCommand;
     type Reply = KvReply;
     type Forward = KvIn;
+    type Snapshot = KvSnapshot;
 
-    fn inbound(body: KvIn) -> Inbound<Value, KvCommand> {
+    fn inbound(body: KvIn) -> Inbound<Value, KvCommand, KvSnapshot> {
         let (request, forwarded) = match body {
             KvIn::Raft(batch) => return Inbound::Peer(batch),
             KvIn::Read { key, forwarded } => (Request::Read(key), forwarded),
@@ -175,6 +179,14 @@ impl Service for KvStore {
             }),
             None => Err(missing()),
         }
+    }
+
+    fn snapshot(&self) -> KvSnapshot {
+        self.map.clone()
+    }
+
+    fn restore(map: KvSnapshot) -> Self {
+        KvStore { map }
     }
 
     fn apply(&mut self, command: &KvCommand) -> Result<KvReply, ErrorBody> {

@@ -87,7 +87,7 @@ pub enum ListIn {
         forwarded: Option<Forwarded>,
     },
     /// Raft messages from a peer.
-    Raft(PeerBatch<Txn>),
+    Raft(PeerBatch<Txn, ListSnapshot>),
 }
 
 /// A reply.
@@ -100,6 +100,12 @@ pub enum ListReply {
         txn: Txn,
     },
 }
+
+/// Every list with its key, in key order: what a snapshot holds. (Each transaction is
+/// applied once, at its place in the log, and its answer comes from that application: the
+/// lists are the whole state.) Pairs rather than a map: a JSON object's keys are strings,
+/// which a body parsed through a `serde_json::Value` does not turn back into integers.
+pub type ListSnapshot = Vec<(ListKey, Vec<Element>)>;
 
 /// The replicated lists (see the module documentation).
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -136,8 +142,9 @@ impl Service for ListStore {
     type Command = Txn;
     type Reply = ListReply;
     type Forward = ListIn;
+    type Snapshot = ListSnapshot;
 
-    fn inbound(body: ListIn) -> Inbound<Txn, Txn> {
+    fn inbound(body: ListIn) -> Inbound<Txn, Txn, ListSnapshot> {
         match body {
             ListIn::Raft(batch) => Inbound::Peer(batch),
             ListIn::Txn { txn, forwarded } => {
@@ -172,6 +179,16 @@ impl Service for ListStore {
             })
             .collect();
         Ok(ListReply::TxnOk { txn })
+    }
+
+    fn snapshot(&self) -> ListSnapshot {
+        self.lists.iter().map(|(k, l)| (*k, l.clone())).collect()
+    }
+
+    fn restore(lists: ListSnapshot) -> Self {
+        ListStore {
+            lists: lists.into_iter().collect(),
+        }
     }
 
     fn apply(&mut self, txn: &Txn) -> Result<ListReply, ErrorBody> {
@@ -229,6 +246,47 @@ mod tests {
             ]
         );
         assert_eq!(lists.get(2), Some(&[6][..]));
+    }
+
+    #[test]
+    fn a_snapshot_crosses_the_wire_as_the_body_parser_reads_it() {
+        let mut lists = ListStore::default();
+        let txn = vec![
+            MicroOp::Append { key: 3, element: 1 },
+            MicroOp::Append {
+                key: -2,
+                element: 7,
+            },
+            MicroOp::Append { key: 3, element: 2 },
+        ];
+        lists.apply(&txn).expect("applies");
+        let snapshot = glomers_raft::Snapshot {
+            index: 9,
+            term: 2,
+            data: lists.snapshot(),
+        };
+        let batch = PeerBatch {
+            msgs: vec![glomers_raft::Message::Snapshot(
+                glomers_raft::InstallSnapshot {
+                    term: 2,
+                    snapshot,
+                    round: 4,
+                },
+            )],
+            hears: None,
+            to: None,
+            from: None,
+        };
+        // A body reaches the node as a JSON value first, then its type.
+        let value = serde_json::to_value(ListIn::Raft(batch)).expect("encodes");
+        let Ok(ListIn::Raft(back)) = serde_json::from_value::<ListIn>(value) else {
+            panic!("a snapshot body parses back");
+        };
+        let Some(glomers_raft::Message::Snapshot(m)) = back.msgs.into_iter().next() else {
+            panic!("the snapshot message");
+        };
+        assert_eq!(ListStore::restore(m.snapshot.data), lists);
+        assert_eq!(lists.get(3), Some(&[1, 2][..]));
     }
 
     #[test]

@@ -24,11 +24,15 @@
 //!   be refused, and Maelstrom stops reading a node whose line it refuses. Requests read
 //!   right after a stall (a pause) may be older than their client's patience and are not
 //!   answered ([`clock`]).
-//! - **Durability.** Raft's term, vote and log are written through the node contract's
-//!   durable writes in the same call ([`storage`]), so the driver makes them durable before
-//!   any message that depends on them leaves, and a restarted node recovers them. Without a
-//!   data directory (Maelstrom's wiping kill) a restarted node is empty, and Raft is not
-//!   safe: see `docs/raft.md`.
+//! - **Compaction.** Every [`RaftConfig::compact_every`] applied entries the node hands
+//!   Raft its service's state ([`Service::snapshot`]) in place of the log up to there; a
+//!   follower that needs entries its leader compacted gets the snapshot and restores it
+//!   ([`Service::restore`]). So the log, in memory and on disk, stays about that long.
+//! - **Durability.** Raft's term, vote, snapshot and log are written through the node
+//!   contract's durable writes in the same call ([`storage`]), so the driver makes them
+//!   durable before any message that depends on them leaves, and a restarted node recovers
+//!   them. Without a data directory (Maelstrom's wiping kill) a restarted node is empty,
+//!   and Raft is not safe: see `docs/raft.md`.
 //! - **Invariants.** [`invariants::RaftInvariants`] checks election safety, log matching,
 //!   leader completeness and state-machine safety over all nodes after every step of the
 //!   harness's simulator.

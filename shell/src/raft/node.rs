@@ -2,7 +2,7 @@
 //! requests routed, held, batched into rounds and answered (see [`super`] for the design).
 
 use glomers_node::{ErrorBody, ErrorCode, NodeId as Name, Origin, Outbox, Time};
-use glomers_raft::{Entry, Error as RaftError, NodeId, Output, Payload, Raft, Role};
+use glomers_raft::{Entry, Error as RaftError, NodeId, Output, Payload, Raft, Role, Storage};
 use rand::rngs::SmallRng;
 
 use super::config::RaftConfig;
@@ -20,10 +20,18 @@ const MAX_HOPS: u8 = 2;
 pub type Log<S> = Batch<<S as Service>::Command>;
 
 /// The Raft core of a node serving `S`.
-pub type Core<S> = Raft<Log<S>, LogStore<Log<S>>, SmallRng>;
+pub type Core<S> = Raft<Log<S>, LogStore<Log<S>, <S as Service>::Snapshot>, SmallRng>;
 
 /// What a node serving `S` sends.
-pub type Out<S> = RaftOut<<S as Service>::Reply, <S as Service>::Forward, <S as Service>::Command>;
+pub type Out<S> = RaftOut<
+    <S as Service>::Reply,
+    <S as Service>::Forward,
+    <S as Service>::Command,
+    <S as Service>::Snapshot,
+>;
+
+/// The Raft messages a peer of a node serving `S` sends it.
+pub type FromPeer<S> = PeerBatch<<S as Service>::Command, <S as Service>::Snapshot>;
 
 type Waiting<S> = Waiter<<S as Service>::Read, <S as Service>::Command>;
 type Req<S> = Request<<S as Service>::Read, <S as Service>::Command>;
@@ -36,9 +44,11 @@ pub struct Node<S: Service> {
     /// Every member's name, by Raft id.
     names: Vec<Name>,
     /// Raft's outputs of the current call.
-    outputs: Vec<Output<Log<S>>>,
+    outputs: Vec<Output<Log<S>, S::Snapshot>>,
     /// Per member (by Raft id): Raft messages waiting for the next flush.
-    buffers: Vec<Msgs<S::Command>>,
+    buffers: Vec<Msgs<S::Command, S::Snapshot>>,
+    /// The last index applied to `service` (or restored into it).
+    applied: u64,
     last_flush: Time,
     links: Links,
     waiters: Waiters<S::Read, S::Command>,
@@ -47,13 +57,17 @@ pub struct Node<S: Service> {
 }
 
 impl<S: Service> Node<S> {
-    /// A node around `raft`, a member of `names` (by Raft id), at node time `now`.
+    /// A node around `raft`, a member of `names` (by Raft id), at node time `now`; its
+    /// service starts from the snapshot `raft`'s storage holds, if any.
     pub fn new(raft: Core<S>, names: Vec<Name>, config: RaftConfig, now: Time) -> Self {
         let n = names.len();
+        let snapshot = raft.storage().snapshot().ok().flatten();
+        let service = snapshot.map_or_else(S::default, |s| S::restore(s.data));
         Node {
             links: Links::new(raft.id(), n),
+            applied: raft.applied_index(),
             raft,
-            service: S::default(),
+            service,
             config,
             names,
             outputs: Vec::new(),
@@ -71,13 +85,7 @@ impl<S: Service> Node<S> {
     }
 
     /// A batch of Raft messages that the peer named `src` sent, or passed on.
-    pub fn on_peer(
-        &mut self,
-        t: Time,
-        src: &str,
-        batch: PeerBatch<S::Command>,
-        out: &mut Outbox<Out<S>>,
-    ) {
+    pub fn on_peer(&mut self, t: Time, src: &str, batch: FromPeer<S>, out: &mut Outbox<Out<S>>) {
         let Some(via) = self.id_of(src) else {
             tracing::warn!(%src, "raft messages from a stranger; ignored");
             return;
@@ -196,9 +204,11 @@ impl<S: Service> Node<S> {
         due
     }
 
-    /// After every call: carry out Raft's outputs, release held requests, run a due round,
-    /// flush, and queue Raft's storage writes (durable before any message of this call).
+    /// After every call: compact if due, carry out Raft's outputs, release held requests,
+    /// run a due round, flush, and queue Raft's storage writes (durable before any message
+    /// of this call).
     fn settle(&mut self, t: Time, out: &mut Outbox<Out<S>>) {
+        self.compact();
         self.carry_out(t, out);
         let leader = self.raft.role() == Role::Leader;
         if leader && !self.was_leader {
@@ -297,6 +307,21 @@ impl<S: Service> Node<S> {
         }
     }
 
+    /// Once [`RaftConfig::compact_every`] entries were applied since the last snapshot,
+    /// hands Raft the service's state at the applied index in place of the log up to it.
+    /// Done before this call's outputs are applied, so it covers what earlier calls applied
+    /// (which the simulator's invariant checks have seen by then).
+    fn compact(&mut self) {
+        if self.applied < self.raft.snapshot_index() + self.config.compact_every {
+            return;
+        }
+        let snapshot = self.service.snapshot();
+        match self.raft.compact(self.applied, snapshot) {
+            Ok(()) => tracing::debug!(index = self.applied, "log compacted"),
+            Err(e) => tracing::error!(error = %e, "raft compaction"),
+        }
+    }
+
     /// Carries out Raft's outputs, in order.
     fn carry_out(&mut self, t: Time, out: &mut Outbox<Out<S>>) {
         while !self.outputs.is_empty() {
@@ -304,6 +329,11 @@ impl<S: Service> Node<S> {
                 match output {
                     Output::Send { to, msg } => self.buffer(t, to, msg, out),
                     Output::Apply(entry) => self.apply(t, entry, out),
+                    Output::Restore(snapshot) => {
+                        tracing::info!(index = snapshot.index, "snapshot installed");
+                        self.applied = snapshot.index;
+                        self.service = S::restore(snapshot.data);
+                    }
                     Output::ReadReady { id } => {
                         for w in self.waiters.take_reading(id) {
                             if let Stage::Reading { read, .. } = &w.stage {
@@ -324,6 +354,7 @@ impl<S: Service> Node<S> {
     /// Applies a committed entry; answers the requests whose commands it holds, or, if
     /// another leader's entry took their place, tells them they did not happen.
     fn apply(&mut self, t: Time, entry: Entry<Log<S>>, out: &mut Outbox<Out<S>>) {
+        self.applied = entry.index;
         let mut results: Vec<_> = match &entry.payload {
             Payload::Noop => Vec::new(),
             Payload::Command(batch) => batch.iter().map(|c| Some(self.service.apply(c))).collect(),
@@ -347,7 +378,7 @@ impl<S: Service> Node<S> {
         &mut self,
         t: Time,
         to: NodeId,
-        msg: glomers_raft::Message<Log<S>>,
+        msg: glomers_raft::Message<Log<S>, S::Snapshot>,
         out: &mut Outbox<Out<S>>,
     ) {
         let Some(buffer) = self.buffers.get_mut(usize::from(to)) else {
@@ -491,8 +522,8 @@ impl<S: Service> Node<S> {
 }
 
 /// Answers `w` with `result`, unless its client has given up (`hard` passed).
-fn answer<R, F, C, Rd, Cm>(
-    out: &mut Outbox<RaftOut<R, F, C>>,
+fn answer<R, F, C, D, Rd, Cm>(
+    out: &mut Outbox<RaftOut<R, F, C, D>>,
     t: Time,
     w: &Waiter<Rd, Cm>,
     result: Result<R, ErrorBody>,
@@ -512,7 +543,7 @@ fn unavailable(why: &str) -> ErrorBody {
     ErrorBody::new(ErrorCode::TemporarilyUnavailable, why)
 }
 
-fn refuse<R, F, C>(out: &mut Outbox<RaftOut<R, F, C>>, origin: &Origin, why: &str) {
+fn refuse<R, F, C, D>(out: &mut Outbox<RaftOut<R, F, C, D>>, origin: &Origin, why: &str) {
     out.reply_error(origin, unavailable(why));
 }
 

@@ -19,7 +19,7 @@ pub enum Request<R, C> {
 
 /// What a decoded body is.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Inbound<R, C> {
+pub enum Inbound<R, C, D> {
     /// A client's request; `forwarded` when another node forwarded it.
     Client {
         /// The request.
@@ -28,7 +28,7 @@ pub enum Inbound<R, C> {
         forwarded: Option<Forwarded>,
     },
     /// Raft messages from a peer.
-    Peer(PeerBatch<C>),
+    Peer(PeerBatch<C, D>),
 }
 
 /// A replicated state machine that [`super::RaftMachine`] runs on Raft.
@@ -46,9 +46,12 @@ pub trait Service: Default + 'static {
     type Reply: Serialize + 'static;
     /// The body of a forwarded request: the client's request with the milliseconds left.
     type Forward: Serialize + 'static;
+    /// The whole state, as a snapshot carries it (on disk and to a follower that needs
+    /// entries the leader compacted). A malformed one fails to parse with its message.
+    type Snapshot: Clone + PartialEq + Debug + Serialize + DeserializeOwned + 'static;
 
     /// What `body` is.
-    fn inbound(body: Self::In) -> Inbound<Self::Read, Self::Command>;
+    fn inbound(body: Self::In) -> Inbound<Self::Read, Self::Command, Self::Snapshot>;
     /// The body that forwards `request`.
     fn forward(request: &Request<Self::Read, Self::Command>, forwarded: Forwarded)
         -> Self::Forward;
@@ -56,4 +59,8 @@ pub trait Service: Default + 'static {
     fn read(&self, read: &Self::Read) -> Result<Self::Reply, ErrorBody>;
     /// Applies a command: the reply, or the (definite) error it ends in.
     fn apply(&mut self, command: &Self::Command) -> Result<Self::Reply, ErrorBody>;
+    /// The whole state, after the commands applied so far.
+    fn snapshot(&self) -> Self::Snapshot;
+    /// The state a snapshot holds.
+    fn restore(snapshot: Self::Snapshot) -> Self;
 }

@@ -4,7 +4,9 @@
 //! Raft messages between nodes travel as one Maelstrom message per peer per flush, body
 //! `{"type": "raft", "msgs": [...]}`: each element one [`glomers_raft::Message`] in serde's
 //! external tagging (`{"append": {...}}`, `{"vote_response": {...}}`), whose log entries
-//! carry a batch of the service's commands (`{"command": [...]}` or `"noop"`).
+//! carry a batch of the service's commands (`{"command": [...]}` or `"noop"`); a
+//! snapshot (`{"snapshot": {"term": .., "snapshot": {"index": .., "term": .., "data": ..},
+//! "round": ..}}`) carries the service's whole state as its `data`.
 
 use glomers_raft::Message;
 use serde::{Deserialize, Serialize};
@@ -12,8 +14,8 @@ use serde::{Deserialize, Serialize};
 /// The command of one log entry: every client command the leader gathered in one round.
 pub type Batch<C> = Vec<C>;
 
-/// The Raft messages of one flush to one peer.
-pub type Msgs<C> = Vec<Message<Batch<C>>>;
+/// The Raft messages of one flush to one peer; `D` is the service's snapshot.
+pub type Msgs<C, D> = Vec<Message<Batch<C>, D>>;
 
 /// The Raft messages of one flush from one node to another, with what the sender hears.
 ///
@@ -22,9 +24,9 @@ pub type Msgs<C> = Vec<Message<Batch<C>>>;
 /// `from` set. So a leader keeps its majority when links fail one way only (a ring of
 /// one-way cuts leaves every node able to reach every other in two hops).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PeerBatch<C> {
+pub struct PeerBatch<C, D> {
     /// Raft messages, in the order they were produced.
-    pub msgs: Msgs<C>,
+    pub msgs: Msgs<C, D>,
     /// Bit `i`: the sender heard node `i` (by Raft id) recently, so the link from `i` to
     /// the sender works. Absent: not known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -40,9 +42,9 @@ pub struct PeerBatch<C> {
 /// A batch as a body (`type` `raft`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-pub enum Peer<C> {
+pub enum Peer<C, D> {
     /// Raft messages.
-    Raft(PeerBatch<C>),
+    Raft(PeerBatch<C, D>),
 }
 
 /// What a forwarded client request carries besides the request.
@@ -58,13 +60,13 @@ pub struct Forwarded {
 /// its client's behalf, or a batch to a peer.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
-pub enum RaftOut<R, F, C> {
+pub enum RaftOut<R, F, C, D> {
     /// A reply.
     Reply(R),
     /// A forwarded request (the client's body, with the time it has left).
     Forward(F),
     /// Raft messages to a peer.
-    Peer(Peer<C>),
+    Peer(Peer<C, D>),
 }
 
 #[cfg(test)]
@@ -81,7 +83,7 @@ mod tests {
             index: 5,
             payload: Payload::Command(vec![7u8, 8]),
         });
-        let body: RaftOut<(), (), u8> = RaftOut::Peer(Peer::Raft(PeerBatch {
+        let body: RaftOut<(), (), u8, ()> = RaftOut::Peer(Peer::Raft(PeerBatch {
             msgs: vec![
                 Message::Append(Append {
                     term: 2,
@@ -112,6 +114,6 @@ mod tests {
         let RaftOut::Peer(sent) = body else {
             unreachable!("built above")
         };
-        assert_eq!(serde_json::from_value::<Peer<u8>>(v).ok(), Some(sent));
+        assert_eq!(serde_json::from_value::<Peer<u8, ()>>(v).ok(), Some(sent));
     }
 }

@@ -77,13 +77,7 @@ impl<C: Clone + PartialEq> History<C> {
     /// other), then remembers them.
     pub fn observe<V: NodeView<C>>(&mut self, nodes: &[V]) -> Result<(), Violation> {
         for n in nodes {
-            if n.commit_index() > n.last_index() {
-                return Err(Violation::CommitBeyondLog {
-                    node: n.id(),
-                    commit: n.commit_index(),
-                    last: n.last_index(),
-                });
-            }
+            super::check_bounds(n)?;
             if n.is_leader() {
                 self.record_leader(n)?;
             }
@@ -120,15 +114,31 @@ impl<C: Clone + PartialEq> History<C> {
                 index: entry.index,
             });
         }
-        if first.is_none() {
+        if first.is_none() && slot == self.applied.len() {
             self.applied.push((node, entry.clone()));
         }
         Ok(())
     }
 
-    /// `node` restarted: it applies again from index 1.
+    /// `node` restarted: it applies again from index 1 (or from a snapshot, see
+    /// [`History::restored`]).
     pub fn restarted(&mut self, node: NodeId) {
         self.next_apply.remove(&node);
+    }
+
+    /// Records that `node` replaced its state with a snapshot covering up to `index`, of
+    /// `term`: whatever was applied or seen committed at `index` must have that term, and
+    /// the node applies next at `index + 1`.
+    pub fn restored(&mut self, node: NodeId, index: u64, term: u64) -> Result<(), Violation> {
+        let slot = slot_of(index);
+        let applied = self.applied.get(slot).map(|(_, e)| e.term);
+        let committed = self.committed.get(slot).map(|c| c.entry.term);
+        if index > 0 && (applied.is_some_and(|t| t != term) || committed.is_some_and(|t| t != term))
+        {
+            return Err(Violation::AppliedMismatch { node, index });
+        }
+        self.next_apply.insert(node, index + 1);
+        Ok(())
     }
 
     /// The highest index seen committed.
@@ -197,9 +207,28 @@ impl<C: Clone + PartialEq> History<C> {
     }
 
     /// Committed entries never change: `n`'s newly committed ones match what was seen.
+    /// Those `n` compacted away are checked by the term of its snapshot's last entry; the
+    /// rest of them must have been seen committed on some node before (the caller observes
+    /// between a commit and the compaction of what it committed).
     fn record_committed<V: NodeView<C>>(&mut self, n: &V) -> Result<(), Violation> {
         let stable = self.stable.get(&n.id()).copied().unwrap_or(0);
+        let held = n.first_index();
         for index in stable.min(n.commit_index()) + 1..=n.commit_index() {
+            if index < held {
+                let seen = self.committed.get(slot_of(index));
+                let base = index + 1 == held;
+                match seen {
+                    Some(c) if base && n.term_at(index) != Some(c.entry.term) => {
+                        return Err(Violation::CommittedMismatch {
+                            a: c.node,
+                            b: n.id(),
+                            index,
+                        })
+                    }
+                    Some(_) => continue,
+                    None => break,
+                }
+            }
             let entry = n.entry(index);
             match (self.committed.get_mut(slot_of(index)), entry) {
                 (Some(seen), Some(e)) if seen.entry == e => seen.term = seen.term.min(n.term()),
@@ -238,7 +267,11 @@ impl<C: Clone + PartialEq> History<C> {
         let mut contiguous = true;
         for (slot, seen) in self.committed.iter().enumerate().skip(prefix) {
             let index = slot as u64 + 1;
-            let held = leader.entry(index).as_ref() == Some(&seen.entry);
+            let held = if index < leader.first_index() {
+                index + 1 < leader.first_index() || leader.term_at(index) == Some(seen.entry.term)
+            } else {
+                leader.entry(index).as_ref() == Some(&seen.entry)
+            };
             if !held && seen.term <= term {
                 return Err(Violation::LeaderIncomplete {
                     leader: id,

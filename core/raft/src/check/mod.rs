@@ -14,6 +14,13 @@
 //!
 //! Nodes are seen through [`NodeView`], implemented for [`Raft`]; a simulator
 //! can implement it for a crashed node's storage too.
+//!
+//! With compaction, a node's log starts after its snapshot ([`NodeView::first_index`]):
+//! the checks compare the entries both nodes still hold and the snapshot's last term, and
+//! require a snapshot within the node's commit index ([`Violation::SnapshotBeyondCommit`]).
+//! [`History`] must observe a committed entry before the last node holding it compacts it
+//! (a driver compacts after the check of the step that applied it); a node that restores
+//! a snapshot is recorded with [`History::restored`].
 
 #[cfg(feature = "alloc")]
 mod history;
@@ -37,9 +44,13 @@ pub trait NodeView<C> {
     fn commit_index(&self) -> u64;
     /// Index of its last entry.
     fn last_index(&self) -> u64;
-    /// Its entry at `index` (`None` past the end, or if unreadable).
+    /// Index of its first entry held: its snapshot's index plus one (1 without one).
+    fn first_index(&self) -> u64 {
+        1
+    }
+    /// Its entry at `index` (`None` past the end, below `first_index()`, or if unreadable).
     fn entry(&self, index: u64) -> Option<Entry<C>>;
-    /// Term of its entry at `index` (0 for index 0).
+    /// Term of its entry at `index` (0 for index 0; the snapshot's term at its index).
     fn term_at(&self, index: u64) -> Option<u64> {
         if index == 0 {
             return Some(0);
@@ -63,6 +74,9 @@ impl<C: Clone, S: Storage<C>, R> NodeView<C> for Raft<C, S, R> {
     }
     fn last_index(&self) -> u64 {
         self.storage.last_index()
+    }
+    fn first_index(&self) -> u64 {
+        self.storage.first_index()
     }
     fn entry(&self, index: u64) -> Option<Entry<C>> {
         self.storage.entry(index).ok().flatten()
@@ -110,6 +124,17 @@ pub enum Violation {
         commit: u64,
         /// Its last index.
         last: u64,
+    },
+    /// A node's snapshot covers entries past its commit index: compaction dropped entries
+    /// that might never commit.
+    #[error("node {node} compacted up to {snapshot}, beyond its commit index {commit}")]
+    SnapshotBeyondCommit {
+        /// The node.
+        node: NodeId,
+        /// Its snapshot's last index.
+        snapshot: u64,
+        /// Its commit index.
+        commit: u64,
     },
     /// Two nodes hold different committed entries at `index` (or one committed an entry
     /// different from one seen committed before).
@@ -159,13 +184,7 @@ pub enum Violation {
 /// Checks one moment of a cluster: one leader per term, log matching, committed prefixes.
 pub fn check_cluster<C: PartialEq, V: NodeView<C>>(nodes: &[V]) -> Result<(), Violation> {
     for (i, a) in nodes.iter().enumerate() {
-        if a.commit_index() > a.last_index() {
-            return Err(Violation::CommitBeyondLog {
-                node: a.id(),
-                commit: a.commit_index(),
-                last: a.last_index(),
-            });
-        }
+        check_bounds(a)?;
         for b in &nodes[..i] {
             if a.is_leader() && b.is_leader() && a.term() == b.term() {
                 return Err(Violation::TwoLeaders {
@@ -180,27 +199,63 @@ pub fn check_cluster<C: PartialEq, V: NodeView<C>>(nodes: &[V]) -> Result<(), Vi
     Ok(())
 }
 
-/// Log matching and committed-prefix agreement of two nodes.
+/// One node on its own: its snapshot within its commit index, within its log.
+pub(crate) fn check_bounds<C, V: NodeView<C>>(n: &V) -> Result<(), Violation> {
+    let snapshot = n.first_index().saturating_sub(1);
+    if snapshot > n.commit_index() {
+        return Err(Violation::SnapshotBeyondCommit {
+            node: n.id(),
+            snapshot,
+            commit: n.commit_index(),
+        });
+    }
+    if n.commit_index() > n.last_index() {
+        return Err(Violation::CommitBeyondLog {
+            node: n.id(),
+            commit: n.commit_index(),
+            last: n.last_index(),
+        });
+    }
+    Ok(())
+}
+
+/// Log matching and committed-prefix agreement of two nodes, over the entries both still
+/// hold (and the term of the later snapshot's last entry, if the other holds it).
 fn check_pair<C: PartialEq, V: NodeView<C>>(a: &V, b: &V) -> Result<(), Violation> {
     let both = a.commit_index().min(b.commit_index());
     let mut shared = a.last_index().min(b.last_index());
     while shared > both && a.term_at(shared) != b.term_at(shared) {
         shared -= 1;
     }
-    for index in (1..=shared).rev() {
+    let held = a.first_index().max(b.first_index());
+    let base = held - 1;
+    if (1..=shared).contains(&base) {
+        let terms = (a.term_at(base), b.term_at(base));
+        if let (Some(x), Some(y)) = terms {
+            if x != y {
+                return Err(mismatch(a.id(), b.id(), both, shared, base));
+            }
+        }
+    }
+    for index in (held..=shared).rev() {
         if a.entry(index) != b.entry(index) {
-            let (a, b) = (a.id(), b.id());
-            return Err(if index <= both {
-                Violation::CommittedMismatch { a, b, index }
-            } else {
-                Violation::LogMismatch {
-                    a,
-                    b,
-                    shared,
-                    index,
-                }
-            });
+            return Err(mismatch(a.id(), b.id(), both, shared, index));
         }
     }
     Ok(())
+}
+
+/// Nodes `a` and `b`, committed both up to `both` and agreeing on the term at `shared`,
+/// differ at `index`.
+fn mismatch(a: NodeId, b: NodeId, both: u64, shared: u64, index: u64) -> Violation {
+    if index <= both {
+        Violation::CommittedMismatch { a, b, index }
+    } else {
+        Violation::LogMismatch {
+            a,
+            b,
+            shared,
+            index,
+        }
+    }
 }

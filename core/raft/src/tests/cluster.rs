@@ -18,7 +18,7 @@ use crate::check::{check_cluster, History, NodeView, Violation};
 use crate::raft::Fault;
 use crate::{Config, Entry, MemStorage, Message, NodeId, Output, Raft, Role, Storage};
 
-pub(crate) type Node = Raft<u64, MemStorage<u64>, SmallRng>;
+pub(crate) type Node = Raft<u64, MemStorage<u64, u64>, SmallRng>;
 
 /// Most messages in flight; a send past it pushes out the oldest (the network's queue
 /// policy: an overloaded network loses what it has held longest).
@@ -39,6 +39,9 @@ pub(crate) enum Failure {
     Node(String),
     /// The fault-free stretch did not elect and commit in time.
     NoProgress,
+    /// A node's state machine differs from another's at the same applied index (a wrong
+    /// snapshot, or entries applied differently).
+    StateMismatch { node: NodeId, index: u64 },
 }
 
 impl core::fmt::Display for Failure {
@@ -55,6 +58,12 @@ impl core::fmt::Display for Failure {
             ),
             Failure::Node(e) => f.write_str(e),
             Failure::NoProgress => f.write_str("no leader committed within the bound"),
+            Failure::StateMismatch { node, index } => {
+                write!(
+                    f,
+                    "node {node}'s state at index {index} differs from another's"
+                )
+            }
         }
     }
 }
@@ -67,7 +76,7 @@ impl From<Violation> for Failure {
 
 pub(crate) enum Slot {
     Up(Box<Node>),
-    Down(NodeId, MemStorage<u64>),
+    Down(NodeId, MemStorage<u64, u64>),
 }
 
 impl NodeView<u64> for Slot {
@@ -89,11 +98,18 @@ impl NodeView<u64> for Slot {
     fn commit_index(&self) -> u64 {
         match self {
             Slot::Up(n) => n.commit_index(),
-            Slot::Down(..) => 0,
+            // What it compacted is committed; the rest it learns again.
+            Slot::Down(_, s) => s.first_index() - 1,
         }
     }
     fn last_index(&self) -> u64 {
         self.disk().last_index()
+    }
+    fn first_index(&self) -> u64 {
+        self.disk().first_index()
+    }
+    fn term_at(&self, index: u64) -> Option<u64> {
+        self.disk().term(index).ok().flatten()
     }
     fn entry(&self, index: u64) -> Option<Entry<u64>> {
         self.disk().entry(index).ok().flatten()
@@ -101,7 +117,7 @@ impl NodeView<u64> for Slot {
 }
 
 impl Slot {
-    fn disk(&self) -> &MemStorage<u64> {
+    fn disk(&self) -> &MemStorage<u64, u64> {
         match self {
             Slot::Up(n) => n.storage(),
             Slot::Down(_, s) => s,
@@ -112,7 +128,7 @@ impl Slot {
 pub(crate) struct Envelope {
     from: NodeId,
     to: NodeId,
-    msg: Message<u64>,
+    msg: Message<u64, u64>,
 }
 
 pub(crate) struct Cluster {
@@ -131,6 +147,23 @@ pub(crate) struct Cluster {
     next_read: u64,
     /// Read id → highest index applied anywhere when the read was asked.
     reads: BTreeMap<u64, u64>,
+    /// Each node compacts once it applied this many entries past its snapshot.
+    compact_every: Option<u64>,
+    /// Each node's state machine: a digest of the commands it applied, in order.
+    states: Vec<u64>,
+    /// The state first seen at each applied index: every node must reach the same.
+    state_at: BTreeMap<u64, u64>,
+    /// Snapshots sent by leaders, and installed by followers.
+    pub snapshots: (u64, u64),
+}
+
+/// The test state machine: a digest of the entries applied, in order.
+fn digest(state: u64, entry: &Entry<u64>) -> u64 {
+    let command = match entry.payload {
+        crate::Payload::Command(c) => c,
+        crate::Payload::Noop => 0,
+    };
+    (state ^ command ^ (entry.term << 40)).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ entry.index
 }
 
 /// The test configuration: small batches and window so schedules exercise both.
@@ -153,7 +186,7 @@ impl Cluster {
 
     /// A cluster whose nodes start from the given storages.
     pub fn with_disks(
-        disks: Vec<MemStorage<u64>>,
+        disks: Vec<MemStorage<u64, u64>>,
         config: Config,
         seed: u64,
         fault: Fault,
@@ -173,6 +206,10 @@ impl Cluster {
             next_command: 1,
             next_read: 1,
             reads: BTreeMap::new(),
+            compact_every: None,
+            states: std::vec![0; size],
+            state_at: BTreeMap::new(),
+            snapshots: (0, 0),
             ids,
         };
         for (k, disk) in disks.into_iter().enumerate() {
@@ -182,8 +219,15 @@ impl Cluster {
         c
     }
 
-    fn boot(&mut self, k: usize, disk: MemStorage<u64>) -> Box<Node> {
+    /// Makes every node compact once it applied `every` entries past its snapshot.
+    pub fn compacting(mut self, every: u64) -> Self {
+        self.compact_every = Some(every);
+        self
+    }
+
+    fn boot(&mut self, k: usize, disk: MemStorage<u64, u64>) -> Box<Node> {
         self.starts += 1;
+        self.states[k] = disk.snapshot().ok().flatten().map_or(0, |s| s.data);
         let rng = SmallRng::seed_from_u64(self.seed ^ (self.starts << 32));
         let mut node = Raft::new(self.ids[k], &self.ids, self.config, disk, rng, self.now)
             .expect("the test configuration is valid");
@@ -198,7 +242,7 @@ impl Cluster {
         f: impl FnOnce(
             &mut Node,
             Time,
-            &mut Vec<Output<u64>>,
+            &mut Vec<Output<u64, u64>>,
         ) -> Result<(), crate::Error<core::convert::Infallible>>,
     ) -> Result<(), Failure> {
         let now = self.now;
@@ -214,20 +258,59 @@ impl Cluster {
             Err(crate::Error::ProposalsFull { .. } | crate::Error::ReadsFull { .. }) => {}
             Err(e) => return Err(Failure::Node(format!("node {}: {e}", self.ids[k]))),
         }
+        self.check()?;
+        self.compact(k)
+    }
+
+    /// Compacts node `k` up to what it applied, if due, then checks again. (After the
+    /// checks of the call that applied: the history has seen those entries committed.)
+    fn compact(&mut self, k: usize) -> Result<(), Failure> {
+        let (Some(every), Some(Slot::Up(node))) = (self.compact_every, self.slots.get_mut(k))
+        else {
+            return Ok(());
+        };
+        let applied = node.applied_index();
+        if applied < node.snapshot_index() + every {
+            return Ok(());
+        }
+        if let Err(e) = node.compact(applied, self.states[k]) {
+            return Err(Failure::Node(format!("node {}: {e}", self.ids[k])));
+        }
         self.check()
     }
 
-    fn route(&mut self, k: usize, applied: u64, out: Vec<Output<u64>>) -> Result<(), Failure> {
+    /// Node `k` reached `state` at `index`: the same as every other node there.
+    fn reached(&mut self, k: usize, index: u64, state: u64) -> Result<(), Failure> {
+        self.states[k] = state;
+        match *self.state_at.entry(index).or_insert(state) {
+            s if s == state => Ok(()),
+            _ => Err(Failure::StateMismatch {
+                node: self.ids[k],
+                index,
+            }),
+        }
+    }
+
+    fn route(&mut self, k: usize, applied: u64, out: Vec<Output<u64, u64>>) -> Result<(), Failure> {
         let id = self.ids[k];
         for o in out {
             match o {
                 Output::Send { to, msg } => {
+                    self.snapshots.0 += u64::from(matches!(msg, Message::Snapshot(_)));
                     if self.net.len() >= NET_CAPACITY {
                         self.net.remove(0);
                     }
                     self.net.push(Envelope { from: id, to, msg })
                 }
-                Output::Apply(entry) => self.history.applied(id, &entry)?,
+                Output::Apply(entry) => {
+                    self.history.applied(id, &entry)?;
+                    self.reached(k, entry.index, digest(self.states[k], &entry))?;
+                }
+                Output::Restore(snap) => {
+                    self.snapshots.1 += 1;
+                    self.history.restored(id, snap.index, snap.term)?;
+                    self.reached(k, snap.index, snap.data)?;
+                }
                 Output::ReadReady { id: read } => {
                     let needed = self.reads.remove(&read).unwrap_or(0);
                     if applied < needed {
@@ -385,8 +468,12 @@ impl Cluster {
     pub fn restart(&mut self, k: usize) -> Result<(), Failure> {
         if let Slot::Down(_, disk) = &self.slots[k] {
             let node = self.boot(k, disk.clone());
+            let base = node.storage().snapshot().ok().flatten();
             self.slots[k] = Slot::Up(node);
             self.history.restarted(self.ids[k]);
+            if let Some(s) = base {
+                self.history.restored(self.ids[k], s.index, s.term)?;
+            }
         }
         self.check()
     }

@@ -35,7 +35,7 @@ fn new_refuses_bad_members_and_settings() {
             1,
             members,
             cfg,
-            MemStorage::new(),
+            MemStorage::<u64, u64>::new(),
             rng,
             Default::default(),
         );
@@ -189,12 +189,23 @@ fn votes_go_only_to_logs_at_least_as_up_to_date() {
 
 /// A storage that records its writes in a journal shared with the outbox.
 struct Journaled {
-    inner: MemStorage<u64>,
+    inner: MemStorage<u64, u64>,
     journal: Rc<RefCell<Vec<&'static str>>>,
 }
 
 impl Storage<u64> for Journaled {
     type Error = core::convert::Infallible;
+    type Snapshot = u64;
+    fn first_index(&self) -> u64 {
+        self.inner.first_index()
+    }
+    fn snapshot(&self) -> Result<Option<crate::Snapshot<u64>>, Self::Error> {
+        self.inner.snapshot()
+    }
+    fn install_snapshot(&mut self, snapshot: crate::Snapshot<u64>) -> Result<(), Self::Error> {
+        self.journal.borrow_mut().push("snapshot");
+        self.inner.install_snapshot(snapshot)
+    }
     fn hard_state(&self) -> Result<HardState, Self::Error> {
         self.inner.hard_state()
     }
@@ -231,7 +242,7 @@ fn the_vote_and_the_entries_are_written_before_the_answers_are_pushed() {
     let rng = <rand::rngs::SmallRng as rand::SeedableRng>::seed_from_u64(0);
     let mut n = crate::Raft::new(2, &[1, 2, 3], test_config(), disk, rng, Default::default())
         .expect("node");
-    let mut out = |o: Output<u64>| {
+    let mut out = |o: Output<u64, u64>| {
         if let Output::Send { msg, .. } = o {
             let what = match msg {
                 Message::VoteResponse(_) => "vote sent",

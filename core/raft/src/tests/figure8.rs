@@ -14,7 +14,7 @@ const B: usize = 1;
 const C: usize = 2;
 
 /// A disk at term 3 holding entries of the given terms.
-fn disk(terms: &[u64]) -> MemStorage<u64> {
+fn disk(terms: &[u64]) -> MemStorage<u64, u64> {
     let mut d = MemStorage::new();
     let hard = HardState {
         term: 3,

@@ -5,6 +5,7 @@ mod figure8;
 mod reads;
 mod replication;
 mod schedules;
+mod snapshot;
 mod stale_read;
 mod support;
 mod wire;

@@ -14,7 +14,12 @@ fn rejection(out: &Out) -> Option<AppendResult> {
     })
 }
 
-fn reject(term: u64, prev_index: u64, hint_index: u64, hint_term: Option<u64>) -> Message<u64> {
+fn reject(
+    term: u64,
+    prev_index: u64,
+    hint_index: u64,
+    hint_term: Option<u64>,
+) -> Message<u64, u64> {
     Message::AppendResponse(AppendResponse {
         term,
         round: 0,

@@ -6,6 +6,7 @@ use std::vec;
 use std::vec::Vec;
 
 use proptest::prelude::*;
+use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config as RunnerConfig, RngAlgorithm, TestError, TestRng, TestRunner};
 
 use super::cluster::{Cluster, Failure};
@@ -65,10 +66,19 @@ fn schedule() -> impl Strategy<Value = Schedule> {
         })
 }
 
+/// Compaction in the swarms that turn it on: every this many applied entries, so that
+/// snapshots flow under partitions and restarts.
+const COMPACT_EVERY: u64 = 8;
+
 /// Runs the schedule with the invariant checks after every step, then a fault-free stretch
-/// that must elect a leader and commit within `bound` of simulated time.
-fn run(s: &Schedule, fault: Fault) -> Result<Duration, Failure> {
+/// that must elect a leader and commit within `bound` of simulated time. With `compact`,
+/// every node compacts every [`COMPACT_EVERY`] applied entries. Returns the time the
+/// fault-free stretch took and the number of snapshots followers installed.
+fn run(s: &Schedule, fault: Fault, compact: bool) -> Result<(Duration, u64), Failure> {
     let mut c = Cluster::new(s.size, s.seed, fault);
+    if compact {
+        c = c.compacting(COMPACT_EVERY);
+    }
     for a in &s.actions {
         match *a {
             Action::Deliver(i) => c.deliver(i, false)?,
@@ -85,7 +95,8 @@ fn run(s: &Schedule, fault: Fault) -> Result<Duration, Failure> {
             Action::Heal => c.heal(),
         }
     }
-    c.settle(liveness_bound())
+    let took = c.settle(liveness_bound())?;
+    Ok((took, c.snapshots.1))
 }
 
 /// Twenty of the longest election timeouts: room for several split votes.
@@ -100,7 +111,17 @@ proptest! {
     /// and partitions; then liveness once the faults stop.
     #[test]
     fn random_schedules_keep_the_invariants_and_then_commit(s in schedule()) {
-        if let Err(f) = run(&s, Fault::None) {
+        if let Err(f) = run(&s, Fault::None, false) {
+            prop_assert!(false, "{}", f);
+        }
+    }
+
+    /// The same with compaction every few entries: followers that fall behind, restart or
+    /// return from a partition are caught up by snapshots, and every invariant still holds
+    /// (state machines agree at every index, whether reached by entries or a snapshot).
+    #[test]
+    fn random_schedules_with_compaction_keep_the_invariants_and_then_commit(s in schedule()) {
+        if let Err(f) = run(&s, Fault::None, true) {
             prop_assert!(false, "{}", f);
         }
     }
@@ -108,7 +129,12 @@ proptest! {
 
 /// Runs random schedules with `fault` switched on and returns the first failure `caught`
 /// accepts (shrunk by proptest), or `None` if no schedule produced one.
-fn hunt(fault: Fault, cases: u32, caught: fn(&Failure) -> bool) -> Option<std::string::String> {
+fn hunt(
+    fault: Fault,
+    compact: bool,
+    cases: u32,
+    caught: fn(&Failure) -> bool,
+) -> Option<std::string::String> {
     let config = RunnerConfig {
         cases,
         failure_persistence: None,
@@ -116,7 +142,7 @@ fn hunt(fault: Fault, cases: u32, caught: fn(&Failure) -> bool) -> Option<std::s
     };
     let rng = TestRng::deterministic_rng(RngAlgorithm::ChaCha);
     let mut runner = TestRunner::new_with_rng(config, rng);
-    let result = runner.run(&schedule(), |s| match run(&s, fault) {
+    let result = runner.run(&schedule(), |s| match run(&s, fault, compact) {
         Err(f) if caught(&f) => Err(TestCaseError::fail(std::format!("{f}"))),
         _ => Ok(()),
     });
@@ -130,7 +156,7 @@ fn hunt(fault: Fault, cases: u32, caught: fn(&Failure) -> bool) -> Option<std::s
 /// election and overwrite them: the invariant checks must report it.
 #[test]
 fn vote_without_log_check_is_caught() {
-    let found = hunt(Fault::VoteIgnoresLog, 512, |f| {
+    let found = hunt(Fault::VoteIgnoresLog, false, 512, |f| {
         matches!(f, Failure::Violation(_))
     });
     let reason = found.expect("a schedule breaking an invariant");
@@ -140,4 +166,44 @@ fn vote_without_log_check_is_caught() {
             || reason.contains("state machine"),
         "{reason}"
     );
+}
+
+/// A follower that installs a snapshot older than its commit index in place of its whole
+/// log forgets committed entries: the checks report its commit index beyond its log.
+#[test]
+fn installing_a_stale_snapshot_is_caught() {
+    let found = hunt(Fault::InstallsStaleSnapshot, true, 4096, |f| {
+        matches!(f, Failure::Violation(_))
+    });
+    let reason = found.expect("a schedule breaking an invariant");
+    assert!(reason.contains("beyond its last index"), "{reason}");
+}
+
+/// Compacting the whole log, uncommitted entries included, is reported at once.
+#[test]
+fn compacting_past_the_commit_index_is_caught() {
+    let found = hunt(Fault::CompactsUncommitted, true, 256, |f| {
+        matches!(f, Failure::Violation(_))
+    });
+    let reason = found.expect("a schedule breaking an invariant");
+    assert!(reason.contains("beyond its commit index"), "{reason}");
+}
+
+/// The swarm with compaction really exercises snapshots: over a fixed set of schedules,
+/// followers install many (and none without compaction).
+#[test]
+fn the_compacting_swarm_installs_snapshots() {
+    let rng = TestRng::deterministic_rng(RngAlgorithm::ChaCha);
+    let mut runner = TestRunner::new_with_rng(RunnerConfig::default(), rng);
+    let (mut with, mut without) = (0, 0);
+    for _ in 0..64 {
+        let s = schedule()
+            .new_tree(&mut runner)
+            .expect("a schedule")
+            .current();
+        with += run(&s, Fault::None, true).map_or(0, |(_, n)| n);
+        without += run(&s, Fault::None, false).map_or(0, |(_, n)| n);
+    }
+    assert_eq!(without, 0);
+    assert!(with >= 8, "{with} snapshots installed");
 }

@@ -12,10 +12,15 @@ use crate::{
     Output, Payload, Raft, Role, Storage, VoteResponse,
 };
 
-pub(crate) type Out = Vec<Output<u64>>;
+pub(crate) type Out = Vec<Output<u64, u64>>;
 
 /// Node `id` of members `1..=size`, on `disk`, at time zero.
-pub(crate) fn node_on(id: NodeId, size: NodeId, disk: MemStorage<u64>, config: Config) -> Node {
+pub(crate) fn node_on(
+    id: NodeId,
+    size: NodeId,
+    disk: MemStorage<u64, u64>,
+    config: Config,
+) -> Node {
     let members: Vec<NodeId> = (1..=size).collect();
     let rng = SmallRng::seed_from_u64(u64::from(id));
     Raft::new(id, &members, config, disk, rng, Time::ZERO).expect("valid test node")
@@ -27,7 +32,7 @@ pub(crate) fn node(id: NodeId, size: NodeId) -> Node {
 }
 
 /// A disk at `term` holding entries of the given terms (commands 100, 101, ...).
-pub(crate) fn disk(term: u64, terms: &[u64]) -> MemStorage<u64> {
+pub(crate) fn disk(term: u64, terms: &[u64]) -> MemStorage<u64, u64> {
     let mut d = MemStorage::new();
     let (Ok(()), Ok(())) = (
         d.save_hard_state(HardState { term, vote: None }),
@@ -50,7 +55,7 @@ pub(crate) fn entries(first: u64, terms: &[u64]) -> heapless::Vec<Entry<u64>, 32
 }
 
 /// The messages sent in `out`.
-pub(crate) fn sent(out: &[Output<u64>]) -> Vec<(NodeId, Message<u64>)> {
+pub(crate) fn sent(out: &[Output<u64, u64>]) -> Vec<(NodeId, Message<u64, u64>)> {
     out.iter()
         .filter_map(|o| match o {
             Output::Send { to, msg } => Some((*to, msg.clone())),
@@ -60,7 +65,7 @@ pub(crate) fn sent(out: &[Output<u64>]) -> Vec<(NodeId, Message<u64>)> {
 }
 
 /// The appends sent in `out`, with their recipients.
-pub(crate) fn appends(out: &[Output<u64>]) -> Vec<(NodeId, Append<u64>)> {
+pub(crate) fn appends(out: &[Output<u64, u64>]) -> Vec<(NodeId, Append<u64>)> {
     sent(out)
         .into_iter()
         .filter_map(|(to, m)| match m {
@@ -79,7 +84,7 @@ pub(crate) fn fire(n: &mut Node) -> Out {
 }
 
 /// Delivers `msg` from `from` at the node's last time.
-pub(crate) fn step(n: &mut Node, from: NodeId, msg: Message<u64>) -> Out {
+pub(crate) fn step(n: &mut Node, from: NodeId, msg: Message<u64, u64>) -> Out {
     let mut out = Vec::new();
     let now = n.now;
     n.step(now, from, msg, &mut out).expect("step");
@@ -130,7 +135,7 @@ pub(crate) fn append(
     prev_term: u64,
     terms: &[u64],
     commit: u64,
-) -> Message<u64> {
+) -> Message<u64, u64> {
     Message::Append(Append {
         term,
         prev_index,
@@ -142,7 +147,7 @@ pub(crate) fn append(
 }
 
 /// Follower `from`'s acceptance up to `match_index` in `term`, for `round`.
-pub(crate) fn accept(term: u64, match_index: u64, round: u64) -> Message<u64> {
+pub(crate) fn accept(term: u64, match_index: u64, round: u64) -> Message<u64, u64> {
     Message::AppendResponse(AppendResponse {
         term,
         round,

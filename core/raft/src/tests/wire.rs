@@ -40,7 +40,7 @@ fn every_message_round_trips_as_json() {
     ];
     for m in messages {
         let json = serde_json::to_string(&m).expect("serializes");
-        let back: Message<u64> = serde_json::from_str(&json).expect("parses");
+        let back: Message<u64, u64> = serde_json::from_str(&json).expect("parses");
         assert_eq!(back, m, "{json}");
     }
 }
@@ -49,12 +49,12 @@ fn every_message_round_trips_as_json() {
 fn an_append_longer_than_the_bound_is_refused_when_parsed() {
     let m = append(1, 0, 0, &[1; MAX_APPEND_ENTRIES], 0);
     let json = serde_json::to_string(&m).expect("serializes");
-    assert!(serde_json::from_str::<Message<u64>>(&json).is_ok());
+    assert!(serde_json::from_str::<Message<u64, u64>>(&json).is_ok());
     let one_more = format!(
         r#",{{"term":1,"index":{},"payload":{{"command":0}}}}]"#,
         MAX_APPEND_ENTRIES + 1
     );
     let longer = json.replacen("}]", &format!("}}{one_more}"), 1);
     assert!(longer.len() > json.len());
-    assert!(serde_json::from_str::<Message<u64>>(&longer).is_err());
+    assert!(serde_json::from_str::<Message<u64, u64>>(&longer).is_err());
 }
