@@ -162,7 +162,10 @@ mod props {
             for (client, what, offset, later) in steps {
                 now += Duration::from_secs(later);
                 let src = format!("c{client}");
-                // Any request keeps a client live, at its last poll's position.
+                // Any request keeps a live client live, at its last poll's position; a client
+                // silent for a session has given up (a Maelstrom client waits 5 s for a reply,
+                // then is replaced), and what it read before no longer counts.
+                positions.retain(|_, (seen, _)| *seen + session > now);
                 if let Some(seen) = positions.get_mut(&client) {
                     seen.0 = now;
                 }
@@ -173,7 +176,10 @@ mod props {
                         r.on_request(now, &src, ClientEvent::Poll(&positions_at(from)));
                         r.on_polled(now, &src, vec![(Key::from("k"), from, last)]);
                         positions.insert(client, (now, from));
-                        returned.insert(client, last + 1);
+                        // A next request, a poll too, may prove the previous poll read.
+                        if let Some(end) = returned.insert(client, last + 1) {
+                            proven_end = proven_end.max(end);
+                        }
                     }
                     1 => {
                         r.on_request(now, &src, ClientEvent::Commit);
