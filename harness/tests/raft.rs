@@ -1,8 +1,10 @@
 //! The Raft programs (`lin-kv`, `txn-list-append`) end to end in the simulator, through the
 //! built `glomers`, with Raft's invariants checked after every step: the Raft guide's line
 //! on ten seeds, five nodes, kills with durable state, glomers' own faults, compaction at a
-//! small threshold with snapshots installed, a swarm with every fault, a deliberately
-//! broken Raft caught by that swarm, and Maelstrom's wiping kill shown unsafe.
+//! small threshold with snapshots installed, a swarm with every fault, deliberately
+//! broken Rafts caught by a swarm (a vote without the up-to-date check by the invariants,
+//! reads without a quorum round by lin-kv's checker), and Maelstrom's wiping kill shown
+//! unsafe.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -289,27 +291,30 @@ fn with_compaction_every_8_entries_raft_stays_valid_and_followers_install_snapsh
     }
 }
 
-/// A swarm of `seeds` with every fault; the kept (failing) runs, and the swarm's output.
+/// Every fault, each about every 3 s.
+const EVERY_FAULT: &[&str] = &[
+    "--nemesis",
+    "partition,kill,pause,partition-oneway,duplicate,clock",
+    "--nemesis-interval",
+    "3",
+];
+/// Partitions only, about every 3 s.
+const PARTITIONS: &[&str] = &["--nemesis", "partition", "--nemesis-interval", "3"];
+
+/// A swarm of `seeds` on three nodes under `faults`; the kept (failing) runs, and the
+/// swarm's output.
 fn swarm(
     tag: &str,
     workload: &[&str],
+    faults: &[&str],
     seeds: &str,
     node_flags: &[&str],
 ) -> (PathBuf, Vec<(PathBuf, Value)>, String) {
     let s = store(tag);
     let mut args = workload.to_vec();
-    args.extend([
-        "--node-count",
-        "3",
-        "--time-limit",
-        "30",
-        "--nemesis",
-        "partition,kill,pause,partition-oneway,duplicate,clock",
-        "--nemesis-interval",
-        "3",
-        "--seeds",
-        seeds,
-    ]);
+    args.extend(["--node-count", "3", "--time-limit", "30"]);
+    args.extend(faults);
+    args.extend(["--seeds", seeds]);
     args.extend(node_flags);
     let out = sim(&s, &args);
     let code = out.status.code().unwrap_or(-1);
@@ -346,7 +351,7 @@ fn a_swarm_with_every_fault_and_durable_state_keeps_raft_safe() {
     // As configured, and compacting every 8 entries (snapshots sent and restored).
     let flags: [&[&str]; 2] = [&["--durable"], &["--durable", "--", "--compact-every", "8"]];
     for ((workload, seeds, total), flags) in runs.into_iter().flat_map(|r| flags.map(|f| (r, f))) {
-        let (s, failing, out) = swarm("swarm", workload, seeds, flags);
+        let (s, failing, out) = swarm("swarm", workload, EVERY_FAULT, seeds, flags);
         assert!(out.contains("seeds,"), "{out}");
         for (run, results) in &failing {
             // A schedule may keep a majority down, or the network split, for the whole
@@ -371,6 +376,7 @@ fn the_swarm_catches_a_raft_that_votes_without_the_up_to_date_check() {
     let (s, failing, out) = swarm(
         "broken",
         LIN_KV,
+        EVERY_FAULT,
         "0..40",
         &["--durable", "--", "--broken", "vote-ignores-log"],
     );
@@ -387,6 +393,40 @@ fn the_swarm_catches_a_raft_that_votes_without_the_up_to_date_check() {
         "{caught:?}"
     );
     assert!(failing.iter().all(|(_, r)| r["valid"] != true));
+    let _ = std::fs::remove_dir_all(&s);
+}
+
+/// Whether a kept run's lin-kv checker found a nonlinearizable history (and the invariant
+/// checks nothing).
+fn stale_read_found(results: &Value) -> bool {
+    let anomalies = results["workload"]["details"]["anomalies"].as_array();
+    results.get("error").is_none()
+        && results["workload"]["valid"] == "invalid"
+        && anomalies.is_some_and(|a| a.iter().any(|x| x["kind"] == "nonlinearizable"))
+}
+
+/// A leader cut off by a partition that keeps serving reads from its own state (no quorum
+/// round, no check-quorum step-down, no freshness check on arrival: `Fault::
+/// ReadsWithoutQuorum`) while the majority elects another leader and writes: lin-kv's
+/// checker finds the stale reads. The correct node is linearizable on the same seeds.
+#[test]
+fn the_swarm_catches_a_raft_that_reads_without_a_quorum_round() {
+    let seeds = "0..40";
+    let broken = ["--", "--broken", "reads-without-quorum"];
+    let (s, failing, out) = swarm("stale", LIN_KV, PARTITIONS, seeds, &broken);
+    let caught = failing.iter().filter(|(_, r)| stale_read_found(r)).count();
+    // 16 of the 40 seeds when written.
+    assert!(caught >= 5, "{caught} stale-read seeds of 40: {out}");
+    let _ = std::fs::remove_dir_all(&s);
+    let (s, failing, out) = swarm("fresh", LIN_KV, PARTITIONS, seeds, &[]);
+    assert!(out.contains("seeds,"), "{out}");
+    for (run, results) in &failing {
+        assert!(
+            results.get("error").is_none() && results["workload"]["valid"] != "invalid",
+            "{}: {results}",
+            run.display()
+        );
+    }
     let _ = std::fs::remove_dir_all(&s);
 }
 

@@ -52,8 +52,28 @@ pub enum Fault {
     /// Grant (pre-)votes without the up-to-date-log check.
     VoteIgnoresLog,
     /// Commit any entry a majority holds, of whatever term.
+    ///
+    /// Unsafe only in the Raft paper's figure 8, which random faults on a node program
+    /// practically never build. It needs a follower to acknowledge an old-term entry
+    /// without the leader's current-term entries after it, but a new leader appends its
+    /// no-op at once and sends a follower everything from where their logs match, up to
+    /// [`MAX_APPEND_ENTRIES`](crate::MAX_APPEND_ENTRIES) entries per append: unless the
+    /// follower lags by more than that, the old-term entry and the no-op arrive together,
+    /// and counting replicas commits what the current-term rule commits. It also needs a
+    /// leader of an intermediate term whose entry at that index reached none of its
+    /// voters, but a leader's no-op leaves with its first heartbeat, the moment it wins.
+    /// The crate's tests script that schedule, one entry per append.
     CommitsOldTerm,
-    /// Release reads without a majority confirming the leader's round.
+    /// Release reads without a majority confirming the leader's round, and never step
+    /// down by check-quorum: a leader that believes it still leads. Check-quorum is the
+    /// leader's other quorum test: with it, a leader cut off by a partition steps down
+    /// after the longest election timeout, which leaves a stale read only the narrow
+    /// window between the new leader's first write and that step-down. A node program
+    /// that refuses requests at a leader that heard from no majority lately (the shell's
+    /// programs: within two rounds) must skip that test too for this variant: a new leader
+    /// is elected an election timeout (longer than a round) after its voters last heard
+    /// the old one, and commits a write later still, so only a clock fault on the old
+    /// leader could open a window.
     ReadsWithoutQuorum,
     /// Install every snapshot a leader sends, even one older than the commit index, in
     /// place of the whole log (no matching suffix kept).

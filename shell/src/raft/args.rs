@@ -42,7 +42,8 @@ pub enum Broken {
     VoteIgnoresLog,
     /// Commit an older term's entry by counting replicas.
     CommitsOldTerm,
-    /// Release reads without a quorum round.
+    /// Release reads without a quorum round, and never doubt leadership (no check-quorum
+    /// step-down, no refusal for want of a majority heard from).
     ReadsWithoutQuorum,
 }
 
