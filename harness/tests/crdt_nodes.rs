@@ -9,6 +9,8 @@ use std::process::Command;
 
 use serde_json::Value;
 
+mod common;
+
 /// An empty store folder for one test.
 fn store(tag: &str) -> PathBuf {
     let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("crdt-nodes-{tag}"));
@@ -198,29 +200,7 @@ fn on_the_guide_line_the_g_set_matches_its_message_cost_at_a_fraction_of_its_lat
 /// The directory of the workspace's binaries for this test's profile, with the g-set and
 /// pn-counter nodes built into it.
 fn node_bins() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test's path");
-    // target/<profile>/deps/crdt_nodes-<hash>
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>")
-        .to_path_buf();
-    let mut build = Command::new(env!("CARGO"));
-    build.args([
-        "build",
-        "-p",
-        "glomers-shell",
-        "--bin",
-        "g-set",
-        "--bin",
-        "pn-counter",
-    ]);
-    if dir.file_name().is_some_and(|n| n == "release") {
-        build.arg("--release");
-    }
-    let status = build.status().expect("cargo runs");
-    assert!(status.success(), "building the nodes failed");
-    dir
+    common::shell_bins(&["g-set", "pn-counter"])
 }
 
 #[test]

@@ -12,30 +12,15 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+mod common;
+use common::Scratch;
+
 fn mutant(name: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/mutants")
         .join(name)
         .to_string_lossy()
         .into_owned()
-}
-
-/// A private folder, removed when dropped.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(tag: &str) -> Scratch {
-        let d = std::env::temp_dir().join(format!("glomers-faults-{}-{tag}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap_or_else(|e| panic!("mkdir {}: {e}", d.display()));
-        Scratch(d)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// One run at a time: on a loaded 2-core machine, parallel runs starting several Python
@@ -65,7 +50,7 @@ fn command(sub: &str, scratch: &Scratch, args: &[&str]) -> Command {
 /// `glomers <sub>` (`test` or `sim`) with `args` and a private store.
 fn glomers(sub: &str, tag: &str, args: &[&str]) -> Run {
     let _one_at_a_time = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let scratch = Scratch::new(tag);
+    let scratch = Scratch::new("faults", tag);
     let out = command(sub, &scratch, args)
         .output()
         .unwrap_or_else(|e| panic!("cannot run glomers: {e}"));
@@ -345,7 +330,7 @@ fn state(pid: i32) -> Option<char> {
 
 #[test]
 fn a_killed_node_really_restarts_as_a_new_process_with_a_second_init() {
-    let scratch = Scratch::new("lifecycle-files");
+    let scratch = Scratch::new("faults", "lifecycle-files");
     let pid_file = scratch.0.join("pids");
     let bin = mutant("lifecycle_node.py");
     let r = glomers(
@@ -448,7 +433,7 @@ fn watch_for_stopped(
 #[test]
 fn a_paused_node_is_really_stopped_and_continues() {
     let _one_at_a_time = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let scratch = Scratch::new("lifecycle-pause");
+    let scratch = Scratch::new("faults", "lifecycle-pause");
     let pid_file = scratch.0.join("pids");
     let mut child = spawn_lifecycle(&scratch, &pid_file, "pause", "5");
     let stopped = watch_for_stopped(&mut child, &pid_file, |_| false);
@@ -473,7 +458,7 @@ fn a_paused_node_is_really_stopped_and_continues() {
 #[test]
 fn ctrl_c_leaves_no_node_process_behind_even_a_paused_one() {
     let _one_at_a_time = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let scratch = Scratch::new("lifecycle-ctrl-c");
+    let scratch = Scratch::new("faults", "lifecycle-ctrl-c");
     let pid_file = scratch.0.join("pids");
     let mut child = spawn_lifecycle(&scratch, &pid_file, "kill,pause", "60");
     let stopped = watch_for_stopped(&mut child, &pid_file, |seen| seen);
@@ -502,7 +487,7 @@ fn ctrl_c_leaves_no_node_process_behind_even_a_paused_one() {
 #[test]
 fn a_harness_killed_outright_takes_its_nodes_with_it_even_a_paused_one() {
     let _one_at_a_time = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let scratch = Scratch::new("lifecycle-sigkill");
+    let scratch = Scratch::new("faults", "lifecycle-sigkill");
     let pid_file = scratch.0.join("pids");
     let mut child = spawn_lifecycle(&scratch, &pid_file, "pause", "60");
     let stopped = watch_for_stopped(&mut child, &pid_file, |seen| seen);

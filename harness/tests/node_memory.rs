@@ -3,31 +3,16 @@
 //! first life held 64 MiB and whose restarted life holds nothing keeps the first life's
 //! peak and reports the last life's resident set; a simulated run reports no figure.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
 
+mod common;
+use common::Scratch;
+
 /// What the memory hog holds from its init on, in KiB.
 const HOG_KIB: u64 = 64 * 1024;
-
-/// A private folder, removed when dropped.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(tag: &str) -> Scratch {
-        let d = std::env::temp_dir().join(format!("glomers-mem-{}-{tag}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap_or_else(|e| panic!("mkdir {}: {e}", d.display()));
-        Scratch(d)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 /// One run at a time: on a loaded 2-core machine, parallel runs can miss their deadlines.
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -70,7 +55,7 @@ impl Run {
 /// `glomers <sub>` (`test` or `sim`) with `args` and a private store.
 fn glomers(sub: &str, tag: &str, args: &[&str]) -> Run {
     let _one_at_a_time = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
-    let scratch = Scratch::new(tag);
+    let scratch = Scratch::new("mem", tag);
     let store = scratch.0.join("store");
     let mut c = Command::new(env!("CARGO_BIN_EXE_glomers"));
     c.arg(sub).arg("--store").arg(&store).args(args);
@@ -108,23 +93,10 @@ fn hog() -> String {
 
 /// The project's echo binary, built for this test's profile.
 fn echo_bin() -> String {
-    let exe = std::env::current_exe().expect("the test's path");
-    // target/<profile>/deps/node_memory-<hash>
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>")
-        .to_path_buf();
-    let mut build = Command::new(env!("CARGO"));
-    build.args(["build", "-p", "glomers-shell", "--bin", "echo"]);
-    if dir.file_name().is_some_and(|n| n == "release") {
-        build.arg("--release");
-    }
-    assert!(
-        build.status().expect("cargo runs").success(),
-        "building echo"
-    );
-    dir.join("echo").to_string_lossy().into_owned()
+    common::shell_bins(&["echo"])
+        .join("echo")
+        .to_string_lossy()
+        .into_owned()
 }
 
 fn echo_line(bin: &str) -> Vec<&str> {

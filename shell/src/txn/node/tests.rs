@@ -102,20 +102,22 @@ fn refusals_map_to_definite_codes() {
     assert!(error.is_definite());
 }
 
+/// Node n0 (of n0 and n1) starting at wall-clock `unix_ms` from the data directory `disk`.
+fn at(unix_ms: u64, disk: &glomers_node::Recovered) -> TxnMachine {
+    let info = info("n0", &["n0", "n1"]);
+    let start = glomers_node::Start {
+        unix_ms,
+        recovered: disk,
+        ..start(&info)
+    };
+    ReplicaMachine::new(&start, TxnConfig::default())
+}
+
 #[test]
 fn a_killed_node_rebuilds_its_store_and_never_reuses_a_stamp() {
-    let info = info("n0", &["n0", "n1"]);
     let mut disk = glomers_node::Recovered {
         durable: true,
         ..Default::default()
-    };
-    let at = |unix_ms: u64, disk: &glomers_node::Recovered| -> TxnMachine {
-        let start = glomers_node::Start {
-            unix_ms,
-            recovered: disk,
-            ..start(&info)
-        };
-        ReplicaMachine::new(&start, TxnConfig::default())
     };
     let mut n0 = at(1_000, &disk);
     let mut out = Outbox::new();
@@ -140,18 +142,9 @@ fn a_killed_node_rebuilds_its_store_and_never_reuses_a_stamp() {
 
 #[test]
 fn the_journal_is_folded_into_the_current_own_writes_and_read_back() {
-    let info = info("n0", &["n0", "n1"]);
     let mut disk = glomers_node::Recovered {
         durable: true,
         ..Default::default()
-    };
-    let at = |unix_ms: u64, disk: &glomers_node::Recovered| -> TxnMachine {
-        let start = glomers_node::Start {
-            unix_ms,
-            recovered: disk,
-            ..start(&info)
-        };
-        ReplicaMachine::new(&start, TxnConfig::default())
     };
     let mut n0 = at(1_000, &disk);
     let mut out = Outbox::new();
