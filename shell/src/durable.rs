@@ -34,7 +34,7 @@ pub struct BadRecord {
 /// Encodes `record` as JSON. Every record type of the nodes serialises (plain data, string
 /// keys); should one ever fail, the failure is logged and an empty record returned, which
 /// reads back as nothing.
-pub fn encode<T: Serialize>(record: &T) -> Vec<u8> {
+pub fn encode<T: Serialize + ?Sized>(record: &T) -> Vec<u8> {
     serde_json::to_vec(record).unwrap_or_else(|error| {
         tracing::error!(%error, "record did not serialise; nothing kept");
         Vec::new()
@@ -109,6 +109,8 @@ pub struct Journal {
     next: u64,
     /// Records in the log since the last snapshot (or kept by earlier lives).
     since_snapshot: u64,
+    /// Records in the last snapshot written in this life.
+    snapshot_len: u64,
 }
 
 impl Journal {
@@ -127,13 +129,16 @@ impl Journal {
             pending: Vec::new(),
             next: log_end(recovered, log),
             since_snapshot: records.len() as u64,
+            snapshot_len: 0,
         };
         (journal, records)
     }
 
-    /// Whether writes are kept at all (a data directory exists).
-    pub fn durable(&self) -> bool {
-        self.durable
+    /// Whether the log is due to be folded into a snapshot: writes are kept, and the log
+    /// holds at least `after` records and twice as many as the last snapshot (so the cost of
+    /// a snapshot is spread over the records it replaces).
+    pub fn snapshot_due(&self, after: u64) -> bool {
+        self.durable && self.since_snapshot >= after.max(2 * self.snapshot_len)
     }
 
     /// Records written to the log since the last snapshot.
@@ -141,13 +146,14 @@ impl Journal {
         self.since_snapshot
     }
 
-    /// Writes `snapshot` as the value `name`, standing for every record written so far, and
-    /// drops those records from the log. A crash between the two leaves both, which a
-    /// reader that applies records idempotently does not mind.
-    pub fn compact<T: Serialize>(&mut self, name: &str, snapshot: &T) {
+    /// Writes the records `snapshot` as the value `name`, standing for every record written
+    /// so far, and drops those records from the log. A crash between the two leaves both,
+    /// which a reader that applies records idempotently does not mind.
+    pub fn compact<T: Serialize>(&mut self, name: &str, snapshot: &[T]) {
         if !self.durable {
             return;
         }
+        self.snapshot_len = snapshot.len() as u64;
         self.pending.push(Write::Put {
             name: name.to_owned(),
             value: encode(snapshot),

@@ -145,8 +145,6 @@ pub struct KafkaNode {
     watermarks: Vec<BTreeMap<Key, Offset>>,
     /// Writes for the data directory.
     saved: Journal,
-    /// Records in the last snapshot written.
-    snapshot_len: u64,
     /// Which prefix of each key may be forgotten.
     retention: Retention,
 }
@@ -179,7 +177,6 @@ impl KafkaNode {
             replica,
             watermarks: vec![BTreeMap::new(); peers],
             saved,
-            snapshot_len: 0,
             retention: Retention::new(config.retention, start.now, peers),
         };
         node.replay(start.now, records);
@@ -390,7 +387,9 @@ impl KafkaNode {
                     .enumerate()
                     .skip(skip)
                     .map(|(i, e)| {
-                        let held = u32::try_from(i).map_or(true, |i| !gone.contains(&i));
+                        // `gone` lists positions in increasing order.
+                        let held =
+                            u32::try_from(i).map_or(true, |i| gone.binary_search(&i).is_err());
                         (held, e)
                     });
                 let count = self.store_entries(now, fresh);
@@ -518,8 +517,7 @@ impl KafkaNode {
     /// Folds the journal into a snapshot of what still matters, once it has grown past
     /// [`COMPACT_AFTER`] records and twice the last snapshot (see [`super::saved`]).
     fn compact(&mut self) {
-        let since = self.saved.since_snapshot();
-        if !self.saved.durable() || since < COMPACT_AFTER.max(2 * self.snapshot_len) {
+        if !self.saved.snapshot_due(COMPACT_AFTER) {
             return;
         }
         let mut records = Vec::new();
@@ -547,9 +545,8 @@ impl KafkaNode {
                     }),
             );
         }
-        self.snapshot_len = records.len() as u64;
         tracing::debug!(
-            replaced = since,
+            replaced = self.saved.since_snapshot(),
             records = records.len(),
             "journal compacted"
         );

@@ -138,8 +138,8 @@ pub struct ReplicateBatch {
     /// The oldest index of its origin log the sender still keeps.
     #[serde(default)]
     pub base: u64,
-    /// Positions in `entries` of entries the sender no longer holds (below its retention
-    /// floor): they carry no message and are not stored, only counted.
+    /// Positions in `entries`, in increasing order, of entries the sender no longer holds
+    /// (below its retention floor): they carry no message and are not stored, only counted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub gone: Vec<u32>,
 }

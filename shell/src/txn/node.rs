@@ -126,8 +126,6 @@ pub struct TxnNode {
     replica: Replicator<WriteSet>,
     /// This node's write sets on their way to the data directory.
     saved: Journal,
-    /// Write sets in the last snapshot written.
-    snapshot_len: u64,
 }
 
 /// The log of a txn node's own committed write sets.
@@ -162,7 +160,6 @@ impl TxnNode {
             store: RegisterMap::new(),
             replica: Replicator::new(&info.id, &info.ids, config.replica, start.seed, life),
             saved,
-            snapshot_len: 0,
         };
         if !kept.is_empty() {
             tracing::info!(write_sets = kept.len(), "state recovered");
@@ -208,8 +205,7 @@ impl TxnNode {
     /// (a key's later write, by stamp, hides the earlier ones everywhere, and a peer's
     /// later write is kept by that peer), regrouped by the write set that made them.
     fn compact(&mut self) {
-        let since = self.saved.since_snapshot();
-        if !self.saved.durable() || since < COMPACT_AFTER.max(2 * self.snapshot_len) {
+        if !self.saved.snapshot_due(COMPACT_AFTER) {
             return;
         }
         let me = self.clock.node();
@@ -225,9 +221,8 @@ impl TxnNode {
             .into_iter()
             .map(|(stamp, writes)| WriteSet { stamp, writes })
             .collect();
-        self.snapshot_len = snapshot.len() as u64;
         tracing::debug!(
-            replaced = since,
+            replaced = self.saved.since_snapshot(),
             write_sets = snapshot.len(),
             "journal compacted"
         );
